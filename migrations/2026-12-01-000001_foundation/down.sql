@@ -1,0 +1,5 @@
+DROP TABLE audit_log;
+DROP TABLE login_failures;
+DROP TABLE refresh_tokens;
+DROP TABLE staff_sessions;
+DROP TABLE staff_users;

@@ -1,0 +1,443 @@
+//! `/api/v1/auth/*`: login, refresh-token rotation, logout, who am I, password change.
+
+use super::{
+    model::{self, StaffUser},
+    password::check_password_policy,
+    throttle, AuthUser, Role,
+};
+use crate::{
+    audit,
+    error::{ApiError, Problem},
+    http::client_address,
+    state::AppState,
+};
+use actix_web::{get, http::header, post, web, HttpRequest, HttpResponse};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use chrono::Duration;
+use diesel::Connection;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+use validator::Validate;
+
+pub fn register(cfg: &mut ServiceConfig) {
+    cfg.service(login)
+        .service(refresh)
+        .service(logout)
+        .service(me)
+        .service(change_password);
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct LoginRequest {
+    #[validate(length(min = 1, max = 254))]
+    #[schema(example = "admin@ville.example", max_length = 254)]
+    pub email: String,
+    #[validate(length(min = 1, max = 256))]
+    #[schema(example = "a long passphrase", max_length = 256)]
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct RefreshRequest {
+    #[validate(length(min = 1, max = 256))]
+    #[schema(max_length = 256)]
+    pub refresh_token: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TokenResponse {
+    /// A JWT to send as `Authorization: Bearer <access_token>`.
+    pub access_token: String,
+    /// Opaque, single-use: exchange it at `/api/v1/auth/refresh` for a new pair.
+    pub refresh_token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: String,
+    /// Lifetime of the access token, in seconds.
+    #[schema(example = 900)]
+    pub expires_in: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeResponse {
+    pub id: Uuid,
+    #[schema(example = "admin@ville.example")]
+    pub email: String,
+    #[schema(example = "Camille Martin")]
+    pub name: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct ChangePasswordRequest {
+    #[validate(length(min = 1, max = 256))]
+    #[schema(max_length = 256)]
+    pub current_password: String,
+    /// At least 12 characters, not a common password, not your email or name.
+    #[schema(min_length = 12, max_length = 256)]
+    pub new_password: String,
+}
+
+fn invalid_credentials() -> ApiError {
+    ApiError::unauthorized("invalid_credentials", "The email or the password is incorrect.")
+}
+
+/// A new opaque refresh token and the hash stored for it.
+fn new_refresh_token() -> (String, Vec<u8>) {
+    let mut bytes = [0u8; 32];
+    rand::fill(&mut bytes);
+    let token = format!("prt_{}", URL_SAFE_NO_PAD.encode(bytes));
+    let hash = hash_refresh_token(&token);
+    (token, hash)
+}
+
+fn hash_refresh_token(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+fn token_response(body: TokenResponse) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(body)
+}
+
+/// Opens a session for `user` and returns its first token pair.
+async fn start_session(
+    state: &AppState,
+    user: &StaffUser,
+    role: Role,
+    account_subject: Vec<u8>,
+) -> Result<TokenResponse, ApiError> {
+    let now = state.now();
+    let expires_at = now + Duration::from_std(state.settings.jwt.refresh_ttl).map_err(ApiError::internal)?;
+    let (refresh_token, refresh_hash) = new_refresh_token();
+    let user_id = user.id;
+    let session_id = state
+        .db(move |conn| {
+            conn.transaction(|conn| {
+                let session_id = model::create_session(conn, user_id, now, expires_at)?;
+                model::insert_refresh_token(conn, &refresh_hash, session_id, now, expires_at)?;
+                throttle::clear(conn, &account_subject)?;
+                audit::record(
+                    conn,
+                    now,
+                    audit::Entry {
+                        actor_id: Some(user_id),
+                        action: "auth.login",
+                        object_type: "staff_session",
+                        object_id: session_id.to_string(),
+                        details: serde_json::json!({}),
+                    },
+                )?;
+                Ok(session_id)
+            })
+        })
+        .await?;
+    let access_token = state
+        .jwt
+        .issue(user_id, session_id, role, now)
+        .map_err(ApiError::internal)?;
+    Ok(TokenResponse {
+        access_token,
+        refresh_token,
+        token_type: "Bearer".into(),
+        expires_in: state.jwt.ttl_secs(),
+    })
+}
+
+/// Log in with email and password.
+///
+/// Unknown accounts and wrong passwords get the same answer. After repeated failures for one
+/// account or from one address, attempts are refused with 429 and `Retry-After`.
+#[utoipa::path(
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = TokenResponse),
+        (status = 401, description = "Wrong email or password", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed attempts; see Retry-After", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
+#[post("/auth/login")]
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    body.validate()?;
+    let LoginRequest { email, password } = body.into_inner();
+    let address = client_address(&req, state.settings.trust_forwarded_for);
+    let subjects = vec![throttle::subject("account", &email), throttle::subject("ip", &address)];
+    let (rule, now) = (state.settings.login_throttle, state.now());
+
+    let checked = subjects.clone();
+    let user = state
+        .db(move |conn| {
+            if let Some(wait) = throttle::check(conn, &checked, rule, now)? {
+                return Err(ApiError::too_many_requests(wait));
+            }
+            Ok(model::find_by_email(conn, &email)?)
+        })
+        .await?;
+
+    // The hash is checked even for a deactivated account, so timing tells nothing.
+    let password_ok = state
+        .passwords
+        .verify(password, user.as_ref().map(|u| u.password_hash.clone()))
+        .await?;
+    let role = user.as_ref().and_then(|u| Role::parse(&u.role));
+    match (user, role) {
+        (Some(user), Some(role)) if password_ok && user.active => {
+            let tokens = start_session(&state, &user, role, subjects[0].clone()).await?;
+            log::info!("staff user {} logged in", user.id);
+            Ok(token_response(tokens))
+        }
+        _ => {
+            state
+                .db(move |conn| Ok(throttle::record_failure(conn, &subjects, rule, now)?))
+                .await?;
+            Err(invalid_credentials())
+        }
+    }
+}
+
+enum Rotation {
+    Rotated { user_id: Uuid, role: Role, session_id: Uuid },
+    Reused,
+    Invalid,
+}
+
+/// Exchange a refresh token for a new token pair.
+///
+/// Each refresh token works once. Presenting one that was already used revokes the whole
+/// session: someone else may hold a copy.
+#[utoipa::path(
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "New token pair", body = TokenResponse),
+        (status = 401, description = "Unknown, expired, revoked or reused refresh token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/refresh")]
+pub async fn refresh(
+    state: web::Data<AppState>,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
+    body.validate()?;
+    let presented = hash_refresh_token(&body.refresh_token);
+    let now = state.now();
+    let (next_token, next_hash) = new_refresh_token();
+    let outcome = state
+        .db(move |conn| {
+            conn.transaction(|conn| {
+                let Some(token) = model::lock_refresh_token(conn, &presented)? else {
+                    return Ok(Rotation::Invalid);
+                };
+                if token.used_at.is_some() {
+                    model::revoke_session(conn, token.session_id, "refresh_token_reused", now)?;
+                    audit::record(
+                        conn,
+                        now,
+                        audit::Entry {
+                            actor_id: Some(token.user.id),
+                            action: "auth.refresh_token_reused",
+                            object_type: "staff_session",
+                            object_id: token.session_id.to_string(),
+                            details: serde_json::json!({}),
+                        },
+                    )?;
+                    return Ok(Rotation::Reused);
+                }
+                let role = Role::parse(&token.user.role);
+                let live = token.session_revoked_at.is_none()
+                    && token.token_expires_at > now
+                    && token.session_expires_at > now
+                    && token.user.active;
+                let Some(role) = role.filter(|_| live) else {
+                    return Ok(Rotation::Invalid);
+                };
+                model::mark_refresh_token_used(conn, &presented, now)?;
+                model::insert_refresh_token(
+                    conn,
+                    &next_hash,
+                    token.session_id,
+                    now,
+                    token.session_expires_at,
+                )?;
+                Ok::<_, ApiError>(Rotation::Rotated {
+                    user_id: token.user.id,
+                    role,
+                    session_id: token.session_id,
+                })
+            })
+        })
+        .await?;
+    match outcome {
+        Rotation::Rotated { user_id, role, session_id } => {
+            let access_token = state
+                .jwt
+                .issue(user_id, session_id, role, now)
+                .map_err(ApiError::internal)?;
+            Ok(token_response(TokenResponse {
+                access_token,
+                refresh_token: next_token,
+                token_type: "Bearer".into(),
+                expires_in: state.jwt.ttl_secs(),
+            }))
+        }
+        Rotation::Reused => {
+            log::warn!("a used refresh token was presented again; its session is revoked");
+            Err(ApiError::unauthorized(
+                "refresh_token_reused",
+                "This refresh token was already used; the session is closed: log in again.",
+            ))
+        }
+        Rotation::Invalid => Err(ApiError::unauthorized(
+            "invalid_refresh_token",
+            "The refresh token is unknown, expired or revoked: log in again.",
+        )),
+    }
+}
+
+/// End the current session: its access and refresh tokens stop working at once.
+#[utoipa::path(
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Logged out"),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/logout")]
+pub async fn logout(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
+    let now = state.now();
+    state
+        .db(move |conn| {
+            conn.transaction(|conn| {
+                model::revoke_session(conn, user.session_id, "logout", now)?;
+                audit::record(
+                    conn,
+                    now,
+                    audit::Entry {
+                        actor_id: Some(user.id),
+                        action: "auth.logout",
+                        object_type: "staff_session",
+                        object_id: user.session_id.to_string(),
+                        details: serde_json::json!({}),
+                    },
+                )?;
+                Ok(())
+            })
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The logged-in staff member.
+#[utoipa::path(
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The current user", body = MeResponse),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/auth/me")]
+pub async fn me(user: AuthUser) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .json(MeResponse {
+            id: user.id,
+            email: user.email,
+            name: user.name,
+            role: user.role,
+        })
+}
+
+/// Change my password.
+///
+/// Needs the current password. The new one must have at least 12 characters and not be a
+/// common password, the email or the name. Every other session of the account is closed.
+#[utoipa::path(
+    tag = "auth",
+    security(("bearer" = [])),
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 204, description = "Password changed"),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The current password is wrong", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The new password is refused by the policy", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong current passwords", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/password")]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: web::Json<ChangePasswordRequest>,
+) -> Result<HttpResponse, ApiError> {
+    body.validate()?;
+    let ChangePasswordRequest { current_password, new_password } = body.into_inner();
+    check_password_policy("new_password", &new_password, &user.email, &user.name)?;
+    if new_password == current_password {
+        return Err(ApiError::invalid_field(
+            "new_password",
+            "unchanged",
+            "must differ from the current password",
+        ));
+    }
+    let (rule, now) = (state.settings.login_throttle, state.now());
+    let subjects = vec![throttle::subject("account", &user.email)];
+    let (checked, user_id) = (subjects.clone(), user.id);
+    let stored = state
+        .db(move |conn| {
+            if let Some(wait) = throttle::check(conn, &checked, rule, now)? {
+                return Err(ApiError::too_many_requests(wait));
+            }
+            model::find_by_id(conn, user_id)?.ok_or_else(ApiError::not_found)
+        })
+        .await?;
+    if !state
+        .passwords
+        .verify(current_password, Some(stored.password_hash))
+        .await?
+    {
+        state
+            .db(move |conn| Ok(throttle::record_failure(conn, &subjects, rule, now)?))
+            .await?;
+        return Err(ApiError::new(
+            crate::error::ErrorKind::Forbidden,
+            "invalid_current_password",
+            "The current password is incorrect.",
+        ));
+    }
+    let hash = state.passwords.hash(new_password).await?;
+    let session_id = user.session_id;
+    state
+        .db(move |conn| {
+            conn.transaction(|conn| {
+                model::set_password_hash(conn, user_id, &hash, now)?;
+                model::revoke_user_sessions(conn, user_id, Some(session_id), "password_changed", now)?;
+                audit::record(
+                    conn,
+                    now,
+                    audit::Entry {
+                        actor_id: Some(user_id),
+                        action: "staff_user.password_changed",
+                        object_type: "staff_user",
+                        object_id: user_id.to_string(),
+                        details: serde_json::json!({}),
+                    },
+                )?;
+                Ok(())
+            })
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,201 @@
+//! The `passerelle` command line: serve, migrate, seed-demo, staff create, openapi, health.
+
+use crate::{
+    auth::{
+        model::normalize_email,
+        password::{check_password_policy, hash_password},
+        users::{insert_account, NewAccount},
+        Role,
+    },
+    build_app,
+    db::{self, local::LocalCluster, BoxError},
+    settings::Settings,
+    state::AppState,
+};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use clap::{Parser, Subcommand};
+use diesel::PgConnection;
+use std::io::{BufRead, IsTerminal, Read, Write};
+
+#[derive(Debug, Parser)]
+#[command(name = "passerelle", version, about = "A city's internship offers and applications")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations (under an advisory lock), then serve HTTP on LISTEN_ADDR.
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Load the demo data (idempotent).
+    SeedDemo,
+    /// Manage staff accounts.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+    /// Print the OpenAPI document (as committed in openapi/openapi.json).
+    Openapi,
+    /// Exit 0 when the server on LISTEN_ADDR answers /health/ready with 200 (for container
+    /// health checks).
+    Health,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StaffCommand {
+    /// Create a staff account. The password is read from standard input when it is piped,
+    /// otherwise one is generated and printed once.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// admin, manager or reviewer
+        #[arg(long)]
+        role: String,
+    },
+}
+
+/// The database the process uses, with the private cluster kept alive as long as needed.
+pub struct Database {
+    pub url: String,
+    cluster: Option<LocalCluster>,
+}
+
+impl Database {
+    /// `DATABASE_URL` (its database created when missing), or the private cluster.
+    pub fn open(settings: &Settings) -> Result<(Self, PgConnection), BoxError> {
+        let (url, cluster) = match &settings.database_url {
+            Some(url) => (url.clone(), None),
+            None => {
+                log::info!(
+                    "DATABASE_URL is unset: using a private PostgreSQL cluster under {}",
+                    settings.data_dir.display()
+                );
+                let cluster = LocalCluster::start(&settings.data_dir)?;
+                (cluster.url("passerelle"), Some(cluster))
+            }
+        };
+        let conn = db::connect_creating_database(&url)?;
+        Ok((Database { url, cluster }, conn))
+    }
+
+    pub fn is_private_cluster(&self) -> bool {
+        self.cluster.is_some()
+    }
+}
+
+pub fn run(cli: Cli) -> Result<(), BoxError> {
+    if let Command::Openapi = cli.command {
+        print!("{}", crate::openapi::document_json());
+        return Ok(());
+    }
+    let settings = Settings::from_env()?;
+    match cli.command {
+        Command::Serve => serve(settings),
+        Command::Migrate => {
+            let (_db, mut conn) = Database::open(&settings)?;
+            let applied = db::run_migrations(&mut conn)?;
+            println!("{} migration(s) applied", applied.len());
+            Ok(())
+        }
+        Command::SeedDemo => {
+            let (_db, mut conn) = Database::open(&settings)?;
+            db::run_migrations(&mut conn)?;
+            crate::demo::seed(&mut conn)?;
+            println!("demo data loaded");
+            Ok(())
+        }
+        Command::Staff { command: StaffCommand::Create { email, name, role } } => {
+            let (_db, mut conn) = Database::open(&settings)?;
+            db::run_migrations(&mut conn)?;
+            create_staff(&mut conn, &email, &name, &role)
+        }
+        Command::Health => health_check(&settings),
+        Command::Openapi => unreachable!("handled above"),
+    }
+}
+
+fn serve(settings: Settings) -> Result<(), BoxError> {
+    if settings.jwt.secret_generated {
+        log::warn!(
+            "JWT_SECRET is unset: using a random key for this process only; staff tokens will \
+             not survive a restart nor work across instances. Set JWT_SECRET in production."
+        );
+    }
+    let (database, mut conn) = Database::open(&settings)?;
+    let applied = db::run_migrations(&mut conn)?;
+    drop(conn);
+    log::info!("{} migration(s) applied", applied.len());
+    let pool = db::build_pool(&database.url, settings.pool_size, settings.database_timeout);
+    let (listen, workers) = (settings.listen_addr, settings.workers);
+    let state = AppState::new(settings, pool)?;
+    let server = actix_web::HttpServer::new(move || build_app(state.clone()))
+        .workers(workers)
+        .bind(listen)
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    log::info!("listening on http://{listen}");
+    actix_web::rt::System::new().block_on(server.run())?;
+    // `database` drops here: a private cluster this process started is stopped.
+    drop(database);
+    Ok(())
+}
+
+fn create_staff(conn: &mut PgConnection, email: &str, name: &str, role: &str) -> Result<(), BoxError> {
+    let role = Role::parse(role).ok_or("--role must be admin, manager or reviewer")?;
+    let stdin = std::io::stdin();
+    let piped = if stdin.is_terminal() {
+        None
+    } else {
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line)?;
+        Some(line.trim_end_matches(['\r', '\n']).to_owned()).filter(|l| !l.is_empty())
+    };
+    let (password, generated) = match piped {
+        Some(p) => (p, false),
+        None => (generate_password(), true),
+    };
+    if let Err(e) = check_password_policy("password", &password, email, name) {
+        let reasons: Vec<String> = e.problem().errors.iter().map(|f| f.message.clone()).collect();
+        return Err(format!("password refused: {}", reasons.join("; ")).into());
+    }
+    let account = NewAccount {
+        email: normalize_email(email),
+        name: name.trim().to_owned(),
+        role,
+        password_hash: hash_password(&password)?,
+    };
+    let user = insert_account(conn, &account, None, chrono::Utc::now())?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "created {} {} ({})", role.as_str(), user.email, user.id)?;
+    if generated {
+        writeln!(out, "password (shown once): {password}")?;
+    }
+    Ok(())
+}
+
+fn generate_password() -> String {
+    let mut bytes = [0u8; 18];
+    rand::fill(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn health_check(settings: &Settings) -> Result<(), BoxError> {
+    let mut addr = settings.listen_addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(3))?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+    write!(stream, "GET /health/ready HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    if response.starts_with("HTTP/1.1 200") {
+        Ok(())
+    } else {
+        Err(format!("not ready: {}", response.lines().next().unwrap_or("no answer")).into())
+    }
+}

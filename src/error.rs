@@ -1,0 +1,478 @@
+//! `ApiError`: every failure the API returns, as RFC 9457 `application/problem+json`.
+//!
+//! Each error has a stable snake_case `code` that clients may match on, and a status chosen
+//! in one explicit table ([`ErrorKind::status`]). actix's own rejections (bad JSON, query,
+//! path, oversized bodies, unknown routes) are turned into the same body by the handlers at
+//! the bottom of this file.
+
+use actix_web::{
+    body::{BoxBody, EitherBody, MessageBody},
+    dev::ServiceResponse,
+    error::{JsonPayloadError, PathError, QueryPayloadError},
+    http::{header, StatusCode},
+    middleware::ErrorHandlerResponse,
+    HttpRequest, HttpResponse, ResponseError,
+};
+use serde::Serialize;
+use std::borrow::Cow;
+use utoipa::ToSchema;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The families of failure; each has exactly one HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    PreconditionFailed,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    Unprocessable,
+    PreconditionRequired,
+    TooManyRequests,
+    ServiceUnavailable,
+    Internal,
+}
+
+impl ErrorKind {
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
+            ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
+            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorKind::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+            ErrorKind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            ErrorKind::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn for_status(status: StatusCode) -> (ErrorKind, &'static str) {
+        match status.as_u16() {
+            401 => (ErrorKind::Unauthorized, "unauthenticated"),
+            403 => (ErrorKind::Forbidden, "forbidden"),
+            404 => (ErrorKind::NotFound, "not_found"),
+            405 => (ErrorKind::MethodNotAllowed, "method_not_allowed"),
+            409 => (ErrorKind::Conflict, "conflict"),
+            412 => (ErrorKind::PreconditionFailed, "precondition_failed"),
+            413 => (ErrorKind::PayloadTooLarge, "payload_too_large"),
+            415 => (ErrorKind::UnsupportedMediaType, "unsupported_media_type"),
+            422 => (ErrorKind::Unprocessable, "validation_failed"),
+            428 => (ErrorKind::PreconditionRequired, "precondition_required"),
+            429 => (ErrorKind::TooManyRequests, "too_many_requests"),
+            503 => (ErrorKind::ServiceUnavailable, "service_unavailable"),
+            400..=499 => (ErrorKind::BadRequest, "bad_request"),
+            _ => (ErrorKind::Internal, "internal_error"),
+        }
+    }
+}
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field, as a JSON path relative to the body or the query (`contract.paid`).
+    #[schema(example = "email")]
+    pub field: String,
+    /// A stable snake_case code (`required`, `too_long`, `invalid_email`, ...).
+    #[schema(example = "invalid_email")]
+    pub code: String,
+    /// A sentence for people.
+    #[schema(example = "must be a valid email address")]
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The RFC 9457 body every error response carries.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "urn:passerelle:problem:validation_failed",
+    "title": "Unprocessable Entity",
+    "status": 422,
+    "detail": "The request has invalid fields.",
+    "code": "validation_failed",
+    "errors": [{"field": "email", "code": "invalid_email", "message": "must be a valid email address"}]
+}))]
+pub struct Problem {
+    /// `urn:passerelle:problem:<code>`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable machine-readable code.
+    pub code: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    kind: ErrorKind,
+    code: &'static str,
+    detail: Cow<'static, str>,
+    errors: Vec<FieldError>,
+    retry_after_secs: Option<u64>,
+    /// What went wrong inside, for the log only; never sent to the client.
+    internal: Option<String>,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}): {}", self.code, self.kind.status().as_u16(), self.detail)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl ApiError {
+    pub fn new(kind: ErrorKind, code: &'static str, detail: impl Into<Cow<'static, str>>) -> Self {
+        ApiError {
+            kind,
+            code,
+            detail: detail.into(),
+            errors: Vec::new(),
+            retry_after_secs: None,
+            internal: None,
+        }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    pub fn bad_request(code: &'static str, detail: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::BadRequest, code, detail)
+    }
+
+    pub fn unauthorized(code: &'static str, detail: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::Unauthorized, code, detail)
+    }
+
+    pub fn forbidden() -> Self {
+        Self::new(
+            ErrorKind::Forbidden,
+            "forbidden",
+            "Your role does not allow this action.",
+        )
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(
+            ErrorKind::NotFound,
+            "not_found",
+            "No such resource, or you may not see it.",
+        )
+    }
+
+    pub fn conflict(code: &'static str, detail: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::Conflict, code, detail)
+    }
+
+    pub fn precondition_failed() -> Self {
+        Self::new(
+            ErrorKind::PreconditionFailed,
+            "stale_etag",
+            "The resource changed since you read it: fetch it again and retry.",
+        )
+    }
+
+    pub fn precondition_required() -> Self {
+        Self::new(
+            ErrorKind::PreconditionRequired,
+            "if_match_required",
+            "This write needs an If-Match header with the resource's current ETag.",
+        )
+    }
+
+    /// 422 with per-field errors.
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let mut e = Self::new(
+            ErrorKind::Unprocessable,
+            "validation_failed",
+            "The request has invalid fields.",
+        );
+        e.errors = errors;
+        e
+    }
+
+    /// 422 for a single field.
+    pub fn invalid_field(field: &str, code: &str, message: impl Into<String>) -> Self {
+        Self::validation(vec![FieldError::new(field, code, message)])
+    }
+
+    pub fn too_many_requests(retry_after_secs: u64) -> Self {
+        let mut e = Self::new(
+            ErrorKind::TooManyRequests,
+            "too_many_requests",
+            "Too many attempts: wait before trying again.",
+        );
+        e.retry_after_secs = Some(retry_after_secs.max(1));
+        e
+    }
+
+    pub fn service_unavailable(code: &'static str, detail: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::ServiceUnavailable, code, detail)
+    }
+
+    /// An unexpected failure: logged once when the response is made, shown as a bare 500.
+    pub fn internal(what: impl std::fmt::Display) -> Self {
+        let mut e = Self::new(
+            ErrorKind::Internal,
+            "internal_error",
+            "Something went wrong on our side; it has been logged.",
+        );
+        e.internal = Some(what.to_string());
+        e
+    }
+
+    pub fn problem(&self) -> Problem {
+        let status = self.kind.status();
+        Problem {
+            problem_type: format!("urn:passerelle:problem:{}", self.code),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: self.detail.to_string(),
+            code: self.code.to_owned(),
+            errors: self.errors.clone(),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.kind.status()
+    }
+
+    fn error_response(&self) -> HttpResponse<BoxBody> {
+        if let Some(internal) = &self.internal {
+            log::error!("internal error: {internal}");
+        }
+        let mut res = HttpResponse::build(self.status_code());
+        res.content_type(PROBLEM_JSON);
+        if let Some(secs) = self.retry_after_secs {
+            res.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        if self.kind == ErrorKind::Unauthorized {
+            res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        res.json(self.problem())
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match e {
+            Error::NotFound => ApiError::not_found(),
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => ApiError::conflict(
+                "concurrent_update",
+                "Another change happened at the same time; retry.",
+            ),
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
+                ApiError::service_unavailable("database_unavailable", "The database is unreachable.")
+            }
+            other => ApiError::internal(format!("database: {other}")),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for ApiError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        log::warn!("database pool: {e}");
+        ApiError::service_unavailable(
+            "database_unavailable",
+            "The database is unreachable; try again shortly.",
+        )
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        ApiError::internal(format!("blocking task: {e}"))
+    }
+}
+
+impl From<validator::ValidationErrors> for ApiError {
+    fn from(errors: validator::ValidationErrors) -> Self {
+        ApiError::validation(field_errors(&errors, ""))
+    }
+}
+
+/// Flattens validator's nested errors into `{field, code, message}` with dotted paths.
+pub fn field_errors(errors: &validator::ValidationErrors, prefix: &str) -> Vec<FieldError> {
+    use validator::ValidationErrorsKind;
+    let mut out = Vec::new();
+    for (field, kind) in errors.errors() {
+        let path = if prefix.is_empty() {
+            field.to_string()
+        } else {
+            format!("{prefix}.{field}")
+        };
+        match kind {
+            ValidationErrorsKind::Field(list) => {
+                for err in list {
+                    let message = err
+                        .message
+                        .as_ref()
+                        .map(|m| m.to_string())
+                        .unwrap_or_else(|| default_message(&err.code));
+                    out.push(FieldError::new(path.clone(), err.code.to_string(), message));
+                }
+            }
+            ValidationErrorsKind::Struct(inner) => out.extend(field_errors(inner, &path)),
+            ValidationErrorsKind::List(items) => {
+                for (index, inner) in items {
+                    out.extend(field_errors(inner, &format!("{path}[{index}]")));
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| a.field.cmp(&b.field));
+    out
+}
+
+fn default_message(code: &str) -> String {
+    match code {
+        "length" => "has an invalid length".into(),
+        "range" => "is out of range".into(),
+        "email" => "must be a valid email address".into(),
+        "required" => "is required".into(),
+        other => format!("is invalid ({other})"),
+    }
+}
+
+// --- actix's own rejections, in the same body -------------------------------------------
+
+/// `JsonConfig::error_handler`: syntax errors are 400, well-formed JSON of the wrong shape is
+/// 422, a body over the limit is 413, a non-JSON content type is 415.
+pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let api = match &err {
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+            ApiError::new(
+                ErrorKind::PayloadTooLarge,
+                "payload_too_large",
+                "The request body is larger than this endpoint accepts.",
+            )
+        }
+        JsonPayloadError::ContentType => ApiError::new(
+            ErrorKind::UnsupportedMediaType,
+            "unsupported_media_type",
+            "Send the body as application/json.",
+        ),
+        JsonPayloadError::Deserialize(e) if e.is_data() => ApiError::new(
+            ErrorKind::Unprocessable,
+            "invalid_body",
+            format!("The JSON body does not have the expected shape: {e}"),
+        ),
+        JsonPayloadError::Deserialize(e) => ApiError::bad_request(
+            "malformed_json",
+            format!("The request body is not valid JSON: {e}"),
+        ),
+        _ => ApiError::bad_request("unreadable_body", "The request body could not be read."),
+    };
+    api.into()
+}
+
+/// `QueryConfig::error_handler`: an invalid query parameter is 422, not an empty answer.
+pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::new(
+        ErrorKind::Unprocessable,
+        "invalid_query",
+        format!("Invalid query parameters: {err}"),
+    )
+    .into()
+}
+
+/// `PathConfig::error_handler`: a malformed id names nothing that exists.
+pub fn path_error(_err: PathError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::not_found().into()
+}
+
+/// Default service: an unknown route.
+pub async fn route_not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(
+        ErrorKind::NotFound,
+        "route_not_found",
+        "There is no such route; see /docs for the API.",
+    ))
+}
+
+/// Middleware safety net: any error response that is not already problem+json (actix's
+/// built-in 405, payload errors raised outside our extractors, ...) is rewritten into one.
+pub fn problem_for_plain_errors<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(PROBLEM_JSON));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let (kind, code) = ErrorKind::for_status(status);
+    let detail = status.canonical_reason().unwrap_or("Error").to_owned();
+    let (req, _) = res.into_parts();
+    let api = ApiError::new(kind, code, detail);
+    let mut response = api.error_response();
+    *response.status_mut() = status;
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, response).map_into_right_body::<B>(),
+    ))
+}
+
+/// Shorthand for the body type the middleware above produces.
+pub type ProblemBody<B> = EitherBody<B, BoxBody>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_the_status_design_names() {
+        assert_eq!(ApiError::forbidden().status_code(), StatusCode::FORBIDDEN);
+        assert_eq!(ApiError::precondition_required().status_code().as_u16(), 428);
+        assert_eq!(ApiError::precondition_failed().status_code().as_u16(), 412);
+        assert_eq!(ApiError::too_many_requests(3).status_code().as_u16(), 429);
+        assert_eq!(ApiError::validation(vec![]).status_code().as_u16(), 422);
+    }
+
+    #[test]
+    fn internal_errors_do_not_leak_their_cause() {
+        let e = ApiError::internal("relation \"secret_table\" does not exist");
+        let p = e.problem();
+        assert_eq!(p.status, 500);
+        assert!(!p.detail.contains("secret_table"));
+    }
+
+    #[test]
+    fn retry_after_is_never_zero() {
+        let res = ApiError::too_many_requests(0).error_response();
+        assert_eq!(res.headers().get(header::RETRY_AFTER).unwrap(), "1");
+    }
+}

@@ -1,0 +1,118 @@
+//! HTTP conventions shared by every feature: strong ETags with `If-None-Match` / `If-Match`,
+//! and the client address used for throttling.
+
+use crate::error::ApiError;
+use actix_web::{http::header, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// A strong ETag for a version of a resource: changes whenever `updated_at` does.
+pub fn etag(id: Uuid, updated_at: DateTime<Utc>) -> String {
+    let mut h = Sha256::new();
+    h.update(id.as_bytes());
+    h.update(updated_at.timestamp_micros().to_be_bytes());
+    format!("\"{}\"", hex::encode(&h.finalize()[..12]))
+}
+
+fn header_str<'a>(req: &'a HttpRequest, name: header::HeaderName) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+fn matches_any(list: &str, etag: &str) -> bool {
+    list.split(',').map(str::trim).any(|t| t == "*" || t == etag)
+}
+
+/// 200 with `body` and its ETag, or 304 when the client's `If-None-Match` already has it.
+pub fn respond_with_etag<T: Serialize>(req: &HttpRequest, etag: &str, body: &T) -> HttpResponse {
+    if header_str(req, header::IF_NONE_MATCH).is_some_and(|v| matches_any(v, etag)) {
+        return HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag.to_owned()))
+            .finish();
+    }
+    HttpResponse::Ok()
+        .insert_header((header::ETAG, etag.to_owned()))
+        .json(body)
+}
+
+/// For writes that must not overwrite someone else's change: 428 without `If-Match`, 412 when
+/// it names another version.
+pub fn require_if_match(req: &HttpRequest, current: &str) -> Result<(), ApiError> {
+    match header_str(req, header::IF_MATCH) {
+        None => Err(ApiError::precondition_required()),
+        Some(v) if matches_any(v, current) => Ok(()),
+        Some(_) => Err(ApiError::precondition_failed()),
+    }
+}
+
+/// The `If-Match` value, for checks made inside a transaction.
+pub fn if_match(req: &HttpRequest) -> Result<String, ApiError> {
+    header_str(req, header::IF_MATCH)
+        .map(str::to_owned)
+        .ok_or_else(ApiError::precondition_required)
+}
+
+/// Checks an `If-Match` value read earlier against the version read under lock.
+pub fn check_if_match(if_match: &str, current: &str) -> Result<(), ApiError> {
+    if matches_any(if_match, current) {
+        Ok(())
+    } else {
+        Err(ApiError::precondition_failed())
+    }
+}
+
+/// The client's IP address: the socket peer, or the proxy's `Forwarded`/`X-Forwarded-For`
+/// when `TRUST_FORWARDED_FOR` says a proxy sets them.
+pub fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> String {
+    let from_proxy = || {
+        req.connection_info()
+            .realip_remote_addr()
+            .map(|a| a.parse::<std::net::SocketAddr>().map_or(a.to_owned(), |s| s.ip().to_string()))
+    };
+    let addr = if trust_forwarded_for {
+        from_proxy()
+    } else {
+        req.peer_addr().map(|a| a.ip().to_string())
+    };
+    addr.unwrap_or_else(|| "unknown".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn etags_change_with_the_version() {
+        let id = Uuid::new_v4();
+        let t = Utc::now();
+        assert_eq!(etag(id, t), etag(id, t));
+        assert_ne!(etag(id, t), etag(id, t + chrono::Duration::microseconds(1)));
+        assert!(etag(id, t).starts_with('"'));
+    }
+
+    #[test]
+    fn if_match_is_required_and_compared() {
+        let current = "\"abc\"";
+        let none = TestRequest::default().to_http_request();
+        assert_eq!(require_if_match(&none, current).unwrap_err().code(), "if_match_required");
+        let stale = TestRequest::default()
+            .insert_header((header::IF_MATCH, "\"old\""))
+            .to_http_request();
+        assert_eq!(require_if_match(&stale, current).unwrap_err().code(), "stale_etag");
+        let fresh = TestRequest::default()
+            .insert_header((header::IF_MATCH, "\"old\", \"abc\""))
+            .to_http_request();
+        assert!(require_if_match(&fresh, current).is_ok());
+    }
+
+    #[test]
+    fn if_none_match_gives_304() {
+        let req = TestRequest::default()
+            .insert_header((header::IF_NONE_MATCH, "\"abc\""))
+            .to_http_request();
+        assert_eq!(respond_with_etag(&req, "\"abc\"", &1).status(), 304);
+        assert_eq!(respond_with_etag(&req, "\"new\"", &1).status(), 200);
+    }
+}

@@ -1,0 +1,71 @@
+//! Passerelle: a city's internship offers, the applications they receive and their review by
+//! staff, as a REST API. `build_app` is the one `App` that the server and the tests run.
+
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod health;
+pub mod http;
+pub mod openapi;
+pub mod settings;
+pub mod state;
+
+use actix_web::{
+    body::MessageBody,
+    dev::{ServiceFactory, ServiceRequest, ServiceResponse},
+    middleware::{ErrorHandlers, Logger},
+    web, App,
+};
+use state::AppState;
+use utoipa::OpenApi;
+use utoipa_actix_web::{scope, service_config::ServiceConfig, AppExt};
+use utoipa_swagger_ui::SwaggerUi;
+
+/// Every route, registered once: the server and the OpenAPI document both come from here.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(
+        scope::scope("/api/v1")
+            .configure(auth::routes::register)
+            .configure(auth::users::register),
+    )
+    .configure(health::register);
+}
+
+/// The application: routes, state, error bodies for actix's own rejections, access log.
+pub fn build_app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let json_limit = state.settings.json_body_limit;
+    let (app, api) = App::new()
+        .into_utoipa_app()
+        .openapi(openapi::ApiDoc::openapi())
+        .configure(routes)
+        .split_for_parts();
+    app.app_data(web::Data::new(state))
+        .app_data(
+            web::JsonConfig::default()
+                .limit(json_limit)
+                .error_handler(error::json_error),
+        )
+        .app_data(web::QueryConfig::default().error_handler(error::query_error))
+        .app_data(web::PathConfig::default().error_handler(error::path_error))
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", api))
+        .default_service(web::to(error::route_not_found))
+        .wrap(ErrorHandlers::new().default_handler(error::problem_for_plain_errors))
+        // Path only: query strings may carry search terms or emails.
+        .wrap(
+            Logger::new("%{METHOD}xi %U %s %b %Dms")
+                .custom_request_replace("METHOD", |req| req.method().to_string()),
+        )
+}

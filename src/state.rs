@@ -1,0 +1,70 @@
+//! `AppState`: everything a request needs, built once before the server starts and handed to
+//! `build_app`. Tests build their own.
+
+use crate::{
+    auth::{jwt::JwtKeys, password::PasswordHasher},
+    db::DbPool,
+    error::ApiError,
+    settings::Settings,
+};
+use chrono::{DateTime, Utc};
+use diesel::PgConnection;
+use std::sync::Arc;
+
+/// The time, behind a trait so tests can move it.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: DbPool,
+    pub settings: Arc<Settings>,
+    pub jwt: Arc<JwtKeys>,
+    pub passwords: PasswordHasher,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl AppState {
+    pub fn new(settings: Settings, pool: DbPool) -> Result<Self, crate::settings::SettingsError> {
+        let jwt = JwtKeys::new(&settings.jwt)?;
+        Ok(AppState {
+            pool,
+            passwords: PasswordHasher::new(settings.password_hash_concurrency),
+            jwt: Arc::new(jwt),
+            settings: Arc::new(settings),
+            clock: Arc::new(SystemClock),
+        })
+    }
+
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Runs one unit of database work on the blocking pool, never on an actix worker.
+    pub async fn db<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get()?;
+            work(&mut conn)
+        })
+        .await?
+    }
+}
