@@ -18,7 +18,11 @@ use diesel::PgConnection;
 use std::io::{BufRead, IsTerminal, Read, Write};
 
 #[derive(Debug, Parser)]
-#[command(name = "passerelle", version, about = "A city's internship offers and applications")]
+#[command(
+    name = "passerelle",
+    version,
+    about = "A city's internship offers and applications"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -109,7 +113,9 @@ pub fn run(cli: Cli) -> Result<(), BoxError> {
             println!("demo data loaded");
             Ok(())
         }
-        Command::Staff { command: StaffCommand::Create { email, name, role } } => {
+        Command::Staff {
+            command: StaffCommand::Create { email, name, role },
+        } => {
             let (_db, mut conn) = Database::open(&settings)?;
             db::run_migrations(&mut conn)?;
             create_staff(&mut conn, &email, &name, &role)
@@ -144,7 +150,12 @@ fn serve(settings: Settings) -> Result<(), BoxError> {
     Ok(())
 }
 
-fn create_staff(conn: &mut PgConnection, email: &str, name: &str, role: &str) -> Result<(), BoxError> {
+fn create_staff(
+    conn: &mut PgConnection,
+    email: &str,
+    name: &str,
+    role: &str,
+) -> Result<(), BoxError> {
     let role = Role::parse(role).ok_or("--role must be admin, manager or reviewer")?;
     let stdin = std::io::stdin();
     let piped = if stdin.is_terminal() {
@@ -159,7 +170,12 @@ fn create_staff(conn: &mut PgConnection, email: &str, name: &str, role: &str) ->
         None => (generate_password(), true),
     };
     if let Err(e) = check_password_policy("password", &password, email, name) {
-        let reasons: Vec<String> = e.problem().errors.iter().map(|f| f.message.clone()).collect();
+        let reasons: Vec<String> = e
+            .problem()
+            .errors
+            .iter()
+            .map(|f| f.message.clone())
+            .collect();
         return Err(format!("password refused: {}", reasons.join("; ")).into());
     }
     let account = NewAccount {
@@ -170,7 +186,13 @@ fn create_staff(conn: &mut PgConnection, email: &str, name: &str, role: &str) ->
     };
     let user = insert_account(conn, &account, None, chrono::Utc::now())?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "created {} {} ({})", role.as_str(), user.email, user.id)?;
+    writeln!(
+        out,
+        "created {} {} ({})",
+        role.as_str(),
+        user.email,
+        user.id
+    )?;
     if generated {
         writeln!(out, "password (shown once): {password}")?;
     }
@@ -188,14 +210,22 @@ fn health_check(settings: &Settings) -> Result<(), BoxError> {
     if addr.ip().is_unspecified() {
         addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
     }
-    let mut stream = std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(3))?;
+    let mut stream =
+        std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(3))?;
     stream.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
-    write!(stream, "GET /health/ready HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")?;
+    write!(
+        stream,
+        "GET /health/ready HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
     let mut response = String::new();
     stream.read_to_string(&mut response)?;
     if response.starts_with("HTTP/1.1 200") {
         Ok(())
     } else {
-        Err(format!("not ready: {}", response.lines().next().unwrap_or("no answer")).into())
+        Err(format!(
+            "not ready: {}",
+            response.lines().next().unwrap_or("no answer")
+        )
+        .into())
     }
 }

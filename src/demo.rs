@@ -14,9 +14,24 @@ use diesel::PgConnection;
 
 /// Demo accounts: (email, name, role, password). Documented in the README.
 pub const DEMO_STAFF: [(&str, &str, Role, &str); 3] = [
-    ("admin@demo.passerelle.example", "Alice Admin", Role::Admin, "demo-admin-passphrase"),
-    ("manager@demo.passerelle.example", "Mathilde Lestra", Role::Manager, "demo-manager-passphrase"),
-    ("reviewer@demo.passerelle.example", "Rémi Relecteur", Role::Reviewer, "demo-reviewer-passphrase"),
+    (
+        "admin@demo.passerelle.example",
+        "Alice Admin",
+        Role::Admin,
+        "demo-admin-passphrase",
+    ),
+    (
+        "manager@demo.passerelle.example",
+        "Mathilde Lestra",
+        Role::Manager,
+        "demo-manager-passphrase",
+    ),
+    (
+        "reviewer@demo.passerelle.example",
+        "Rémi Relecteur",
+        Role::Reviewer,
+        "demo-reviewer-passphrase",
+    ),
 ];
 
 pub fn seed(conn: &mut PgConnection) -> Result<(), BoxError> {

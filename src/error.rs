@@ -93,7 +93,11 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(
+        field: impl Into<String>,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         FieldError {
             field: field.into(),
             code: code.into(),
@@ -138,7 +142,13 @@ pub struct ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ({}): {}", self.code, self.kind.status().as_u16(), self.detail)
+        write!(
+            f,
+            "{} ({}): {}",
+            self.code,
+            self.kind.status().as_u16(),
+            self.detail
+        )
     }
 }
 
@@ -293,7 +303,10 @@ impl From<diesel::result::Error> for ApiError {
                 "Another change happened at the same time; retry.",
             ),
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
-                ApiError::service_unavailable("database_unavailable", "The database is unreachable.")
+                ApiError::service_unavailable(
+                    "database_unavailable",
+                    "The database is unreachable.",
+                )
             }
             other => ApiError::internal(format!("database: {other}")),
         }
@@ -456,7 +469,10 @@ mod tests {
     #[test]
     fn every_kind_has_the_status_design_names() {
         assert_eq!(ApiError::forbidden().status_code(), StatusCode::FORBIDDEN);
-        assert_eq!(ApiError::precondition_required().status_code().as_u16(), 428);
+        assert_eq!(
+            ApiError::precondition_required().status_code().as_u16(),
+            428
+        );
         assert_eq!(ApiError::precondition_failed().status_code().as_u16(), 412);
         assert_eq!(ApiError::too_many_requests(3).status_code().as_u16(), 429);
         assert_eq!(ApiError::validation(vec![]).status_code().as_u16(), 422);

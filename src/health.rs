@@ -46,7 +46,10 @@ pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
         .db(|conn| {
             db::migrations_current(conn).map_err(|e| {
                 log::warn!("readiness: cannot read migrations: {e}");
-                ApiError::service_unavailable("database_unavailable", "The database is unreachable.")
+                ApiError::service_unavailable(
+                    "database_unavailable",
+                    "The database is unreachable.",
+                )
             })
         })
         .await?;

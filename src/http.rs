@@ -16,12 +16,14 @@ pub fn etag(id: Uuid, updated_at: DateTime<Utc>) -> String {
     format!("\"{}\"", hex::encode(&h.finalize()[..12]))
 }
 
-fn header_str<'a>(req: &'a HttpRequest, name: header::HeaderName) -> Option<&'a str> {
+fn header_str(req: &HttpRequest, name: header::HeaderName) -> Option<&str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
 fn matches_any(list: &str, etag: &str) -> bool {
-    list.split(',').map(str::trim).any(|t| t == "*" || t == etag)
+    list.split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t == etag)
 }
 
 /// 200 with `body` and its ETag, or 304 when the client's `If-None-Match` already has it.
@@ -66,9 +68,10 @@ pub fn check_if_match(if_match: &str, current: &str) -> Result<(), ApiError> {
 /// when `TRUST_FORWARDED_FOR` says a proxy sets them.
 pub fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> String {
     let from_proxy = || {
-        req.connection_info()
-            .realip_remote_addr()
-            .map(|a| a.parse::<std::net::SocketAddr>().map_or(a.to_owned(), |s| s.ip().to_string()))
+        req.connection_info().realip_remote_addr().map(|a| {
+            a.parse::<std::net::SocketAddr>()
+                .map_or(a.to_owned(), |s| s.ip().to_string())
+        })
     };
     let addr = if trust_forwarded_for {
         from_proxy()
@@ -96,11 +99,17 @@ mod tests {
     fn if_match_is_required_and_compared() {
         let current = "\"abc\"";
         let none = TestRequest::default().to_http_request();
-        assert_eq!(require_if_match(&none, current).unwrap_err().code(), "if_match_required");
+        assert_eq!(
+            require_if_match(&none, current).unwrap_err().code(),
+            "if_match_required"
+        );
         let stale = TestRequest::default()
             .insert_header((header::IF_MATCH, "\"old\""))
             .to_http_request();
-        assert_eq!(require_if_match(&stale, current).unwrap_err().code(), "stale_etag");
+        assert_eq!(
+            require_if_match(&stale, current).unwrap_err().code(),
+            "stale_etag"
+        );
         let fresh = TestRequest::default()
             .insert_header((header::IF_MATCH, "\"old\", \"abc\""))
             .to_http_request();

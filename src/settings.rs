@@ -135,11 +135,15 @@ impl Settings {
 
         let pool_size = parse_or(get, "DATABASE_POOL_SIZE", 10u32)?;
         if pool_size == 0 {
-            return Err(SettingsError("DATABASE_POOL_SIZE must be at least 1".into()));
+            return Err(SettingsError(
+                "DATABASE_POOL_SIZE must be at least 1".into(),
+            ));
         }
         let max_failures = parse_or(get, "LOGIN_MAX_FAILURES", 5i64)?;
         if max_failures < 1 {
-            return Err(SettingsError("LOGIN_MAX_FAILURES must be at least 1".into()));
+            return Err(SettingsError(
+                "LOGIN_MAX_FAILURES must be at least 1".into(),
+            ));
         }
 
         Ok(Settings {

@@ -113,9 +113,14 @@ mod tests {
     fn issued_tokens_verify() {
         let keys = JwtKeys::new(&settings(SECRET)).unwrap();
         let (user, session) = (Uuid::new_v4(), Uuid::new_v4());
-        let token = keys.issue(user, session, Role::Manager, Utc::now()).unwrap();
+        let token = keys
+            .issue(user, session, Role::Manager, Utc::now())
+            .unwrap();
         let claims = keys.verify(&token).unwrap();
-        assert_eq!((claims.sub, claims.sid, claims.role), (user, session, Role::Manager));
+        assert_eq!(
+            (claims.sub, claims.sid, claims.role),
+            (user, session, Role::Manager)
+        );
         assert_eq!(claims.exp - claims.iat, 900);
     }
 
@@ -123,15 +128,27 @@ mod tests {
     fn expired_future_and_foreign_tokens_fail() {
         let keys = JwtKeys::new(&settings(SECRET)).unwrap();
         let old = keys
-            .issue(Uuid::new_v4(), Uuid::new_v4(), Role::Admin, Utc::now() - chrono::Duration::seconds(901))
+            .issue(
+                Uuid::new_v4(),
+                Uuid::new_v4(),
+                Role::Admin,
+                Utc::now() - chrono::Duration::seconds(901),
+            )
             .unwrap();
         assert!(keys.verify(&old).is_err(), "expired");
         let future = keys
-            .issue(Uuid::new_v4(), Uuid::new_v4(), Role::Admin, Utc::now() + chrono::Duration::seconds(60))
+            .issue(
+                Uuid::new_v4(),
+                Uuid::new_v4(),
+                Role::Admin,
+                Utc::now() + chrono::Duration::seconds(60),
+            )
             .unwrap();
         assert!(keys.verify(&future).is_err(), "not yet valid");
         let other = JwtKeys::new(&settings("another-secret-of-at-least-32-bytes")).unwrap();
-        let foreign = other.issue(Uuid::new_v4(), Uuid::new_v4(), Role::Admin, Utc::now()).unwrap();
+        let foreign = other
+            .issue(Uuid::new_v4(), Uuid::new_v4(), Role::Admin, Utc::now())
+            .unwrap();
         assert!(keys.verify(&foreign).is_err(), "signed with another key");
     }
 

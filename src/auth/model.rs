@@ -125,9 +125,9 @@ pub fn list_users(
     let mut page = filtered();
     if let Some(p) = after {
         page = page.filter(
-            staff_users::created_at
-                .gt(p.at)
-                .or(staff_users::created_at.eq(p.at).and(staff_users::id.gt(p.id))),
+            staff_users::created_at.gt(p.at).or(staff_users::created_at
+                .eq(p.at)
+                .and(staff_users::id.gt(p.id))),
         );
     }
     let rows = page
@@ -160,7 +160,11 @@ pub struct UserChanges {
     pub updated_by: Option<Uuid>,
 }
 
-pub fn update_user(conn: &mut PgConnection, id: Uuid, changes: &UserChanges) -> QueryResult<StaffUser> {
+pub fn update_user(
+    conn: &mut PgConnection,
+    id: Uuid,
+    changes: &UserChanges,
+) -> QueryResult<StaffUser> {
     diesel::update(staff_users::table.find(id))
         .set(changes)
         .returning(StaffUser::as_returning())

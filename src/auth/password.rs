@@ -87,7 +87,9 @@ pub fn check_password_policy(
 ) -> Result<(), ApiError> {
     let chars = password.chars().count();
     let fail = |code: &str, message: String| {
-        Err(ApiError::validation(vec![FieldError::new(field, code, message)]))
+        Err(ApiError::validation(vec![FieldError::new(
+            field, code, message,
+        )]))
     };
     if chars < MIN_PASSWORD_CHARS {
         return fail(
@@ -142,13 +144,18 @@ mod tests {
 
     #[test]
     fn policy_refuses_short_common_and_identity_passwords() {
-        let check = |pw| check_password_policy("password", pw, "marie.curie@ville.fr", "Marie Curie");
+        let check =
+            |pw| check_password_policy("password", pw, "marie.curie@ville.fr", "Marie Curie");
         assert_eq!(check("short").unwrap_err().code(), "validation_failed");
         assert!(check("Password1234").is_err(), "common");
-        assert!(check("aaaaaaaaaaaaaaaa").is_err(), "too few distinct characters");
+        assert!(
+            check("aaaaaaaaaaaaaaaa").is_err(),
+            "too few distinct characters"
+        );
         assert!(check("marie.curie@ville.fr").is_err(), "email");
         assert!(check("xxmarie.curiexx").is_err(), "contains the local part");
-        assert!(check(&"x".repeat(300)).is_err(), "too long");
+        let long = "x".repeat(300);
+        assert!(check(&long).is_err(), "too long");
         assert!(check("vélo orange sous la pluie").is_ok());
     }
 }

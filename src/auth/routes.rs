@@ -81,7 +81,10 @@ pub struct ChangePasswordRequest {
 }
 
 fn invalid_credentials() -> ApiError {
-    ApiError::unauthorized("invalid_credentials", "The email or the password is incorrect.")
+    ApiError::unauthorized(
+        "invalid_credentials",
+        "The email or the password is incorrect.",
+    )
 }
 
 /// A new opaque refresh token and the hash stored for it.
@@ -111,7 +114,8 @@ async fn start_session(
     account_subject: Vec<u8>,
 ) -> Result<TokenResponse, ApiError> {
     let now = state.now();
-    let expires_at = now + Duration::from_std(state.settings.jwt.refresh_ttl).map_err(ApiError::internal)?;
+    let expires_at =
+        now + Duration::from_std(state.settings.jwt.refresh_ttl).map_err(ApiError::internal)?;
     let (refresh_token, refresh_hash) = new_refresh_token();
     let user_id = user.id;
     let session_id = state
@@ -171,7 +175,10 @@ pub async fn login(
     body.validate()?;
     let LoginRequest { email, password } = body.into_inner();
     let address = client_address(&req, state.settings.trust_forwarded_for);
-    let subjects = vec![throttle::subject("account", &email), throttle::subject("ip", &address)];
+    let subjects = vec![
+        throttle::subject("account", &email),
+        throttle::subject("ip", &address),
+    ];
     let (rule, now) = (state.settings.login_throttle, state.now());
 
     let checked = subjects.clone();
@@ -206,7 +213,11 @@ pub async fn login(
 }
 
 enum Rotation {
-    Rotated { user_id: Uuid, role: Role, session_id: Uuid },
+    Rotated {
+        user_id: Uuid,
+        role: Role,
+        session_id: Uuid,
+    },
     Reused,
     Invalid,
 }
@@ -279,7 +290,11 @@ pub async fn refresh(
         })
         .await?;
     match outcome {
-        Rotation::Rotated { user_id, role, session_id } => {
+        Rotation::Rotated {
+            user_id,
+            role,
+            session_id,
+        } => {
             let access_token = state
                 .jwt
                 .issue(user_id, session_id, role, now)
@@ -383,7 +398,10 @@ pub async fn change_password(
     body: web::Json<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     body.validate()?;
-    let ChangePasswordRequest { current_password, new_password } = body.into_inner();
+    let ChangePasswordRequest {
+        current_password,
+        new_password,
+    } = body.into_inner();
     check_password_policy("new_password", &new_password, &user.email, &user.name)?;
     if new_password == current_password {
         return Err(ApiError::invalid_field(
@@ -423,7 +441,13 @@ pub async fn change_password(
         .db(move |conn| {
             conn.transaction(|conn| {
                 model::set_password_hash(conn, user_id, &hash, now)?;
-                model::revoke_user_sessions(conn, user_id, Some(session_id), "password_changed", now)?;
+                model::revoke_user_sessions(
+                    conn,
+                    user_id,
+                    Some(session_id),
+                    "password_changed",
+                    now,
+                )?;
                 audit::record(
                     conn,
                     now,

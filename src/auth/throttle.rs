@@ -63,7 +63,12 @@ pub fn record_failure(
 ) -> QueryResult<()> {
     let rows: Vec<_> = subjects
         .iter()
-        .map(|s| (login_failures::subject.eq(s), login_failures::failed_at.eq(now)))
+        .map(|s| {
+            (
+                login_failures::subject.eq(s),
+                login_failures::failed_at.eq(now),
+            )
+        })
         .collect();
     diesel::insert_into(login_failures::table)
         .values(rows)
@@ -98,7 +103,10 @@ mod tests {
         let ago = |s| now - Duration::seconds(s);
         assert_eq!(retry_after(&[ago(1), ago(2)], rule(), now), None);
         // The oldest counted failure was 100 s ago: free in 500 s (+1 rounding up).
-        assert_eq!(retry_after(&[ago(1), ago(2), ago(100)], rule(), now), Some(501));
+        assert_eq!(
+            retry_after(&[ago(1), ago(2), ago(100)], rule(), now),
+            Some(501)
+        );
         assert_eq!(retry_after(&[ago(1), ago(2), ago(600)], rule(), now), None);
     }
 

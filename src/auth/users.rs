@@ -61,7 +61,11 @@ impl From<StaffUser> for StaffUserResponse {
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
     #[validate(email, length(max = 254))]
-    #[schema(example = "camille.martin@ville.example", max_length = 254, format = "email")]
+    #[schema(
+        example = "camille.martin@ville.example",
+        max_length = 254,
+        format = "email"
+    )]
     pub email: String,
     #[validate(length(min = 1, max = 200))]
     #[schema(example = "Camille Martin", min_length = 1, max_length = 200)]
@@ -97,7 +101,11 @@ pub struct UserListQuery {
 
 fn parse_role(field: &str, raw: &str) -> Result<Role, FieldError> {
     Role::parse(raw).ok_or_else(|| {
-        FieldError::new(field, "invalid_choice", "must be one of admin, manager, reviewer")
+        FieldError::new(
+            field,
+            "invalid_choice",
+            "must be one of admin, manager, reviewer",
+        )
     })
 }
 
@@ -135,7 +143,10 @@ pub fn insert_account(
         )
         .map_err(|e| {
             if model::is_email_taken(&e) {
-                ApiError::conflict("email_taken", "A staff account with this email already exists.")
+                ApiError::conflict(
+                    "email_taken",
+                    "A staff account with this email already exists.",
+                )
             } else {
                 e.into()
             }
@@ -175,13 +186,16 @@ pub async fn create_user(
     body: web::Json<CreateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require_role(&[Role::Admin])?;
-    let body = body.into_inner();
+    let mut body = body.into_inner();
+    body.email = model::normalize_email(&body.email);
     let mut errors = body
         .validate()
         .err()
         .map(|e| crate::error::field_errors(&e, ""))
         .unwrap_or_default();
-    let role = parse_role("role", &body.role).map_err(|e| errors.push(e)).ok();
+    let role = parse_role("role", &body.role)
+        .map_err(|e| errors.push(e))
+        .ok();
     if let Err(e) = check_password_policy("password", &body.password, &body.email, &body.name) {
         errors.extend(e.problem().errors);
     }
@@ -189,7 +203,7 @@ pub async fn create_user(
         return Err(ApiError::validation(errors));
     };
     let account = NewAccount {
-        email: model::normalize_email(&body.email),
+        email: body.email,
         name: body.name.trim().to_owned(),
         role,
         password_hash: state.passwords.hash(body.password).await?,
@@ -245,7 +259,10 @@ pub async fn list_users(
         rows,
         limit,
         total,
-        |u| Position { at: u.created_at, id: u.id },
+        |u| Position {
+            at: u.created_at,
+            id: u.id,
+        },
         StaffUserResponse::from,
     );
     Ok(page.respond(&req, &state.settings.public_base_url, limit))
@@ -278,7 +295,11 @@ pub async fn get_user(
         .db(move |conn| model::find_by_id(conn, id)?.ok_or_else(ApiError::not_found))
         .await?;
     let tag = etag(user.id, user.updated_at);
-    Ok(respond_with_etag(&req, &tag, &StaffUserResponse::from(user)))
+    Ok(respond_with_etag(
+        &req,
+        &tag,
+        &StaffUserResponse::from(user),
+    ))
 }
 
 /// Change a staff account's name, role or active flag (admin).

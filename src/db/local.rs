@@ -47,7 +47,8 @@ impl LocalCluster {
     pub fn start(base: &Path) -> Result<Self, LocalDbError> {
         let bin_dir = find_bin_dir().ok_or(LocalDbError::BinariesNotFound)?;
         fs::create_dir_all(base).map_err(|e| LocalDbError::Io(base.display().to_string(), e))?;
-        let base = fs::canonicalize(base).map_err(|e| LocalDbError::Io(base.display().to_string(), e))?;
+        let base =
+            fs::canonicalize(base).map_err(|e| LocalDbError::Io(base.display().to_string(), e))?;
         let run_as = if is_root() {
             Some(unprivileged_user().ok_or(LocalDbError::NoUnprivilegedUser)?)
         } else {
@@ -80,7 +81,10 @@ impl LocalCluster {
             }
         }
         if !self.pgdata.join("PG_VERSION").exists() {
-            log::info!("initialising a private PostgreSQL cluster in {}", self.pgdata.display());
+            log::info!(
+                "initialising a private PostgreSQL cluster in {}",
+                self.pgdata.display()
+            );
             self.run(
                 "initdb",
                 &[
@@ -120,7 +124,10 @@ impl LocalCluster {
             ],
         )?;
         self.started_here = true;
-        log::info!("private PostgreSQL cluster started (socket in {})", self.socket_dir.display());
+        log::info!(
+            "private PostgreSQL cluster started (socket in {})",
+            self.socket_dir.display()
+        );
         Ok(self)
     }
 

@@ -59,8 +59,7 @@ pub fn connect_creating_database(url: &str) -> Result<PgConnection, BoxError> {
             let (maintenance_url, name) = split_database_name(url)
                 .ok_or_else(|| format!("cannot find the database name in DATABASE_URL: {e}"))?;
             let mut admin = PgConnection::establish(&maintenance_url)?;
-            match sql_query(format!("CREATE DATABASE {}", quote_ident(&name))).execute(&mut admin)
-            {
+            match sql_query(format!("CREATE DATABASE {}", quote_ident(&name))).execute(&mut admin) {
                 Ok(_) => log::info!("created database {name}"),
                 // Another instance created it in the meantime.
                 Err(e) if e.to_string().contains("already exists") => {}
@@ -92,18 +91,22 @@ pub fn split_database_name(url: &str) -> Option<(String, String)> {
     Some((maintenance, name.to_owned()))
 }
 
-/// Returns `url` pointing at database `name` instead.
+/// Returns `url` pointing at database `name` instead (appending it when `url` names none).
 pub fn with_database_name(url: &str, name: &str) -> Option<String> {
-    let (maintenance, _) = split_database_name(url).or_else(|| {
-        // A URL without a database name: append one.
-        let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
-        let base = base.trim_end_matches('/');
-        Some((
-            format!("{base}/postgres{}", query.map(|q| format!("?{q}")).unwrap_or_default()),
-            String::new(),
-        ))
-    })?;
-    Some(maintenance.replacen("/postgres", &format!("/{name}"), 1))
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://")? + 3;
+    let authority_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| i + scheme_end);
+    let mut out = format!("{}/{name}", &base[..authority_end]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    Some(out)
 }
 
 /// Quotes an SQL identifier.

@@ -55,7 +55,13 @@ impl Position {
     }
 
     pub fn decode(raw: &str) -> Result<Self, ApiError> {
-        let invalid = || ApiError::invalid_field("cursor", "invalid_cursor", "is not a cursor this API issued");
+        let invalid = || {
+            ApiError::invalid_field(
+                "cursor",
+                "invalid_cursor",
+                "is not a cursor this API issued",
+            )
+        };
         let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
         let text = std::str::from_utf8(&bytes).map_err(|_| invalid())?;
         let (micros, id) = text.split_once('|').ok_or_else(invalid)?;
@@ -108,10 +114,9 @@ impl<T: Serialize> Page<T> {
     pub fn respond(&self, req: &HttpRequest, public_base_url: &str, limit: i64) -> HttpResponse {
         let mut res = HttpResponse::Ok();
         if let Some(cursor) = &self.next_cursor {
-            let mut params: Vec<(String, String)> =
-                url_query_pairs(req.query_string())
-                    .filter(|(k, _)| k != "cursor" && k != "limit")
-                    .collect();
+            let mut params: Vec<(String, String)> = url_query_pairs(req.query_string())
+                .filter(|(k, _)| k != "cursor" && k != "limit")
+                .collect();
             params.push(("limit".into(), limit.to_string()));
             params.push(("cursor".into(), cursor.clone()));
             let query: Vec<String> = params
@@ -120,7 +125,11 @@ impl<T: Serialize> Page<T> {
                 .collect();
             res.insert_header((
                 header::LINK,
-                format!("<{public_base_url}{}?{}>; rel=\"next\"", req.path(), query.join("&")),
+                format!(
+                    "<{public_base_url}{}?{}>; rel=\"next\"",
+                    req.path(),
+                    query.join("&")
+                ),
             ));
         }
         res.json(self)
@@ -185,7 +194,10 @@ mod tests {
 
     #[test]
     fn limit_is_bounded() {
-        let params = |limit| PageParams { limit, cursor: None };
+        let params = |limit| PageParams {
+            limit,
+            cursor: None,
+        };
         assert_eq!(params(None).limit().unwrap(), 20);
         assert_eq!(params(Some(100)).limit().unwrap(), 100);
         assert!(params(Some(0)).limit().is_err());

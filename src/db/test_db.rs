@@ -95,9 +95,8 @@ fn prepare_server() -> Result<Server, BoxError> {
     let base_url = match std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
         Some(url) => url,
         None => {
-            let dir = std::env::var("DATA_DIR").unwrap_or_else(|_| {
-                format!("{}/data", env!("CARGO_MANIFEST_DIR"))
-            });
+            let dir = std::env::var("DATA_DIR")
+                .unwrap_or_else(|_| format!("{}/data", env!("CARGO_MANIFEST_DIR")));
             let cluster = LocalCluster::start(std::path::Path::new(&dir))?;
             let url = cluster.url("postgres");
             // Shared by every test process of this run and the next: left running.
@@ -129,16 +128,22 @@ fn build_template(base_url: &str, template: &str) -> Result<(), BoxError> {
     .get_result(&mut admin)?;
     if !ready.exists {
         // A half-built template from an interrupted run is rebuilt.
-        sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(template)))
-            .execute(&mut admin)?;
+        sql_query(format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            quote_ident(template)
+        ))
+        .execute(&mut admin)?;
         sql_query(format!("CREATE DATABASE {}", quote_ident(template))).execute(&mut admin)?;
         {
             let url = with_database_name(base_url, template).ok_or("template url")?;
             let mut conn = PgConnection::establish(&url)?;
             super::run_migrations(&mut conn)?;
         }
-        sql_query(format!("ALTER DATABASE {} IS_TEMPLATE true", quote_ident(template)))
-            .execute(&mut admin)?;
+        sql_query(format!(
+            "ALTER DATABASE {} IS_TEMPLATE true",
+            quote_ident(template)
+        ))
+        .execute(&mut admin)?;
     }
     sql_query(format!("SELECT pg_advisory_unlock({TEMPLATE_LOCK_KEY})")).execute(&mut admin)?;
     Ok(())

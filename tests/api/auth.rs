@@ -1,0 +1,452 @@
+//! Staff authentication: login, throttling, token validation, refresh rotation, logout.
+
+use crate::support::{TestApp, PASSWORD};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use passerelle::auth::Role;
+use serde_json::json;
+
+#[actix_web::test]
+async fn login_returns_a_token_pair_that_identifies_the_user() {
+    let app = TestApp::new().await;
+    let staff = app.create_staff(Role::Manager);
+    let res = app
+        .post_json(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": staff.email.to_uppercase(), "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.header("cache-control"), Some("no-store"));
+    let body = res.json();
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 900);
+    assert!(body["refresh_token"].as_str().unwrap().starts_with("prt_"));
+
+    let me = app
+        .get("/api/v1/auth/me", body["access_token"].as_str())
+        .await;
+    assert_eq!(me.status, 200);
+    let me = me.json();
+    assert_eq!(me["id"], staff.id.to_string());
+    assert_eq!(me["email"], staff.email);
+    assert_eq!(me["role"], "manager");
+    assert!(me.get("password_hash").is_none());
+
+    // The claims are the ones the issue names, with the configured issuer and audience.
+    let token = body["access_token"].as_str().unwrap();
+    let claims = app.state.jwt.verify(token).unwrap();
+    assert_eq!(claims.sub, staff.id);
+    assert_eq!(claims.aud, "passerelle-staff");
+    assert_eq!(claims.iss, "http://localhost:8080");
+    assert_eq!(claims.exp - claims.iat, 900);
+    assert_eq!(claims.nbf, claims.iat);
+    assert_eq!(app.audit_actions(&claims.sid.to_string()), ["auth.login"]);
+}
+
+#[actix_web::test]
+async fn unknown_user_and_wrong_password_look_identical() {
+    let app = TestApp::new().await;
+    let staff = app.create_staff(Role::Admin);
+    let wrong = app
+        .post_json(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": staff.email, "password": "not the password at all"}),
+        )
+        .await;
+    let unknown = app
+        .post_json(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": "nobody@ville.example", "password": "not the password at all"}),
+        )
+        .await;
+    wrong.assert_problem(401, "invalid_credentials");
+    assert_eq!(wrong.body, unknown.body);
+    assert_eq!(wrong.status, unknown.status);
+    assert_eq!(wrong.header("www-authenticate"), Some("Bearer"));
+}
+
+#[actix_web::test]
+async fn login_validates_its_body() {
+    let app = TestApp::new().await;
+    let res = app
+        .post_json(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": "", "password": "x"}),
+        )
+        .await;
+    let body = res.assert_problem(422, "validation_failed");
+    assert_eq!(body["errors"][0]["field"], "email");
+    let res = app
+        .post_json("/api/v1/auth/login", None, json!({"email": "a@b.fr"}))
+        .await;
+    res.assert_problem(422, "invalid_body");
+}
+
+#[actix_web::test]
+async fn repeated_failures_for_an_account_are_throttled_even_with_the_right_password() {
+    let app = TestApp::new().await;
+    let staff = app.create_staff(Role::Manager);
+    for _ in 0..5 {
+        app.post_json(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": staff.email, "password": "wrong password here"}),
+        )
+        .await
+        .assert_problem(401, "invalid_credentials");
+    }
+    let res = app
+        .post_json(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": staff.email, "password": PASSWORD}),
+        )
+        .await;
+    res.assert_problem(429, "too_many_requests");
+    let wait: u64 = res.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=901).contains(&wait), "Retry-After {wait}");
+
+    // Once the window has passed, the right password works again.
+    app.clock.advance(chrono::Duration::seconds(901));
+    app.login(&staff).await;
+}
+
+#[actix_web::test]
+async fn repeated_failures_from_one_address_are_throttled_across_accounts() {
+    let app = TestApp::new().await;
+    for i in 0..5 {
+        app.post_json(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": format!("guess{i}@ville.example"), "password": "wrong password here"}),
+        )
+        .await
+        .assert_problem(401, "invalid_credentials");
+    }
+    let staff = app.create_staff(Role::Reviewer);
+    let res = app
+        .post_json(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": staff.email, "password": PASSWORD}),
+        )
+        .await;
+    res.assert_problem(429, "too_many_requests");
+    assert!(res.header("retry-after").is_some());
+}
+
+#[actix_web::test]
+async fn staff_routes_need_a_token() {
+    let app = TestApp::new().await;
+    let res = app.get("/api/v1/auth/me", None).await;
+    res.assert_problem(401, "unauthenticated");
+    assert_eq!(res.header("www-authenticate"), Some("Bearer"));
+    app.get("/api/v1/auth/me", Some("garbage"))
+        .await
+        .assert_problem(401, "invalid_token");
+}
+
+#[actix_web::test]
+async fn an_expired_token_is_refused() {
+    let app = TestApp::new().await;
+    let staff = app.create_staff(Role::Admin);
+    // Logging in 16 minutes ago gives a token that expired a minute ago.
+    app.clock.advance(chrono::Duration::minutes(-16));
+    let tokens = app.login(&staff).await;
+    app.clock.advance(chrono::Duration::minutes(16));
+    app.get("/api/v1/auth/me", Some(&tokens.access_token))
+        .await
+        .assert_problem(401, "invalid_token");
+}
+
+fn claims_for(app: &TestApp, staff_id: uuid::Uuid, token: &str) -> serde_json::Value {
+    let claims = app.state.jwt.verify(token).unwrap();
+    let now = chrono::Utc::now().timestamp();
+    json!({
+        "sub": staff_id, "sid": claims.sid, "role": "admin",
+        "iss": "http://localhost:8080", "aud": "passerelle-staff",
+        "iat": now, "nbf": now, "exp": now + 600, "jti": uuid::Uuid::new_v4(),
+    })
+}
+
+const TEST_SECRET: &[u8] = b"test-secret-that-is-long-enough-for-hs256!";
+
+#[actix_web::test]
+async fn forged_tokens_are_refused() {
+    let app = TestApp::new().await;
+    let (staff, token) = app.token_for(Role::Admin).await;
+    let good = claims_for(&app, staff.id, &token);
+
+    // The same claims, correctly signed, work: what fails below fails for one reason.
+    let valid = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &good,
+        &EncodingKey::from_secret(TEST_SECRET),
+    )
+    .unwrap();
+    assert_eq!(app.get("/api/v1/auth/me", Some(&valid)).await.status, 200);
+
+    let other_secret = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &good,
+        &EncodingKey::from_secret(b"another-secret-that-is-long-enough-too"),
+    )
+    .unwrap();
+    let other_alg = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS512),
+        &good,
+        &EncodingKey::from_secret(TEST_SECRET),
+    )
+    .unwrap();
+    let mut wrong_aud = good.clone();
+    wrong_aud["aud"] = json!("someone-else");
+    let mut wrong_iss = good.clone();
+    wrong_iss["iss"] = json!("https://evil.example");
+    let mut no_exp = good.clone();
+    no_exp.as_object_mut().unwrap().remove("exp");
+    let mut not_yet = good.clone();
+    not_yet["nbf"] = json!(chrono::Utc::now().timestamp() + 120);
+    let sign = |claims: &serde_json::Value| {
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            claims,
+            &EncodingKey::from_secret(TEST_SECRET),
+        )
+        .unwrap()
+    };
+    // alg "none": header and claims, no signature.
+    let b64 = |v: &serde_json::Value| {
+        use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+        URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let none = format!(
+        "{}.{}.",
+        b64(&json!({"alg": "none", "typ": "JWT"})),
+        b64(&good)
+    );
+
+    for (what, token) in [
+        ("other secret", other_secret),
+        ("HS512", other_alg),
+        ("wrong aud", sign(&wrong_aud)),
+        ("wrong iss", sign(&wrong_iss)),
+        ("no exp", sign(&no_exp)),
+        ("nbf in the future", sign(&not_yet)),
+        ("alg none", none),
+    ] {
+        let res = app.get("/api/v1/auth/me", Some(&token)).await;
+        assert_eq!(res.status, 401, "{what} was accepted");
+        res.assert_problem(401, "invalid_token");
+    }
+}
+
+#[actix_web::test]
+async fn refresh_rotates_and_reuse_revokes_the_whole_session() {
+    let app = TestApp::new().await;
+    let staff = app.create_staff(Role::Manager);
+    let first = app.login(&staff).await;
+
+    let res = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            None,
+            json!({"refresh_token": first.refresh_token}),
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    let second: passerelle::auth::routes::TokenResponse =
+        serde_json::from_slice(&res.body).unwrap();
+    assert_ne!(second.refresh_token, first.refresh_token);
+    assert_eq!(
+        app.get("/api/v1/auth/me", Some(&second.access_token))
+            .await
+            .status,
+        200
+    );
+
+    // Someone replays the first refresh token: refused, and the session is closed for all.
+    app.post_json(
+        "/api/v1/auth/refresh",
+        None,
+        json!({"refresh_token": first.refresh_token}),
+    )
+    .await
+    .assert_problem(401, "refresh_token_reused");
+    app.post_json(
+        "/api/v1/auth/refresh",
+        None,
+        json!({"refresh_token": second.refresh_token}),
+    )
+    .await
+    .assert_problem(401, "invalid_refresh_token");
+    app.get("/api/v1/auth/me", Some(&second.access_token))
+        .await
+        .assert_problem(401, "invalid_token");
+
+    // Another login is another session, unaffected.
+    let other = app.login(&staff).await;
+    assert_eq!(
+        app.get("/api/v1/auth/me", Some(&other.access_token))
+            .await
+            .status,
+        200
+    );
+}
+
+#[actix_web::test]
+async fn refresh_refuses_unknown_and_expired_tokens() {
+    let app = TestApp::new().await;
+    app.post_json(
+        "/api/v1/auth/refresh",
+        None,
+        json!({"refresh_token": "prt_nope"}),
+    )
+    .await
+    .assert_problem(401, "invalid_refresh_token");
+    app.post_json("/api/v1/auth/refresh", None, json!({}))
+        .await
+        .assert_problem(422, "invalid_body");
+
+    let staff = app.create_staff(Role::Manager);
+    let tokens = app.login(&staff).await;
+    app.clock.advance(chrono::Duration::days(15));
+    app.post_json(
+        "/api/v1/auth/refresh",
+        None,
+        json!({"refresh_token": tokens.refresh_token}),
+    )
+    .await
+    .assert_problem(401, "invalid_refresh_token");
+}
+
+#[actix_web::test]
+async fn logout_ends_the_access_and_the_refresh_token() {
+    let app = TestApp::new().await;
+    let staff = app.create_staff(Role::Reviewer);
+    let tokens = app.login(&staff).await;
+    app.post_json("/api/v1/auth/logout", None, json!({}))
+        .await
+        .assert_problem(401, "unauthenticated");
+    let res = app
+        .post_json("/api/v1/auth/logout", Some(&tokens.access_token), json!({}))
+        .await;
+    assert_eq!(res.status, 204);
+    app.get("/api/v1/auth/me", Some(&tokens.access_token))
+        .await
+        .assert_problem(401, "invalid_token");
+    app.post_json(
+        "/api/v1/auth/refresh",
+        None,
+        json!({"refresh_token": tokens.refresh_token}),
+    )
+    .await
+    .assert_problem(401, "invalid_refresh_token");
+}
+
+#[actix_web::test]
+async fn a_deactivated_users_tokens_stop_working() {
+    let app = TestApp::new().await;
+    let (_, admin) = app.token_for(Role::Admin).await;
+    let staff = app.create_staff(Role::Manager);
+    let tokens = app.login(&staff).await;
+    let res = app
+        .patch_json(
+            &format!("/api/v1/staff/users/{}", staff.id),
+            Some(&admin),
+            json!({"active": false}),
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    app.get("/api/v1/auth/me", Some(&tokens.access_token))
+        .await
+        .assert_problem(401, "invalid_token");
+    app.post_json(
+        "/api/v1/auth/refresh",
+        None,
+        json!({"refresh_token": tokens.refresh_token}),
+    )
+    .await
+    .assert_problem(401, "invalid_refresh_token");
+    // And the right password no longer logs in, with the same answer as a wrong one.
+    app.post_json(
+        "/api/v1/auth/login",
+        None,
+        json!({"email": staff.email, "password": PASSWORD}),
+    )
+    .await
+    .assert_problem(401, "invalid_credentials");
+}
+
+#[actix_web::test]
+async fn password_change_needs_the_current_one_and_follows_the_policy() {
+    let app = TestApp::new().await;
+    let staff = app.create_staff(Role::Manager);
+    let tokens = app.login(&staff).await;
+    let elsewhere = app.login(&staff).await;
+    let change =
+        |current: &str, new: &str| json!({"current_password": current, "new_password": new});
+    let token = Some(tokens.access_token.as_str());
+
+    app.post_json("/api/v1/auth/password", None, change(PASSWORD, "x"))
+        .await
+        .assert_problem(401, "unauthenticated");
+    app.post_json(
+        "/api/v1/auth/password",
+        token,
+        change("wrong current one", "une nouvelle phrase secrète"),
+    )
+    .await
+    .assert_problem(403, "invalid_current_password");
+    let body = app
+        .post_json("/api/v1/auth/password", token, change(PASSWORD, "court"))
+        .await
+        .assert_problem(422, "validation_failed");
+    assert_eq!(body["errors"][0]["field"], "new_password");
+    assert_eq!(body["errors"][0]["code"], "too_short");
+    let body = app
+        .post_json(
+            "/api/v1/auth/password",
+            token,
+            change(PASSWORD, "password1234"),
+        )
+        .await
+        .assert_problem(422, "validation_failed");
+    assert_eq!(body["errors"][0]["code"], "too_common");
+
+    let res = app
+        .post_json(
+            "/api/v1/auth/password",
+            token,
+            change(PASSWORD, "une nouvelle phrase secrète"),
+        )
+        .await;
+    assert_eq!(res.status, 204);
+    assert_eq!(
+        app.get("/api/v1/auth/me", token).await.status,
+        200,
+        "this session stays"
+    );
+    app.get("/api/v1/auth/me", Some(&elsewhere.access_token))
+        .await
+        .assert_problem(401, "invalid_token");
+    app.post_json(
+        "/api/v1/auth/login",
+        None,
+        json!({"email": staff.email, "password": PASSWORD}),
+    )
+    .await
+    .assert_problem(401, "invalid_credentials");
+    app.post_json(
+        "/api/v1/auth/login",
+        None,
+        json!({"email": staff.email, "password": "une nouvelle phrase secrète"}),
+    )
+    .await;
+    assert!(app
+        .audit_actions(&staff.id.to_string())
+        .contains(&"staff_user.password_changed".to_owned()));
+}

@@ -1,0 +1,72 @@
+//! actix's own rejections come back as problem+json with the statuses DESIGN.md names.
+
+use crate::support::TestApp;
+use actix_web::test::TestRequest;
+
+#[actix_web::test]
+async fn malformed_json_is_400() {
+    let app = TestApp::new().await;
+    let res = app
+        .send(
+            TestRequest::post()
+                .uri("/api/v1/auth/login")
+                .insert_header(("content-type", "application/json"))
+                .set_payload("{\"email\": "),
+        )
+        .await;
+    let body = res.assert_problem(400, "malformed_json");
+    assert!(!body["detail"].as_str().unwrap().contains("serde"));
+}
+
+#[actix_web::test]
+async fn wrong_content_type_is_415() {
+    let app = TestApp::new().await;
+    let res = app
+        .send(
+            TestRequest::post()
+                .uri("/api/v1/auth/login")
+                .insert_header(("content-type", "text/plain"))
+                .set_payload("email=a"),
+        )
+        .await;
+    res.assert_problem(415, "unsupported_media_type");
+}
+
+#[actix_web::test]
+async fn unknown_routes_are_404() {
+    let app = TestApp::new().await;
+    app.get("/api/v1/nothing-here", None)
+        .await
+        .assert_problem(404, "route_not_found");
+    app.get("/", None)
+        .await
+        .assert_problem(404, "route_not_found");
+}
+
+#[actix_web::test]
+async fn oversized_bodies_are_413() {
+    let app = TestApp::new().await;
+    let big = format!(
+        "{{\"email\": \"{}\", \"password\": \"x\"}}",
+        "a".repeat(70 * 1024)
+    );
+    let res = app
+        .send(
+            TestRequest::post()
+                .uri("/api/v1/auth/login")
+                .insert_header(("content-type", "application/json"))
+                .set_payload(big),
+        )
+        .await;
+    res.assert_problem(413, "payload_too_large");
+}
+
+#[actix_web::test]
+async fn a_wrong_method_still_gets_a_problem_body() {
+    let app = TestApp::new().await;
+    let res = app
+        .send(TestRequest::delete().uri("/api/v1/auth/login"))
+        .await;
+    assert!(res.status.is_client_error());
+    assert_eq!(res.header("content-type"), Some("application/problem+json"));
+}

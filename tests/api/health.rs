@@ -1,0 +1,124 @@
+//! Liveness and readiness, including a database that goes away and comes back.
+
+use crate::support::TestApp;
+use passerelle::{db::build_pool, settings::Settings, state::AppState};
+use std::{
+    io,
+    net::{Shutdown, TcpListener, TcpStream},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex,
+    },
+    thread,
+};
+
+#[actix_web::test]
+async fn live_and_ready_answer_200() {
+    let app = TestApp::new().await;
+    let live = app.get("/health/live", None).await;
+    assert_eq!(live.status, 200);
+    assert_eq!(live.json()["status"], "ok");
+    assert_eq!(app.get("/health/ready", None).await.status, 200);
+}
+
+/// A TCP proxy in front of PostgreSQL that can cut every connection and refuse new ones.
+struct Switch {
+    up: Arc<AtomicBool>,
+    open: Arc<Mutex<Vec<TcpStream>>>,
+    port: u16,
+}
+
+impl Switch {
+    fn start(target: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = Arc::new(AtomicBool::new(true));
+        let open = Arc::new(Mutex::new(Vec::new()));
+        let (up2, open2) = (up.clone(), open.clone());
+        thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                if !up2.load(Ordering::SeqCst) {
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(&target) else {
+                    continue;
+                };
+                let mut opened = open2.lock().unwrap();
+                opened.push(client.try_clone().unwrap());
+                opened.push(server.try_clone().unwrap());
+                pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
+                pipe(server, client);
+            }
+        });
+        Switch { up, open, port }
+    }
+
+    fn down(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        for s in self.open.lock().unwrap().drain(..) {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+
+    fn up(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+fn pipe(mut from: TcpStream, mut to: TcpStream) {
+    thread::spawn(move || {
+        let _ = io::copy(&mut from, &mut to);
+        let _ = to.shutdown(Shutdown::Both);
+    });
+}
+
+#[actix_web::test]
+async fn ready_is_503_while_the_database_is_unreachable_and_recovers_without_restart() {
+    // Only meaningful over TCP: skip the socket-only private cluster.
+    let server = passerelle::db::test_db::server_url().unwrap();
+    let Some(target) = server
+        .split_once('@')
+        .and_then(|(_, rest)| rest.split('/').next())
+        .filter(|host| host.contains(':'))
+    else {
+        eprintln!("skipped: the test server is not reached over TCP ({server})");
+        return;
+    };
+    let app = TestApp::new().await;
+    let switch = Switch::start(target.to_owned());
+    let proxied = app
+        .db
+        .url()
+        .replacen(target, &format!("127.0.0.1:{}", switch.port), 1);
+    let mut settings = Settings::for_tests(&proxied);
+    settings.database_timeout = std::time::Duration::from_millis(700);
+    let pool = build_pool(&proxied, 2, settings.database_timeout);
+    let state = AppState::new(settings, pool).unwrap();
+    let call = TestApp::from_state(state).await;
+    let ready = || async {
+        let req = actix_web::test::TestRequest::get()
+            .uri("/health/ready")
+            .to_request();
+        call(req).await.status().as_u16()
+    };
+
+    assert_eq!(ready().await, 200);
+    switch.down();
+    let started = std::time::Instant::now();
+    assert_eq!(ready().await, 503);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "fails fast"
+    );
+    switch.up();
+    let mut status = 0;
+    for _ in 0..20 {
+        status = ready().await;
+        if status == 200 {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(status, 200, "recovered once the database is back");
+}

@@ -1,0 +1,9 @@
+//! HTTP API tests: one binary, each test on its own database.
+
+mod auth;
+mod errors;
+mod health;
+mod migrations;
+mod openapi;
+mod support;
+mod users;

@@ -1,0 +1,64 @@
+//! The OpenAPI document: generated from the routes, committed, served, with Swagger UI.
+
+use crate::support::TestApp;
+
+#[test]
+fn committed_openapi_json_is_current() {
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
+            .unwrap_or_default();
+    let generated = passerelle::openapi::document_json();
+    assert!(
+        committed == generated,
+        "openapi/openapi.json is stale: run `cargo run -q -- openapi > openapi/openapi.json`"
+    );
+}
+
+#[test]
+fn every_operation_documents_its_responses() {
+    let doc: serde_json::Value =
+        serde_json::from_str(&passerelle::openapi::document_json()).unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    for path in [
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/me",
+        "/api/v1/staff/users",
+        "/health/ready",
+    ] {
+        assert!(paths.contains_key(path), "{path} missing");
+    }
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            assert!(!responses.is_empty(), "{method} {path} has no responses");
+            for (status, r) in responses {
+                assert!(
+                    r["description"].is_string(),
+                    "{method} {path} {status} has no description"
+                );
+            }
+            if path.starts_with("/api/v1/staff") || path == "/api/v1/auth/me" {
+                assert!(op["security"].is_array(), "{method} {path} lacks security");
+            }
+        }
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+}
+
+#[actix_web::test]
+async fn the_document_and_swagger_ui_are_served() {
+    let app = TestApp::new().await;
+    let res = app.get("/api-docs/openapi.json", None).await;
+    assert_eq!(res.status, 200);
+    let served = res.json();
+    let generated: serde_json::Value =
+        serde_json::from_str(&passerelle::openapi::document_json()).unwrap();
+    assert_eq!(served, generated);
+    let ui = app.get("/docs/", None).await;
+    assert_eq!(ui.status, 200);
+    assert!(String::from_utf8_lossy(&ui.body).contains("swagger"));
+}

@@ -1,0 +1,254 @@
+//! Test harness: each `TestApp` owns a fresh database cloned from the migrated template and
+//! runs the same `build_app` as production.
+
+use actix_web::{
+    body::BoxBody,
+    dev::{Service, ServiceResponse},
+    http::{header::HeaderMap, StatusCode},
+    test as actix_test,
+};
+use chrono::{DateTime, Utc};
+use futures_util::future::LocalBoxFuture;
+use passerelle::{
+    auth::{
+        model,
+        password::hash_password,
+        routes::TokenResponse,
+        users::{insert_account, NewAccount},
+        Role,
+    },
+    build_app,
+    db::{build_pool, test_db::TestDb},
+    settings::Settings,
+    state::{AppState, Clock},
+};
+use serde_json::Value;
+use std::{
+    rc::Rc,
+    sync::{Arc, Mutex},
+};
+use uuid::Uuid;
+
+type CallFn = Rc<dyn Fn(actix_http::Request) -> LocalBoxFuture<'static, ServiceResponse<BoxBody>>>;
+
+pub struct TestApp {
+    pub state: AppState,
+    pub clock: Arc<ManualClock>,
+    call: CallFn,
+    // Last, so the database is dropped after the pool's users.
+    pub db: TestDb,
+}
+
+/// A clock tests can move.
+pub struct ManualClock(Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    pub fn advance(&self, by: chrono::Duration) {
+        let mut t = self.0.lock().unwrap();
+        *t += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl TestResponse {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts an RFC 9457 body with this status and code.
+    #[track_caller]
+    pub fn assert_problem(&self, status: u16, code: &str) -> Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "body: {}",
+            String::from_utf8_lossy(&self.body)
+        );
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json")
+        );
+        let body = self.json();
+        assert_eq!(body["status"], status);
+        assert_eq!(body["code"], code, "body: {body}");
+        assert!(body["type"].as_str().unwrap().ends_with(code));
+        assert!(body["title"].is_string() && body["detail"].is_string());
+        body
+    }
+}
+
+pub struct Staff {
+    pub id: Uuid,
+    pub email: String,
+    pub password: String,
+}
+
+pub const PASSWORD: &str = "un mot de passe assez long";
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with_settings(|_| {}).await
+    }
+
+    pub async fn with_settings(adjust: impl FnOnce(&mut Settings)) -> Self {
+        let db = TestDb::new();
+        let mut settings = Settings::for_tests(db.url());
+        adjust(&mut settings);
+        let pool = build_pool(db.url(), settings.pool_size, settings.database_timeout);
+        let clock = Arc::new(ManualClock(Mutex::new(Utc::now())));
+        let state = AppState::new(settings, pool)
+            .expect("state")
+            .with_clock(clock.clone());
+        let app = Self::from_state(state.clone()).await;
+        TestApp {
+            state,
+            clock,
+            call: app,
+            db,
+        }
+    }
+
+    /// A service over `state`, type-erased so tests can hold it.
+    pub async fn from_state(state: AppState) -> CallFn {
+        let service = Rc::new(actix_test::init_service(build_app(state)).await);
+        Rc::new(move |req| {
+            let service = service.clone();
+            Box::pin(async move {
+                match service.call(req).await {
+                    Ok(res) => res.map_into_boxed_body(),
+                    Err(e) => panic!("service error escaped the error handlers: {e}"),
+                }
+            })
+        })
+    }
+
+    pub async fn send(&self, req: actix_test::TestRequest) -> TestResponse {
+        let req = req
+            .peer_addr("192.0.2.10:40000".parse().unwrap())
+            .to_request();
+        let res = (self.call)(req).await;
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = actix_web::body::to_bytes(res.into_body())
+            .await
+            .map(|b| b.to_vec())
+            .unwrap_or_else(|_| panic!("unreadable body"));
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> TestResponse {
+        let mut req = actix_test::TestRequest::get().uri(path);
+        if let Some(t) = token {
+            req = req.insert_header(("Authorization", format!("Bearer {t}")));
+        }
+        self.send(req).await
+    }
+
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: Value) -> TestResponse {
+        self.json_request(actix_test::TestRequest::post(), path, token, body)
+            .await
+    }
+
+    pub async fn patch_json(&self, path: &str, token: Option<&str>, body: Value) -> TestResponse {
+        self.json_request(actix_test::TestRequest::patch(), path, token, body)
+            .await
+    }
+
+    pub async fn json_request(
+        &self,
+        req: actix_test::TestRequest,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> TestResponse {
+        let mut req = req.uri(path).set_json(body);
+        if let Some(t) = token {
+            req = req.insert_header(("Authorization", format!("Bearer {t}")));
+        }
+        self.send(req).await
+    }
+
+    /// Creates an account directly in the database.
+    pub fn create_staff(&self, role: Role) -> Staff {
+        let email = format!(
+            "{}.{}@ville.example",
+            role.as_str(),
+            Uuid::new_v4().simple()
+        );
+        let account = NewAccount {
+            email: email.clone(),
+            name: format!("Test {}", role.as_str()),
+            role,
+            password_hash: hash_password(PASSWORD).unwrap(),
+        };
+        let mut conn = self.db.connect();
+        let user = insert_account(&mut conn, &account, None, Utc::now()).unwrap();
+        Staff {
+            id: user.id,
+            email,
+            password: PASSWORD.to_owned(),
+        }
+    }
+
+    pub async fn login(&self, staff: &Staff) -> TokenResponse {
+        let res = self
+            .post_json(
+                "/api/v1/auth/login",
+                None,
+                serde_json::json!({"email": staff.email, "password": staff.password}),
+            )
+            .await;
+        assert_eq!(
+            res.status,
+            200,
+            "login: {}",
+            String::from_utf8_lossy(&res.body)
+        );
+        serde_json::from_slice(&res.body).unwrap()
+    }
+
+    /// A new account of `role` and an access token for it.
+    pub async fn token_for(&self, role: Role) -> (Staff, String) {
+        let staff = self.create_staff(role);
+        let tokens = self.login(&staff).await;
+        (staff, tokens.access_token)
+    }
+
+    pub fn user_row(&self, id: Uuid) -> model::StaffUser {
+        model::find_by_id(&mut self.db.connect(), id)
+            .unwrap()
+            .unwrap()
+    }
+
+    /// Audit actions recorded for an object, oldest first.
+    pub fn audit_actions(&self, object_id: &str) -> Vec<String> {
+        use diesel::prelude::*;
+        use passerelle::db::schema::audit_log;
+        audit_log::table
+            .filter(audit_log::object_id.eq(object_id))
+            .order(audit_log::id.asc())
+            .select(audit_log::action)
+            .load(&mut self.db.connect())
+            .unwrap()
+    }
+}
