@@ -1,16 +1,24 @@
 //! Demo data for `passerelle seed-demo` and `docker compose up`: staff accounts of each role
-//! with published passwords. Idempotent: what exists is left as it is.
+//! with published passwords, the fixture offer of Grenoble and a dozen more offers of a
+//! French city, published, closed and draft, with dates moved so that they are open today.
+//! Idempotent: what exists is left as it is.
 
 use crate::{
     auth::{
-        model,
+        model as users,
         password::hash_password,
         users::{insert_account, NewAccount},
         Role,
     },
     db::BoxError,
+    offers::{
+        domain::{self, OfferInput, OfferStatus},
+        model::{self as offers, OfferContent},
+    },
 };
-use diesel::PgConnection;
+use chrono::{Days, NaiveDate, Utc};
+use diesel::{Connection, PgConnection};
+use serde_json::Value;
 
 /// Demo accounts: (email, name, role, password). Documented in the README.
 pub const DEMO_STAFF: [(&str, &str, Role, &str); 3] = [
@@ -34,10 +42,13 @@ pub const DEMO_STAFF: [(&str, &str, Role, &str); 3] = [
     ),
 ];
 
+const FIXTURE_OFFER: &str = include_str!("../demo/grenoble-offer.json");
+const DEMO_OFFERS: &str = include_str!("../demo/offers.json");
+
 pub fn seed(conn: &mut PgConnection) -> Result<(), BoxError> {
-    let now = chrono::Utc::now();
+    let now = Utc::now();
     for (email, name, role, password) in DEMO_STAFF {
-        if model::find_by_email(conn, email)?.is_some() {
+        if users::find_by_email(conn, email)?.is_some() {
             continue;
         }
         let account = NewAccount {
@@ -49,5 +60,78 @@ pub fn seed(conn: &mut PgConnection) -> Result<(), BoxError> {
         insert_account(conn, &account, None, now)?;
         log::info!("demo staff account {email} created");
     }
+    let manager = users::find_by_email(conn, DEMO_STAFF[1].0)?
+        .ok_or("the demo manager is missing")?
+        .id;
+
+    let mut all: Vec<Value> = vec![serde_json::from_str(FIXTURE_OFFER)?];
+    all.extend(serde_json::from_str::<Vec<Value>>(DEMO_OFFERS)?);
+    let minimums = offers::gratification_minimums(conn)?;
+    let today = now.date_naive();
+    for (i, mut raw) in all.into_iter().enumerate() {
+        let status = raw
+            .as_object_mut()
+            .and_then(|o| o.remove("demo_status"))
+            .and_then(|s| s.as_str().and_then(OfferStatus::parse))
+            .unwrap_or(OfferStatus::Published);
+        let mut input: OfferInput = serde_json::from_value(raw)?;
+        if offers_exists(conn, &input.reference)? {
+            continue;
+        }
+        // Deadlines spread over the coming weeks, every date moved by the same amount.
+        let deadline = today + Days::new(21 + 4 * i as u64);
+        shift_dates(&mut input, deadline)?;
+        let valid = domain::validate(input, &minimums)
+            .map_err(|errors| format!("demo offer {i} is invalid: {errors:?}"))?;
+        conn.transaction::<_, BoxError, _>(|conn| {
+            let slug = offers::unique_slug(conn, &domain::slugify(&valid.input.title), None)?;
+            // Published offers get distinct, past publication times: newest first is stable.
+            let created = now - chrono::Duration::hours(2 * (i as i64 + 1));
+            let offer = offers::insert_offer(
+                conn,
+                uuid::Uuid::new_v4(),
+                &slug,
+                &OfferContent::from(&valid),
+                manager,
+                created,
+            )?;
+            if status != OfferStatus::Draft {
+                let published =
+                    offers::set_status(conn, &offer, OfferStatus::Published, manager, created)?;
+                if status == OfferStatus::Closed {
+                    offers::set_status(
+                        conn,
+                        &published,
+                        OfferStatus::Closed,
+                        manager,
+                        created + chrono::Duration::minutes(30),
+                    )?;
+                }
+            }
+            Ok(())
+        })?;
+        log::info!("demo offer {} created", valid.input.reference);
+    }
+    Ok(())
+}
+
+fn offers_exists(conn: &mut PgConnection, reference: &str) -> Result<bool, BoxError> {
+    use crate::db::schema::offers::dsl;
+    use diesel::prelude::*;
+    Ok(diesel::select(diesel::dsl::exists(
+        dsl::offers.filter(dsl::reference.eq(reference)),
+    ))
+    .get_result(conn)?)
+}
+
+/// Moves the deadline to `deadline` and the contract dates by the same number of days.
+fn shift_dates(input: &mut OfferInput, deadline: NaiveDate) -> Result<(), BoxError> {
+    let parse = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d");
+    let old_deadline = parse(&input.application.deadline)?;
+    let delta = deadline.signed_duration_since(old_deadline);
+    for date in [&mut input.contract.starts_from, &mut input.contract.ends_by] {
+        *date = (parse(date)? + delta).to_string();
+    }
+    input.application.deadline = deadline.to_string();
     Ok(())
 }

@@ -16,6 +16,14 @@ pub fn etag(id: Uuid, updated_at: DateTime<Utc>) -> String {
     format!("\"{}\"", hex::encode(&h.finalize()[..12]))
 }
 
+/// A strong ETag from a version counter that moves on every write.
+pub fn version_etag(id: Uuid, version: i32) -> String {
+    let mut h = Sha256::new();
+    h.update(id.as_bytes());
+    h.update(version.to_be_bytes());
+    format!("\"{}\"", hex::encode(&h.finalize()[..12]))
+}
+
 fn header_str(req: &HttpRequest, name: header::HeaderName) -> Option<&str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod error;
 pub mod health;
 pub mod http;
+pub mod offers;
 pub mod openapi;
 pub mod settings;
 pub mod state;
@@ -29,7 +30,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(
         scope::scope("/api/v1")
             .configure(auth::routes::register)
-            .configure(auth::users::register),
+            .configure(auth::users::register)
+            .configure(offers::public::register)
+            .configure(offers::staff::register),
     )
     .configure(health::register);
 }
@@ -56,6 +59,11 @@ pub fn build_app(
         .app_data(
             web::JsonConfig::default()
                 .limit(json_limit)
+                // application/json and any +json type (merge-patch+json for PATCH).
+                .content_type(|mime| {
+                    mime.type_() == mime::APPLICATION
+                        && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
+                })
                 .error_handler(error::json_error),
         )
         .app_data(web::QueryConfig::default().error_handler(error::query_error))

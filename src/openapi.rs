@@ -20,6 +20,8 @@ use utoipa_actix_web::AppExt;
     tags(
         (name = "auth", description = "Staff login, tokens and password"),
         (name = "staff users", description = "Staff accounts (admin)"),
+        (name = "offers", description = "The public catalogue of internship offers"),
+        (name = "staff offers", description = "Writing, publishing and closing offers (admin, manager)"),
         (name = "operations", description = "Health checks"),
     )
 )]

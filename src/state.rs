@@ -5,6 +5,7 @@ use crate::{
     auth::{jwt::JwtKeys, password::PasswordHasher},
     db::DbPool,
     error::ApiError,
+    offers::cache::CatalogCache,
     settings::Settings,
 };
 use chrono::{DateTime, Utc};
@@ -31,6 +32,8 @@ pub struct AppState {
     pub jwt: Arc<JwtKeys>,
     pub passwords: PasswordHasher,
     pub clock: Arc<dyn Clock>,
+    /// Counts and facets of the public catalogue, per catalogue version.
+    pub catalog: Arc<CatalogCache>,
 }
 
 impl AppState {
@@ -42,6 +45,7 @@ impl AppState {
             jwt: Arc::new(jwt),
             settings: Arc::new(settings),
             clock: Arc::new(SystemClock),
+            catalog: Arc::new(CatalogCache::default()),
         })
     }
 

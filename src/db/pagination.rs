@@ -114,26 +114,28 @@ impl<T: Serialize> Page<T> {
     pub fn respond(&self, req: &HttpRequest, public_base_url: &str, limit: i64) -> HttpResponse {
         let mut res = HttpResponse::Ok();
         if let Some(cursor) = &self.next_cursor {
-            let mut params: Vec<(String, String)> = url_query_pairs(req.query_string())
-                .filter(|(k, _)| k != "cursor" && k != "limit")
-                .collect();
-            params.push(("limit".into(), limit.to_string()));
-            params.push(("cursor".into(), cursor.clone()));
-            let query: Vec<String> = params
-                .iter()
-                .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
-                .collect();
-            res.insert_header((
-                header::LINK,
-                format!(
-                    "<{public_base_url}{}?{}>; rel=\"next\"",
-                    req.path(),
-                    query.join("&")
-                ),
-            ));
+            res.insert_header((header::LINK, next_link(req, public_base_url, limit, cursor)));
         }
         res.json(self)
     }
+}
+
+/// `<base/path?same filters&limit=&cursor=>; rel="next"` for the page after this one.
+pub fn next_link(req: &HttpRequest, public_base_url: &str, limit: i64, cursor: &str) -> String {
+    let mut params: Vec<(String, String)> = url_query_pairs(req.query_string())
+        .filter(|(k, _)| k != "cursor" && k != "limit")
+        .collect();
+    params.push(("limit".into(), limit.to_string()));
+    params.push(("cursor".into(), cursor.to_owned()));
+    let query: Vec<String> = params
+        .iter()
+        .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
+        .collect();
+    format!(
+        "<{public_base_url}{}?{}>; rel=\"next\"",
+        req.path(),
+        query.join("&")
+    )
 }
 
 fn url_query_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {

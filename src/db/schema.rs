@@ -1,5 +1,11 @@
 // @generated automatically by Diesel CLI.
 
+pub mod sql_types {
+    #[derive(diesel::sql_types::SqlType)]
+    #[diesel(postgres_type(name = "tsvector", schema = "pg_catalog"))]
+    pub struct Tsvector;
+}
+
 diesel::table! {
     audit_log (id) {
         id -> Int8,
@@ -13,10 +19,73 @@ diesel::table! {
 }
 
 diesel::table! {
+    catalog_version (singleton) {
+        singleton -> Bool,
+        version -> Int8,
+    }
+}
+
+diesel::table! {
+    gratification_minimums (year) {
+        year -> Int4,
+        hourly_cents -> Int4,
+    }
+}
+
+diesel::table! {
     login_failures (id) {
         id -> Int8,
         subject -> Bytea,
         failed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Tsvector;
+
+    offers (id) {
+        id -> Uuid,
+        reference -> Text,
+        slug -> Text,
+        title -> Text,
+        language -> Text,
+        organization -> Text,
+        department -> Text,
+        summary -> Text,
+        context -> Text,
+        missions -> Jsonb,
+        profile -> Text,
+        requirements -> Jsonb,
+        education_levels -> Jsonb,
+        fields_of_study -> Jsonb,
+        language_codes -> Jsonb,
+        contract_type -> Text,
+        duration_months_min -> Int4,
+        duration_months_max -> Int4,
+        work_time_percent -> Int4,
+        paid -> Bool,
+        hourly_gratification_cents -> Nullable<Int4>,
+        starts_from -> Date,
+        ends_by -> Date,
+        remote -> Text,
+        location -> Jsonb,
+        contact -> Jsonb,
+        application_documents -> Jsonb,
+        application_deadline -> Date,
+        positions -> Int4,
+        tags -> Jsonb,
+        status -> Text,
+        published_at -> Nullable<Timestamptz>,
+        first_published_at -> Nullable<Timestamptz>,
+        closed_at -> Nullable<Timestamptz>,
+        archived_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        created_by -> Nullable<Uuid>,
+        updated_at -> Timestamptz,
+        updated_by -> Nullable<Uuid>,
+        version -> Int4,
+        search -> Tsvector,
     }
 }
 
@@ -63,7 +132,10 @@ diesel::joinable!(staff_sessions -> staff_users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
+    catalog_version,
+    gratification_minimums,
     login_failures,
+    offers,
     refresh_tokens,
     staff_sessions,
     staff_users,

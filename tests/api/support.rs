@@ -252,3 +252,75 @@ impl TestApp {
             .unwrap()
     }
 }
+
+/// The fixture offer, exactly as the city wrote it.
+pub fn fixture_offer() -> Value {
+    serde_json::from_str(include_str!("../../demo/grenoble-offer.json")).unwrap()
+}
+
+/// The fixture with its dates moved a year ahead, so it can be published today, and a
+/// reference of its own.
+pub fn open_offer(reference: &str) -> Value {
+    let mut o = fixture_offer();
+    o["reference"] = Value::from(reference);
+    o["application"]["deadline"] = Value::from("2027-01-15");
+    o["contract"]["starts_from"] = Value::from("2027-02-01");
+    o["contract"]["ends_by"] = Value::from("2027-07-31");
+    o
+}
+
+impl TestApp {
+    /// Creates an offer through the API; returns its body and ETag.
+    pub async fn create_offer(&self, token: &str, offer: Value) -> (Value, String) {
+        let res = self
+            .post_json("/api/v1/staff/offers", Some(token), offer)
+            .await;
+        assert_eq!(
+            res.status,
+            201,
+            "create: {}",
+            String::from_utf8_lossy(&res.body)
+        );
+        let etag = res.header("etag").unwrap().to_owned();
+        (res.json(), etag)
+    }
+
+    /// POST with `If-Match`.
+    pub async fn post_if_match(
+        &self,
+        path: &str,
+        token: &str,
+        etag: &str,
+        body: Value,
+    ) -> TestResponse {
+        self.send(
+            actix_test::TestRequest::post()
+                .uri(path)
+                .insert_header(("Authorization", format!("Bearer {token}")))
+                .insert_header(("If-Match", etag.to_owned()))
+                .set_json(body),
+        )
+        .await
+    }
+
+    /// Creates and publishes an offer; returns its final body.
+    pub async fn publish_new_offer(&self, token: &str, offer: Value) -> Value {
+        let (created, etag) = self.create_offer(token, offer).await;
+        let id = created["id"].as_str().unwrap();
+        let res = self
+            .post_if_match(
+                &format!("/api/v1/staff/offers/{id}/publish"),
+                token,
+                &etag,
+                serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(
+            res.status,
+            200,
+            "publish: {}",
+            String::from_utf8_lossy(&res.body)
+        );
+        res.json()
+    }
+}

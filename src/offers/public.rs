@@ -1,0 +1,375 @@
+//! `GET /api/v1/offers` and `GET /api/v1/offers/{id_or_slug}`: the public catalogue.
+
+use super::{
+    domain::{EDUCATION_LEVELS, REMOTE_POLICIES},
+    model::{self, PublicCursor, PublicFilter, PublicSort},
+    views::{Facets, OfferListItem, OfferPage, OfferResponse},
+};
+use crate::{
+    db::pagination::{next_link, PageParams},
+    error::{ApiError, FieldError, Problem},
+    state::AppState,
+};
+use actix_web::{get, http::header, web, HttpRequest, HttpResponse};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use chrono::{DateTime, NaiveDate};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use utoipa::IntoParams;
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+pub fn register(cfg: &mut ServiceConfig) {
+    cfg.service(list_public_offers).service(get_public_offer);
+}
+
+pub const MAX_QUERY_CHARS: usize = 200;
+
+/// Filters of the public list. Every value is checked: an invalid one is a 422.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PublicOfferQuery {
+    /// French full-text search; ignores accents and case, matches word forms
+    /// (`cooperation` finds "Coopération").
+    #[param(max_length = 200, example = "coopération")]
+    pub q: Option<String>,
+    /// Exact department name.
+    pub department: Option<String>,
+    /// A field of study the offer lists.
+    pub field: Option<String>,
+    /// An education level the offer lists (`bac` … `doctorate`).
+    pub education_level: Option<String>,
+    /// ISO 639-1 code of a language the offer lists.
+    pub language: Option<String>,
+    /// `true` or `false`.
+    pub paid: Option<String>,
+    /// `none`, `partial` or `full`.
+    pub remote: Option<String>,
+    /// Offers starting on or after this date (`YYYY-MM-DD`).
+    pub starts_from: Option<String>,
+    /// Offers starting on or before this date (`YYYY-MM-DD`).
+    pub starts_until: Option<String>,
+    /// Offers that can be done in at most this many months (1–6).
+    pub duration_max_months: Option<String>,
+    /// A tag of the offer.
+    pub tag: Option<String>,
+    /// `-published_at` (default), `application_deadline`, or `relevance` (needs `q`).
+    pub sort: Option<String>,
+    /// `true` adds facet counts for the current filters.
+    pub facets: Option<String>,
+}
+
+/// A search string, trimmed; empty means no search.
+pub fn parse_q(raw: Option<&str>) -> Result<Option<String>, ApiError> {
+    let q = raw.map(str::trim).filter(|q| !q.is_empty());
+    if q.is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS) {
+        return Err(ApiError::invalid_field(
+            "q",
+            "too_long",
+            format!("must have at most {MAX_QUERY_CHARS} characters"),
+        ));
+    }
+    Ok(q.map(str::to_owned))
+}
+
+struct Parsed {
+    filter: PublicFilter,
+    sort: PublicSort,
+    facets: bool,
+}
+
+fn parse(query: &PublicOfferQuery) -> Result<Parsed, ApiError> {
+    let mut errors = Vec::new();
+    let q = match parse_q(query.q.as_deref()) {
+        Ok(q) => q,
+        Err(e) => {
+            errors.extend(e.problem().errors);
+            None
+        }
+    };
+    let mut bad =
+        |field: &str, code: &str, message: &str| errors.push(FieldError::new(field, code, message));
+    let text = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    let bool_of = |field: &str, v: &Option<String>, bad: &mut dyn FnMut(&str, &str, &str)| match v
+        .as_deref()
+    {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => {
+            bad(field, "invalid_boolean", "must be true or false");
+            None
+        }
+    };
+    let date_of = |field: &str, v: &Option<String>, bad: &mut dyn FnMut(&str, &str, &str)| {
+        v.as_deref().and_then(|d| {
+            let parsed = NaiveDate::parse_from_str(d, "%Y-%m-%d").ok();
+            if parsed.is_none() {
+                bad(field, "invalid_date", "must be a date as YYYY-MM-DD");
+            }
+            parsed
+        })
+    };
+
+    let education_level = text(&query.education_level);
+    if education_level
+        .as_deref()
+        .is_some_and(|l| !EDUCATION_LEVELS.contains(&l))
+    {
+        bad(
+            "education_level",
+            "invalid_choice",
+            "must be one of bac, bac_1, bac_2, bac_3, licence_3, master_1, master_2, doctorate",
+        );
+    }
+    let language = text(&query.language);
+    if language
+        .as_deref()
+        .is_some_and(|l| l.len() != 2 || !l.chars().all(|c| c.is_ascii_lowercase()))
+    {
+        bad(
+            "language",
+            "invalid_language",
+            "must be an ISO 639-1 code such as en",
+        );
+    }
+    let remote = text(&query.remote);
+    if remote
+        .as_deref()
+        .is_some_and(|r| !REMOTE_POLICIES.contains(&r))
+    {
+        bad(
+            "remote",
+            "invalid_choice",
+            "must be one of none, partial, full",
+        );
+    }
+    let duration_max_months =
+        query
+            .duration_max_months
+            .as_deref()
+            .and_then(|d| match d.parse::<i32>() {
+                Ok(n) if (1..=6).contains(&n) => Some(n),
+                _ => {
+                    bad(
+                        "duration_max_months",
+                        "range",
+                        "must be a whole number of months from 1 to 6",
+                    );
+                    None
+                }
+            });
+    let paid = bool_of("paid", &query.paid, &mut bad);
+    let facets = bool_of("facets", &query.facets, &mut bad).unwrap_or(false);
+    let starts_from = date_of("starts_from", &query.starts_from, &mut bad);
+    let starts_until = date_of("starts_until", &query.starts_until, &mut bad);
+    let sort = match query.sort.as_deref() {
+        None | Some("-published_at") => PublicSort::Newest,
+        Some("application_deadline") => PublicSort::Deadline,
+        Some("relevance") if q.is_some() => PublicSort::Relevance,
+        Some("relevance") => {
+            bad("sort", "needs_q", "relevance needs a search (q)");
+            PublicSort::Newest
+        }
+        Some(_) => {
+            bad(
+                "sort",
+                "invalid_choice",
+                "must be -published_at, application_deadline or relevance",
+            );
+            PublicSort::Newest
+        }
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    Ok(Parsed {
+        filter: PublicFilter {
+            q,
+            department: text(&query.department),
+            field: text(&query.field),
+            education_level,
+            language,
+            paid,
+            remote,
+            starts_from,
+            starts_until,
+            duration_max_months,
+            tag: text(&query.tag),
+        },
+        sort,
+        facets,
+    })
+}
+
+fn encode_cursor(c: PublicCursor) -> String {
+    let raw = match c {
+        PublicCursor::Newest(at, id) => format!("n|{}|{id}", at.timestamp_micros()),
+        PublicCursor::Deadline(d, id) => format!("d|{d}|{id}"),
+        PublicCursor::Relevance(r, id) => format!("r|{}|{id}", r.to_bits()),
+    };
+    URL_SAFE_NO_PAD.encode(raw)
+}
+
+fn decode_cursor(raw: &str, sort: PublicSort) -> Result<PublicCursor, ApiError> {
+    let invalid = || {
+        ApiError::invalid_field(
+            "cursor",
+            "invalid_cursor",
+            "is not a cursor of this list and sort",
+        )
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let mut parts = text.splitn(3, '|');
+    let (kind, key, id) = (parts.next(), parts.next(), parts.next());
+    let id = id
+        .and_then(|i| Uuid::parse_str(i).ok())
+        .ok_or_else(invalid)?;
+    let key = key.ok_or_else(invalid)?;
+    match (kind, sort) {
+        (Some("n"), PublicSort::Newest) => key
+            .parse()
+            .ok()
+            .and_then(DateTime::from_timestamp_micros)
+            .map(|at| PublicCursor::Newest(at, id)),
+        (Some("d"), PublicSort::Deadline) => {
+            key.parse().ok().map(|d| PublicCursor::Deadline(d, id))
+        }
+        (Some("r"), PublicSort::Relevance) => key
+            .parse()
+            .ok()
+            .map(|b| PublicCursor::Relevance(f32::from_bits(b), id)),
+        _ => None,
+    }
+    .ok_or_else(invalid)
+}
+
+/// Published offers: filters, French full-text search, keyset pages, optional facets.
+#[utoipa::path(
+    tag = "offers",
+    params(PublicOfferQuery, PageParams),
+    responses(
+        (status = 200, description = "A page of published offers", body = OfferPage,
+            headers(("Link" = String, description = "RFC 8288 link to the next page"))),
+        (status = 422, description = "An invalid filter, sort, limit or cursor", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/offers")]
+pub async fn list_public_offers(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<PublicOfferQuery>,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let Parsed {
+        filter,
+        sort,
+        facets,
+    } = parse(&query)?;
+    let limit = page.limit()?;
+    let cursor = page
+        .cursor
+        .as_deref()
+        .map(|c| decode_cursor(c, sort))
+        .transpose()?;
+    let cache = state.catalog.clone();
+    let (mut cards, total, facet_rows) = state
+        .db(move |conn| {
+            let version = model::catalog_version(conn)?;
+            let cards = model::public_page(conn, &filter, sort, cursor, limit + 1)?;
+            let total = match cache.total(&filter, version) {
+                Some(total) => total,
+                // A first page that holds everything is its own count.
+                None if cursor.is_none() && (cards.len() as i64) <= limit => cards.len() as i64,
+                None => model::public_count(conn, &filter)?,
+            };
+            let facet_rows = match (facets, cache.facets(&filter, version)) {
+                (false, _) => None,
+                (true, Some(rows)) => Some(rows),
+                (true, None) => Some(model::public_facets(conn, &filter)?),
+            };
+            cache.store(&filter, version, Some(total), facet_rows.clone());
+            Ok((cards, total, facet_rows))
+        })
+        .await?;
+    let more = cards.len() as i64 > limit;
+    cards.truncate(limit as usize);
+    let next_cursor = more
+        .then(|| cards.last())
+        .flatten()
+        .map(|c| match sort {
+            PublicSort::Newest => PublicCursor::Newest(c.published_at.unwrap_or_default(), c.id),
+            PublicSort::Deadline => PublicCursor::Deadline(c.application_deadline, c.id),
+            PublicSort::Relevance => PublicCursor::Relevance(c.rank, c.id),
+        })
+        .map(encode_cursor);
+    let today = state.now().date_naive();
+    let body = OfferPage {
+        items: cards.iter().map(|c| OfferListItem::new(c, today)).collect(),
+        total,
+        facets: facet_rows.as_deref().map(Facets::from),
+        next_cursor,
+    };
+    let mut res = HttpResponse::Ok();
+    res.insert_header((header::CACHE_CONTROL, "public, max-age=30"));
+    if let Some(link) = body
+        .next_cursor
+        .as_deref()
+        .map(|c| next_link(&req, &state.settings.public_base_url, limit, c))
+    {
+        res.insert_header((header::LINK, link));
+    }
+    Ok(res.json(body))
+}
+
+/// One published or closed offer, by id or slug. Drafts and archived offers are 404.
+#[utoipa::path(
+    tag = "offers",
+    params(("id_or_slug" = String, Path, description = "Offer id or slug")),
+    responses(
+        (status = 200, description = "The offer", body = OfferResponse,
+            headers(("ETag" = String, description = "Strong validator of the body"))),
+        (status = 304, description = "Unchanged since If-None-Match"),
+        (status = 404, description = "No such public offer", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/offers/{id_or_slug}")]
+pub async fn get_public_offer(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id_or_slug: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let key = id_or_slug.into_inner();
+    if key.len() > 200 {
+        return Err(ApiError::not_found());
+    }
+    let offer = state
+        .db(move |conn| model::find_public(conn, &key)?.ok_or_else(ApiError::not_found))
+        .await?;
+    let body = serde_json::to_vec(&OfferResponse::new(&offer, state.now().date_naive()))
+        .map_err(ApiError::internal)?;
+    // The ETag covers the body itself: it changes when `accepting_applications` does too.
+    let tag = format!("\"{}\"", hex::encode(&Sha256::digest(&body)[..16]));
+    let not_modified = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
+    let mut res = if not_modified {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    res.insert_header((header::ETAG, tag))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=60"));
+    if not_modified {
+        return Ok(res.finish());
+    }
+    Ok(res.content_type("application/json").body(body))
+}

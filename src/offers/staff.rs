@@ -1,0 +1,519 @@
+//! `/api/v1/staff/offers`: admins and managers write, publish and close offers. Every write
+//! to an existing offer needs `If-Match` with its ETag.
+
+use super::{
+    domain::{self, OfferInput, OfferStatus, Transition, ValidOffer},
+    model::{self, Offer, OfferContent},
+    views::{offer_input, StaffOfferListItem, StaffOfferResponse},
+};
+use crate::{
+    audit,
+    auth::{AuthUser, Role},
+    db::pagination::{Page, PageParams, Position},
+    error::{ApiError, Problem},
+    http::{check_if_match, if_match, respond_with_etag},
+    state::AppState,
+};
+use actix_web::{delete, get, http::header, patch, post, put, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use diesel::{Connection, PgConnection};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use utoipa::IntoParams;
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+pub fn register(cfg: &mut ServiceConfig) {
+    cfg.service(create_offer)
+        .service(list_offers)
+        .service(get_offer)
+        .service(replace_offer)
+        .service(patch_offer)
+        .service(delete_offer)
+        .service(publish_offer)
+        .service(close_offer)
+        .service(archive_offer)
+        .service(reopen_offer);
+}
+
+/// Who may write offers.
+const WRITERS: &[Role] = &[Role::Admin, Role::Manager];
+
+fn respond(
+    status: actix_web::http::StatusCode,
+    offer: &Offer,
+    today: chrono::NaiveDate,
+) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::ETAG, offer.etag()))
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .json(StaffOfferResponse::new(offer, today))
+}
+
+fn record(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    actor: Uuid,
+    action: &str,
+    offer: &Offer,
+    details: Value,
+) -> Result<(), ApiError> {
+    audit::record(
+        conn,
+        now,
+        audit::Entry {
+            actor_id: Some(actor),
+            action,
+            object_type: "offer",
+            object_id: offer.id.to_string(),
+            details,
+        },
+    )?;
+    Ok(())
+}
+
+fn reference_taken(e: diesel::result::Error) -> ApiError {
+    if model::is_reference_taken(&e) {
+        ApiError::conflict(
+            "reference_taken",
+            "Another offer already uses this reference.",
+        )
+    } else {
+        e.into()
+    }
+}
+
+fn validate(conn: &mut PgConnection, input: OfferInput) -> Result<ValidOffer, ApiError> {
+    let minimums = model::gratification_minimums(conn)?;
+    domain::validate(input, &minimums).map_err(ApiError::validation)
+}
+
+/// Create an offer, as a draft.
+#[utoipa::path(
+    tag = "staff offers",
+    security(("bearer" = [])),
+    request_body = OfferInput,
+    responses(
+        (status = 201, description = "Created as a draft", body = StaffOfferResponse,
+            headers(("ETag" = String, description = "Version, for If-Match"))),
+        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Reviewers may not write offers", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Reference already used", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, French internship rules included", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/staff/offers")]
+pub async fn create_offer(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    body: web::Json<OfferInput>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require_role(WRITERS)?;
+    let input = body.into_inner();
+    let (actor, now) = (auth.id, state.now());
+    let offer = state
+        .db(move |conn| {
+            conn.transaction(|conn| {
+                let valid = validate(conn, input)?;
+                let slug = model::unique_slug(conn, &domain::slugify(&valid.input.title), None)?;
+                let offer = model::insert_offer(
+                    conn,
+                    Uuid::new_v4(),
+                    &slug,
+                    &OfferContent::from(&valid),
+                    actor,
+                    now,
+                )
+                .map_err(reference_taken)?;
+                record(conn, now, actor, "offer.created", &offer, json!({}))?;
+                Ok(offer)
+            })
+        })
+        .await?;
+    log::info!("offer {} created by {}", offer.id, actor);
+    let mut res = respond(
+        actix_web::http::StatusCode::CREATED,
+        &offer,
+        now.date_naive(),
+    );
+    res.headers_mut().insert(
+        header::LOCATION,
+        header::HeaderValue::from_str(&format!("/api/v1/staff/offers/{}", offer.id))
+            .map_err(ApiError::internal)?,
+    );
+    Ok(res)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StaffOfferQuery {
+    /// `draft`, `published`, `closed` or `archived`.
+    pub status: Option<String>,
+    /// French full-text search.
+    pub q: Option<String>,
+}
+
+/// List offers, drafts included, newest first.
+#[utoipa::path(
+    tag = "staff offers",
+    security(("bearer" = [])),
+    params(StaffOfferQuery, PageParams),
+    responses(
+        (status = 200, description = "A page of offers", body = Page<StaffOfferListItem>),
+        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Reviewers may not list offers", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid query", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/staff/offers")]
+pub async fn list_offers(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    req: HttpRequest,
+    query: web::Query<StaffOfferQuery>,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require_role(WRITERS)?;
+    let (limit, after) = (page.limit()?, page.position()?);
+    let status = match query.status.as_deref() {
+        None => None,
+        Some(raw) => Some(OfferStatus::parse(raw).ok_or_else(|| {
+            ApiError::invalid_field(
+                "status",
+                "invalid_choice",
+                "must be one of draft, published, closed, archived",
+            )
+        })?),
+    };
+    let q = super::public::parse_q(query.q.as_deref())?;
+    let (rows, total) = state
+        .db(move |conn| Ok(model::staff_list(conn, status, q.as_deref(), after, limit)?))
+        .await?;
+    let page = Page::from_rows(
+        rows,
+        limit,
+        total,
+        |o| Position {
+            at: o.created_at,
+            id: o.id,
+        },
+        StaffOfferListItem::from,
+    );
+    Ok(page.respond(&req, &state.settings.public_base_url, limit))
+}
+
+/// Read an offer, whatever its status.
+#[utoipa::path(
+    tag = "staff offers",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Offer id")),
+    responses(
+        (status = 200, description = "The offer", body = StaffOfferResponse,
+            headers(("ETag" = String, description = "Version, for If-Match"))),
+        (status = 304, description = "Unchanged since If-None-Match"),
+        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Reviewers may not read offers here", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such offer", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/staff/offers/{id}")]
+pub async fn get_offer(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require_role(WRITERS)?;
+    let id = id.into_inner();
+    let offer = state
+        .db(move |conn| model::find(conn, id)?.ok_or_else(ApiError::not_found))
+        .await?;
+    let body = StaffOfferResponse::new(&offer, state.now().date_naive());
+    Ok(respond_with_etag(&req, &offer.etag(), &body))
+}
+
+/// Replaces an offer's content after checking its version; shared by PUT and PATCH.
+async fn write_content(
+    state: &AppState,
+    auth: &AuthUser,
+    req: &HttpRequest,
+    id: Uuid,
+    new_content: impl FnOnce(&Offer) -> Result<OfferInput, ApiError> + Send + 'static,
+) -> Result<HttpResponse, ApiError> {
+    auth.require_role(WRITERS)?;
+    let expected = if_match(req)?;
+    let (actor, now) = (auth.id, state.now());
+    let offer = state
+        .db(move |conn| {
+            conn.transaction(|conn| {
+                let current = model::lock(conn, id)?.ok_or_else(ApiError::not_found)?;
+                check_if_match(&expected, &current.etag())?;
+                if current.status() == OfferStatus::Archived {
+                    return Err(ApiError::conflict(
+                        "offer_archived",
+                        "An archived offer can no longer change.",
+                    ));
+                }
+                let valid = validate(conn, new_content(&current)?)?;
+                // The slug follows the title until the offer is first published; links stay valid after.
+                let slug =
+                    if current.first_published_at.is_none() && valid.input.title != current.title {
+                        model::unique_slug(conn, &domain::slugify(&valid.input.title), Some(id))?
+                    } else {
+                        current.slug.clone()
+                    };
+                let offer =
+                    model::update_content(conn, id, &OfferContent::from(&valid), &slug, actor, now)
+                        .map_err(reference_taken)?;
+                record(conn, now, actor, "offer.updated", &offer, json!({}))?;
+                Ok(offer)
+            })
+        })
+        .await?;
+    log::info!("offer {} updated by {}", offer.id, actor);
+    Ok(respond(
+        actix_web::http::StatusCode::OK,
+        &offer,
+        now.date_naive(),
+    ))
+}
+
+/// Replace an offer's content (needs If-Match).
+#[utoipa::path(
+    tag = "staff offers",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Offer id"),
+           ("If-Match" = String, Header, description = "The offer's current ETag")),
+    request_body = OfferInput,
+    responses(
+        (status = 200, description = "Updated", body = StaffOfferResponse),
+        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Reviewers may not write offers", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such offer", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Archived, or reference already used", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The offer changed since it was read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/staff/offers/{id}")]
+pub async fn replace_offer(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Json<OfferInput>,
+) -> Result<HttpResponse, ApiError> {
+    let input = body.into_inner();
+    write_content(&state, &auth, &req, id.into_inner(), move |_| Ok(input)).await
+}
+
+/// Change some fields of an offer (JSON merge patch, RFC 7396; needs If-Match).
+#[utoipa::path(
+    tag = "staff offers",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Offer id"),
+           ("If-Match" = String, Header, description = "The offer's current ETag")),
+    request_body(content = Object, description = "Fields of OfferInput to change; null removes an optional field",
+        content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "Updated", body = StaffOfferResponse),
+        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Reviewers may not write offers", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such offer", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Archived, or reference already used", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The offer changed since it was read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/staff/offers/{id}")]
+pub async fn patch_offer(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let patch = body.into_inner();
+    if !patch.is_object() {
+        return Err(ApiError::new(
+            crate::error::ErrorKind::Unprocessable,
+            "invalid_body",
+            "A merge patch is a JSON object.",
+        ));
+    }
+    write_content(&state, &auth, &req, id.into_inner(), move |current| {
+        let mut doc = serde_json::to_value(offer_input(current)).map_err(ApiError::internal)?;
+        domain::merge_patch(&mut doc, &patch);
+        serde_json::from_value(doc).map_err(|e| {
+            ApiError::new(
+                crate::error::ErrorKind::Unprocessable,
+                "invalid_body",
+                format!("The patched offer does not have the expected shape: {e}"),
+            )
+        })
+    })
+    .await
+}
+
+/// Delete a draft (needs If-Match). Published offers are closed and archived instead.
+#[utoipa::path(
+    tag = "staff offers",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Offer id"),
+           ("If-Match" = String, Header, description = "The offer's current ETag")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Reviewers may not write offers", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such offer", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not a draft", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The offer changed since it was read", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/staff/offers/{id}")]
+pub async fn delete_offer(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require_role(WRITERS)?;
+    let expected = if_match(&req)?;
+    let (id, actor, now) = (id.into_inner(), auth.id, state.now());
+    state
+        .db(move |conn| {
+            conn.transaction(|conn| {
+                let current = model::lock(conn, id)?.ok_or_else(ApiError::not_found)?;
+                check_if_match(&expected, &current.etag())?;
+                if current.status() != OfferStatus::Draft {
+                    return Err(ApiError::conflict(
+                        "not_a_draft",
+                        "Only drafts can be deleted; close or archive a published offer.",
+                    ));
+                }
+                model::delete(conn, id)?;
+                record(
+                    conn,
+                    now,
+                    actor,
+                    "offer.deleted",
+                    &current,
+                    json!({ "reference": current.reference }),
+                )
+            })
+        })
+        .await?;
+    log::info!("offer {id} deleted by {actor}");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Applies a status transition: checks the version, the machine, and for publishing the
+/// whole offer and its deadline.
+async fn transition(
+    state: &AppState,
+    auth: &AuthUser,
+    req: &HttpRequest,
+    id: Uuid,
+    t: Transition,
+) -> Result<HttpResponse, ApiError> {
+    auth.require_role(WRITERS)?;
+    let expected = if_match(req)?;
+    let (actor, now) = (auth.id, state.now());
+    let today = now.date_naive();
+    let offer = state
+        .db(move |conn| {
+            conn.transaction(|conn| {
+                let current = model::lock(conn, id)?.ok_or_else(ApiError::not_found)?;
+                check_if_match(&expected, &current.etag())?;
+                let to = t
+                    .apply(current.status())
+                    .map_err(|why| ApiError::conflict("illegal_transition", why))?;
+                if t.needs_open_deadline() {
+                    validate(conn, offer_input(&current))?;
+                    if current.application_deadline < today {
+                        return Err(ApiError::invalid_field(
+                            "application.deadline",
+                            "deadline_passed",
+                            "has passed: move it before publishing",
+                        ));
+                    }
+                }
+                let offer = model::set_status(conn, &current, to, actor, now)?;
+                let action = format!(
+                    "offer.{}",
+                    match t {
+                        Transition::Publish => "published",
+                        Transition::Close => "closed",
+                        Transition::Archive => "archived",
+                        Transition::Reopen => "reopened",
+                    }
+                );
+                record(
+                    conn,
+                    now,
+                    actor,
+                    &action,
+                    &offer,
+                    json!({ "from": current.status, "to": offer.status }),
+                )?;
+                Ok(offer)
+            })
+        })
+        .await?;
+    log::info!("offer {} moved to {} by {}", offer.id, offer.status, actor);
+    Ok(respond(actix_web::http::StatusCode::OK, &offer, today))
+}
+
+macro_rules! transition_route {
+    ($name:ident, $path:literal, $t:expr, $summary:literal) => {
+        #[doc = $summary]
+        #[utoipa::path(
+            tag = "staff offers",
+            security(("bearer" = [])),
+            params(("id" = Uuid, Path, description = "Offer id"),
+                   ("If-Match" = String, Header, description = "The offer's current ETag")),
+            responses(
+                (status = 200, description = "Moved", body = StaffOfferResponse),
+                (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+                (status = 403, description = "Reviewers may not write offers", body = Problem, content_type = "application/problem+json"),
+                (status = 404, description = "No such offer", body = Problem, content_type = "application/problem+json"),
+                (status = 409, description = "Not allowed from the current status", body = Problem, content_type = "application/problem+json"),
+                (status = 412, description = "The offer changed since it was read", body = Problem, content_type = "application/problem+json"),
+                (status = 422, description = "The offer is not valid for publishing (deadline passed, rules)", body = Problem, content_type = "application/problem+json"),
+                (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+            )
+        )]
+        #[post($path)]
+        pub async fn $name(state: web::Data<AppState>, auth: AuthUser, req: HttpRequest, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+            transition(&state, &auth, &req, id.into_inner(), $t).await
+        }
+    };
+}
+
+transition_route!(
+    publish_offer,
+    "/staff/offers/{id}/publish",
+    Transition::Publish,
+    "Publish a draft: the whole offer is checked again and its deadline must not have passed."
+);
+transition_route!(
+    close_offer,
+    "/staff/offers/{id}/close",
+    Transition::Close,
+    "Close a published offer: it stays visible but takes no more applications."
+);
+transition_route!(
+    archive_offer,
+    "/staff/offers/{id}/archive",
+    Transition::Archive,
+    "Archive a closed offer: it leaves the public site."
+);
+transition_route!(
+    reopen_offer,
+    "/staff/offers/{id}/reopen",
+    Transition::Reopen,
+    "Reopen a closed offer: published again, if its deadline has not passed."
+);

@@ -1,0 +1,347 @@
+//! Response bodies for offers. Public bodies are an allow-list of fields: no staff ids, no
+//! audit fields, whatever columns the table grows.
+
+use super::{
+    domain::{
+        ApplicationSettingsInput, Contact, ContractInput, Location, OfferInput, OfferStatus,
+        Requirements,
+    },
+    model::{FacetRow, Offer, OfferCard},
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{de::DeserializeOwned, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// Columns we wrote ourselves from typed values; a failure would be a bug, shown as empty.
+fn from_stored<T: DeserializeOwned + Default>(value: &Value) -> T {
+    serde_json::from_value(value.clone()).unwrap_or_else(|e| {
+        log::error!("stored offer JSON does not parse: {e}");
+        T::default()
+    })
+}
+
+fn eur(cents: Option<i32>) -> Option<f64> {
+    cents.map(|c| f64::from(c) / 100.0)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContractView {
+    #[serde(rename = "type")]
+    #[schema(example = "internship_agreement")]
+    pub contract_type: String,
+    pub duration_months_min: i32,
+    pub duration_months_max: i32,
+    pub work_time_percent: i32,
+    pub paid: bool,
+    #[schema(example = 4.5)]
+    pub hourly_gratification_eur: Option<f64>,
+    pub starts_from: NaiveDate,
+    pub ends_by: NaiveDate,
+    /// `none`, `partial` or `full`.
+    pub remote: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApplicationSettingsView {
+    #[schema(example = json!(["cv", "cover_letter"]))]
+    pub documents: Vec<String>,
+    pub deadline: NaiveDate,
+}
+
+/// A public offer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OfferResponse {
+    pub id: Uuid,
+    #[schema(example = "stage-cooperation-decentralisee-zone-maghreb-proche-orient")]
+    pub slug: String,
+    pub reference: String,
+    pub title: String,
+    pub language: String,
+    pub organization: String,
+    pub department: String,
+    pub summary: String,
+    pub context: String,
+    pub missions: Vec<String>,
+    pub profile: String,
+    pub requirements: Requirements,
+    pub contract: ContractView,
+    pub location: Location,
+    pub contact: Contact,
+    pub application: ApplicationSettingsView,
+    pub positions: i32,
+    pub tags: Vec<String>,
+    pub status: OfferStatus,
+    pub published_at: Option<DateTime<Utc>>,
+    /// Published and its deadline not passed.
+    pub accepting_applications: bool,
+}
+
+/// Applications are taken while the offer is published, through its deadline day.
+pub fn accepting_applications(status: &str, deadline: NaiveDate, today: NaiveDate) -> bool {
+    status == OfferStatus::Published.as_str() && deadline >= today
+}
+
+impl OfferResponse {
+    pub fn new(o: &Offer, today: NaiveDate) -> Self {
+        OfferResponse {
+            id: o.id,
+            slug: o.slug.clone(),
+            reference: o.reference.clone(),
+            title: o.title.clone(),
+            language: o.language.clone(),
+            organization: o.organization.clone(),
+            department: o.department.clone(),
+            summary: o.summary.clone(),
+            context: o.context.clone(),
+            missions: from_stored(&o.missions),
+            profile: o.profile.clone(),
+            requirements: from_stored(&o.requirements),
+            contract: ContractView {
+                contract_type: o.contract_type.clone(),
+                duration_months_min: o.duration_months_min,
+                duration_months_max: o.duration_months_max,
+                work_time_percent: o.work_time_percent,
+                paid: o.paid,
+                hourly_gratification_eur: eur(o.hourly_gratification_cents),
+                starts_from: o.starts_from,
+                ends_by: o.ends_by,
+                remote: o.remote.clone(),
+            },
+            location: from_stored::<Option<Location>>(&o.location).unwrap_or_else(empty_location),
+            contact: from_stored::<Option<Contact>>(&o.contact).unwrap_or_else(empty_contact),
+            application: ApplicationSettingsView {
+                documents: from_stored(&o.application_documents),
+                deadline: o.application_deadline,
+            },
+            positions: o.positions,
+            tags: from_stored(&o.tags),
+            status: o.status(),
+            published_at: o.published_at,
+            accepting_applications: accepting_applications(
+                &o.status,
+                o.application_deadline,
+                today,
+            ),
+        }
+    }
+}
+
+fn empty_location() -> Location {
+    Location {
+        street_address: None,
+        postal_code: String::new(),
+        city: String::new(),
+        country: String::new(),
+    }
+}
+
+fn empty_contact() -> Contact {
+    Contact {
+        name: String::new(),
+        title: None,
+        email: String::new(),
+    }
+}
+
+/// An offer as staff see it: the public fields plus its history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StaffOfferResponse {
+    #[serde(flatten)]
+    pub offer: OfferResponse,
+    pub first_published_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub archived_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub created_by: Option<Uuid>,
+    pub updated_at: DateTime<Utc>,
+    pub updated_by: Option<Uuid>,
+}
+
+impl StaffOfferResponse {
+    pub fn new(o: &Offer, today: NaiveDate) -> Self {
+        StaffOfferResponse {
+            offer: OfferResponse::new(o, today),
+            first_published_at: o.first_published_at,
+            closed_at: o.closed_at,
+            archived_at: o.archived_at,
+            created_at: o.created_at,
+            created_by: o.created_by,
+            updated_at: o.updated_at,
+            updated_by: o.updated_by,
+        }
+    }
+}
+
+/// The offer as staff wrote it, for merge patches and re-validation.
+pub fn offer_input(o: &Offer) -> OfferInput {
+    OfferInput {
+        reference: o.reference.clone(),
+        title: o.title.clone(),
+        language: o.language.clone(),
+        organization: o.organization.clone(),
+        department: o.department.clone(),
+        summary: o.summary.clone(),
+        context: o.context.clone(),
+        missions: from_stored(&o.missions),
+        profile: o.profile.clone(),
+        requirements: from_stored(&o.requirements),
+        contract: ContractInput {
+            contract_type: o.contract_type.clone(),
+            duration_months_min: o.duration_months_min.into(),
+            duration_months_max: o.duration_months_max.into(),
+            work_time_percent: o.work_time_percent.into(),
+            paid: o.paid,
+            hourly_gratification_eur: eur(o.hourly_gratification_cents),
+            starts_from: o.starts_from.to_string(),
+            ends_by: o.ends_by.to_string(),
+            remote: o.remote.clone(),
+        },
+        location: from_stored::<Option<Location>>(&o.location).unwrap_or_else(empty_location),
+        contact: from_stored::<Option<Contact>>(&o.contact).unwrap_or_else(empty_contact),
+        application: ApplicationSettingsInput {
+            documents: from_stored(&o.application_documents),
+            deadline: o.application_deadline.to_string(),
+        },
+        positions: o.positions.into(),
+        tags: from_stored(&o.tags),
+    }
+}
+
+/// One offer in the public list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OfferListItem {
+    pub id: Uuid,
+    pub slug: String,
+    pub reference: String,
+    pub title: String,
+    pub organization: String,
+    pub department: String,
+    pub summary: String,
+    pub contract: ContractView,
+    pub location: Location,
+    pub application: ApplicationSettingsView,
+    pub tags: Vec<String>,
+    pub published_at: Option<DateTime<Utc>>,
+    pub accepting_applications: bool,
+}
+
+impl OfferListItem {
+    pub fn new(c: &OfferCard, today: NaiveDate) -> Self {
+        OfferListItem {
+            id: c.id,
+            slug: c.slug.clone(),
+            reference: c.reference.clone(),
+            title: c.title.clone(),
+            organization: c.organization.clone(),
+            department: c.department.clone(),
+            summary: c.summary.clone(),
+            contract: ContractView {
+                contract_type: c.contract_type.clone(),
+                duration_months_min: c.duration_months_min,
+                duration_months_max: c.duration_months_max,
+                work_time_percent: c.work_time_percent,
+                paid: c.paid,
+                hourly_gratification_eur: eur(c.hourly_gratification_cents),
+                starts_from: c.starts_from,
+                ends_by: c.ends_by,
+                remote: c.remote.clone(),
+            },
+            location: from_stored::<Option<Location>>(&c.location).unwrap_or_else(empty_location),
+            application: ApplicationSettingsView {
+                documents: from_stored(&c.application_documents),
+                deadline: c.application_deadline,
+            },
+            tags: from_stored(&c.tags),
+            published_at: c.published_at,
+            accepting_applications: accepting_applications(
+                &c.status,
+                c.application_deadline,
+                today,
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FacetCount {
+    pub value: String,
+    pub count: i64,
+}
+
+/// Counts of the offers matching the current filters, by dimension.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct Facets {
+    pub department: Vec<FacetCount>,
+    pub field_of_study: Vec<FacetCount>,
+    pub education_level: Vec<FacetCount>,
+    /// Bands of `duration_months_max`: `up_to_2_months`, `3_to_4_months`, `5_to_6_months`.
+    pub duration: Vec<FacetCount>,
+    /// `true` / `false`.
+    pub paid: Vec<FacetCount>,
+}
+
+impl From<&[FacetRow]> for Facets {
+    fn from(rows: &[FacetRow]) -> Self {
+        let mut f = Facets::default();
+        for r in rows {
+            let bucket = match r.facet.as_str() {
+                "department" => &mut f.department,
+                "field_of_study" => &mut f.field_of_study,
+                "education_level" => &mut f.education_level,
+                "duration" => &mut f.duration,
+                "paid" => &mut f.paid,
+                _ => continue,
+            };
+            bucket.push(FacetCount {
+                value: r.value.clone(),
+                count: r.count,
+            });
+        }
+        f
+    }
+}
+
+/// A page of the public catalogue.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OfferPage {
+    pub items: Vec<OfferListItem>,
+    pub next_cursor: Option<String>,
+    pub total: i64,
+    /// Present with `facets=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facets: Option<Facets>,
+}
+
+/// One offer in the staff list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StaffOfferListItem {
+    pub id: Uuid,
+    pub slug: String,
+    pub reference: String,
+    pub title: String,
+    pub department: String,
+    pub status: OfferStatus,
+    pub published_at: Option<DateTime<Utc>>,
+    pub application_deadline: NaiveDate,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Offer> for StaffOfferListItem {
+    fn from(o: Offer) -> Self {
+        StaffOfferListItem {
+            status: o.status(),
+            id: o.id,
+            slug: o.slug,
+            reference: o.reference,
+            title: o.title,
+            department: o.department,
+            published_at: o.published_at,
+            application_deadline: o.application_deadline,
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+        }
+    }
+}
