@@ -43,6 +43,12 @@ pub enum Command {
     },
     /// Print the OpenAPI document (as committed in openapi/openapi.json).
     Openapi,
+    /// Erase applications whose retention period is over (CNIL); see the README.
+    Purge {
+        /// List what would be erased, erase nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Exit 0 when the server on LISTEN_ADDR answers /health/ready with 200 (for container
     /// health checks).
     Health,
@@ -121,6 +127,25 @@ pub fn run(cli: Cli) -> Result<(), BoxError> {
             create_staff(&mut conn, &email, &name, &role)
         }
         Command::Health => health_check(&settings),
+        Command::Purge { dry_run } => {
+            let (_db, mut conn) = Database::open(&settings)?;
+            db::run_migrations(&mut conn)?;
+            let policy = crate::applications::purge::policy(&settings.applications);
+            let report =
+                crate::applications::purge::run(&mut conn, policy, chrono::Utc::now(), dry_run)?;
+            if !report.ran {
+                println!("another instance is purging right now; nothing done");
+            }
+            for id in &report.applications {
+                println!("{} {id}", if dry_run { "due" } else { "erased" });
+            }
+            println!(
+                "{} application(s) {}",
+                report.applications.len(),
+                if dry_run { "due for erasure" } else { "erased" }
+            );
+            Ok(())
+        }
         Command::Openapi => unreachable!("handled above"),
     }
 }

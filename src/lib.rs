@@ -1,6 +1,7 @@
 //! Passerelle: a city's internship offers, the applications they receive and their review by
 //! staff, as a REST API. `build_app` is the one `App` that the server and the tests run.
 
+pub mod applications;
 pub mod audit;
 pub mod auth;
 pub mod cli;
@@ -32,7 +33,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(auth::routes::register)
             .configure(auth::users::register)
             .configure(offers::public::register)
-            .configure(offers::staff::register),
+            .configure(offers::staff::register)
+            .configure(applications::register),
     )
     .configure(health::register);
 }

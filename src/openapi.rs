@@ -22,6 +22,9 @@ use utoipa_actix_web::AppExt;
         (name = "staff users", description = "Staff accounts (admin)"),
         (name = "offers", description = "The public catalogue of internship offers"),
         (name = "staff offers", description = "Writing, publishing and closing offers (admin, manager)"),
+        (name = "applications", description = "Applying to an offer"),
+        (name = "candidate", description = "A candidate's own application, with the tracking token"),
+        (name = "staff applications", description = "The pipeline of applications (admin, manager)"),
         (name = "operations", description = "Health checks"),
     )
 )]
@@ -39,6 +42,17 @@ impl Modify for BearerAuth {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some("A staff access token from POST /api/v1/auth/login"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "tracking_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The tracking token returned once when applying (pct_...)",
+                    ))
                     .build(),
             ),
         );

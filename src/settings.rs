@@ -33,6 +33,24 @@ pub struct Settings {
     pub json_body_limit: usize,
     /// `WORKERS` (default: number of CPUs).
     pub workers: usize,
+    pub applications: ApplicationSettings,
+}
+
+/// Uploads and retention of applications.
+#[derive(Clone, Copy, Debug)]
+pub struct ApplicationSettings {
+    /// `MAX_DOCUMENT_BYTES` (default 5 MiB): each uploaded PDF.
+    pub max_document_bytes: usize,
+    /// `MAX_APPLICATION_BYTES` (default 12 MiB): the whole multipart request.
+    pub max_request_bytes: usize,
+    /// `RETENTION_AFTER_DECISION_DAYS` (default 92): erase finished applications this long
+    /// after the decision.
+    pub retention_after_decision_days: i64,
+    /// `TALENT_POOL_RETENTION_DAYS` (default 730): for candidates who joined the talent pool,
+    /// this long after their last contact.
+    pub talent_pool_retention_days: i64,
+    /// `PURGE_INTERVAL_SECONDS` (default 3600; 0 disables): how often `serve` runs the purge.
+    pub purge_interval_secs: u64,
 }
 
 #[derive(Clone)]
@@ -169,6 +187,7 @@ impl Settings {
             trust_forwarded_for: parse_or(get, "TRUST_FORWARDED_FOR", false)?,
             json_body_limit: parse_or(get, "JSON_BODY_LIMIT_BYTES", 64 * 1024)?,
             workers: parse_or(get, "WORKERS", cpus)?.max(1),
+            applications: ApplicationSettings::from_env(&get)?,
         })
     }
 
@@ -183,6 +202,30 @@ impl Settings {
         env.insert("DATABASE_POOL_SIZE".into(), "4".into());
         env.insert("DATABASE_TIMEOUT_SECONDS".into(), "2".into());
         Self::from_map(&env).expect("test settings are valid")
+    }
+}
+
+impl ApplicationSettings {
+    fn from_env<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<Self, SettingsError> {
+        let s = ApplicationSettings {
+            max_document_bytes: parse_or(get, "MAX_DOCUMENT_BYTES", 5 * 1024 * 1024)?,
+            max_request_bytes: parse_or(get, "MAX_APPLICATION_BYTES", 12 * 1024 * 1024)?,
+            retention_after_decision_days: parse_or(get, "RETENTION_AFTER_DECISION_DAYS", 92)?,
+            talent_pool_retention_days: parse_or(get, "TALENT_POOL_RETENTION_DAYS", 730)?,
+            purge_interval_secs: parse_or(get, "PURGE_INTERVAL_SECONDS", 3600)?,
+        };
+        if s.max_document_bytes == 0 || s.max_request_bytes < s.max_document_bytes {
+            return Err(SettingsError(
+                "MAX_APPLICATION_BYTES must be at least MAX_DOCUMENT_BYTES, which must be positive"
+                    .into(),
+            ));
+        }
+        if s.retention_after_decision_days < 1 || s.talent_pool_retention_days < 1 {
+            return Err(SettingsError(
+                "retention periods must be at least one day".into(),
+            ));
+        }
+        Ok(s)
     }
 }
 

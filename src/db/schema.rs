@@ -7,6 +7,65 @@ pub mod sql_types {
 }
 
 diesel::table! {
+    application_documents (id) {
+        id -> Uuid,
+        application_id -> Uuid,
+        kind -> Text,
+        filename -> Text,
+        content_type -> Text,
+        size -> Int4,
+        sha256 -> Bytea,
+        content -> Bytea,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    application_events (id) {
+        id -> Int8,
+        application_id -> Uuid,
+        at -> Timestamptz,
+        actor_kind -> Text,
+        actor_id -> Nullable<Uuid>,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    applications (id) {
+        id -> Uuid,
+        offer_id -> Uuid,
+        status -> Text,
+        first_name -> Nullable<Text>,
+        last_name -> Nullable<Text>,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        school -> Nullable<Text>,
+        field_of_study -> Nullable<Text>,
+        languages -> Nullable<Jsonb>,
+        message -> Nullable<Text>,
+        cover_letter_text -> Nullable<Text>,
+        tracking_token_hash -> Nullable<Bytea>,
+        education_level -> Nullable<Text>,
+        available_from -> Nullable<Date>,
+        available_until -> Nullable<Date>,
+        source -> Nullable<Text>,
+        consent_privacy -> Bool,
+        privacy_notice_version -> Text,
+        consent_talent_pool -> Bool,
+        rejection_reason -> Nullable<Text>,
+        decided_at -> Nullable<Timestamptz>,
+        last_contact_at -> Timestamptz,
+        erased_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int4,
+    }
+}
+
+diesel::table! {
     audit_log (id) {
         id -> Int8,
         at -> Timestamptz,
@@ -29,6 +88,17 @@ diesel::table! {
     gratification_minimums (year) {
         year -> Int4,
         hourly_cents -> Int4,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (scope, key) {
+        scope -> Text,
+        key -> Text,
+        request_hash -> Bytea,
+        response_status -> Nullable<Int4>,
+        response_body -> Nullable<Jsonb>,
+        created_at -> Timestamptz,
     }
 }
 
@@ -126,14 +196,22 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(application_documents -> applications (application_id));
+diesel::joinable!(application_events -> applications (application_id));
+diesel::joinable!(application_events -> staff_users (actor_id));
+diesel::joinable!(applications -> offers (offer_id));
 diesel::joinable!(audit_log -> staff_users (actor_id));
 diesel::joinable!(refresh_tokens -> staff_sessions (session_id));
 diesel::joinable!(staff_sessions -> staff_users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    application_documents,
+    application_events,
+    applications,
     audit_log,
     catalog_version,
     gratification_minimums,
+    idempotency_keys,
     login_failures,
     offers,
     refresh_tokens,

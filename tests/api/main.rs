@@ -1,5 +1,6 @@
 //! HTTP API tests: one binary, each test on its own database.
 
+mod applications;
 mod auth;
 mod catalog;
 mod errors;

@@ -43,6 +43,9 @@ pub struct TestApp {
 pub struct ManualClock(Mutex<DateTime<Utc>>);
 
 impl ManualClock {
+    pub fn set(&self, t: DateTime<Utc>) {
+        *self.0.lock().unwrap() = t;
+    }
     pub fn advance(&self, by: chrono::Duration) {
         let mut t = self.0.lock().unwrap();
         *t += by;

@@ -1,0 +1,4 @@
+DROP TABLE idempotency_keys;
+DROP TABLE application_events;
+DROP TABLE application_documents;
+DROP TABLE applications;

@@ -1,0 +1,393 @@
+//! `POST /api/v1/offers/{id}/applications`: a candidate applies with a CV and a cover letter.
+
+use super::{
+    domain::{clean_filename, parse_form, ApplicationForm, ApplicationStatus},
+    model::{self, Actor, NewApplication, NewDocument, Reservation},
+    pdf::check_pdf,
+    upload::{read_submission, Submission, UploadedFile},
+    views::{ApplicationCreated, CandidateApplicationView, OfferRef},
+};
+use crate::{
+    error::{ApiError, FieldError, Problem},
+    offers::{domain::OfferStatus, model as offers, model::Offer},
+    state::AppState,
+};
+use actix_web::{http::header, post, web, HttpRequest, HttpResponse};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use chrono::{DateTime, Utc};
+use diesel::{Connection, PgConnection};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// The form, as documentation: the fields are sent as `multipart/form-data` parts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApplicationFormParts {
+    pub first_name: String,
+    pub last_name: String,
+    #[schema(format = "email")]
+    pub email: String,
+    pub phone: Option<String>,
+    /// `bac` … `doctorate`.
+    pub education_level: String,
+    pub school: String,
+    pub field_of_study: String,
+    #[schema(format = "date")]
+    pub available_from: String,
+    #[schema(format = "date")]
+    pub available_until: String,
+    /// JSON array of `{"code": "en", "level": "B2"}`.
+    pub languages: Option<String>,
+    #[schema(max_length = 2000)]
+    pub message: Option<String>,
+    /// Instead of a `cover_letter` file.
+    #[schema(max_length = 10000)]
+    pub cover_letter_text: Option<String>,
+    /// Must be `true`.
+    pub consent_privacy: String,
+    /// The version of the privacy notice the candidate accepted.
+    pub privacy_notice_version: String,
+    /// `true`: keep my data up to 2 years for other offers.
+    pub consent_talent_pool: Option<String>,
+    /// Which partner or channel sent the candidate.
+    pub source: Option<String>,
+    /// PDF, at most 5 MiB.
+    #[schema(value_type = String, format = Binary)]
+    pub cv: Vec<u8>,
+    /// PDF, at most 5 MiB.
+    #[schema(value_type = Option<String>, format = Binary)]
+    pub cover_letter: Option<Vec<u8>>,
+}
+
+/// A checked PDF ready to store.
+struct Document {
+    kind: &'static str,
+    filename: String,
+    sha256: Vec<u8>,
+    bytes: Vec<u8>,
+}
+
+fn check_document(kind: &'static str, file: UploadedFile) -> Result<Document, FieldError> {
+    check_pdf(&file.bytes).map_err(|p| FieldError::new(kind, p.code(), p.to_string()))?;
+    Ok(Document {
+        kind,
+        filename: clean_filename(file.filename.as_deref(), &format!("{kind}.pdf")),
+        sha256: Sha256::digest(&file.bytes).to_vec(),
+        bytes: file.bytes,
+    })
+}
+
+/// The documents the offer asks for: a CV always; a cover letter, as a PDF or as text, when
+/// the offer wants one.
+fn check_documents(
+    mut files: std::collections::HashMap<String, UploadedFile>,
+    form: &ApplicationForm,
+    wants_cover_letter: bool,
+) -> Result<Vec<Document>, ApiError> {
+    let mut errors = Vec::new();
+    let mut docs = Vec::new();
+    match files.remove("cv") {
+        None => errors.push(FieldError::new("cv", "required", "a CV (PDF) is required")),
+        Some(f) => match check_document("cv", f) {
+            Ok(d) => docs.push(d),
+            Err(e) => errors.push(e),
+        },
+    }
+    match (files.remove("cover_letter"), &form.cover_letter_text) {
+        (Some(_), Some(_)) => errors.push(FieldError::new(
+            "cover_letter",
+            "choose_one",
+            "send the cover letter as a PDF or as text, not both",
+        )),
+        (Some(f), None) => match check_document("cover_letter", f) {
+            Ok(d) => docs.push(d),
+            Err(e) => errors.push(e),
+        },
+        (None, None) if wants_cover_letter => errors.push(FieldError::new(
+            "cover_letter",
+            "required",
+            "this offer asks for a cover letter (PDF, or cover_letter_text)",
+        )),
+        (None, _) => {}
+    }
+    if errors.is_empty() {
+        Ok(docs)
+    } else {
+        Err(ApiError::validation(errors))
+    }
+}
+
+/// What identifies a submission for `Idempotency-Key`: every field and every file's hash.
+fn request_hash(fields: &std::collections::HashMap<String, String>, docs: &[Document]) -> Vec<u8> {
+    let mut keys: Vec<_> = fields.keys().collect();
+    keys.sort();
+    let mut h = Sha256::new();
+    for k in keys {
+        h.update(k.as_bytes());
+        h.update([0]);
+        h.update(fields[k].as_bytes());
+        h.update([0]);
+    }
+    for d in docs {
+        h.update(d.kind.as_bytes());
+        h.update(&d.sha256);
+    }
+    h.finalize().to_vec()
+}
+
+fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(raw) = req.headers().get("Idempotency-Key") else {
+        return Ok(None);
+    };
+    let key = raw.to_str().unwrap_or_default().trim();
+    if key.is_empty() || key.len() > 200 || !key.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(ApiError::bad_request(
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1 to 200 printable ASCII characters.",
+        ));
+    }
+    Ok(Some(key.to_owned()))
+}
+
+pub fn new_tracking_token() -> (String, Vec<u8>) {
+    let mut bytes = [0u8; 32];
+    rand::fill(&mut bytes);
+    let token = format!("pct_{}", URL_SAFE_NO_PAD.encode(bytes));
+    let hash = hash_tracking_token(&token);
+    (token, hash)
+}
+
+pub fn hash_tracking_token(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// 404 unless the public can see the offer; 409 unless it takes applications today.
+fn open_offer(
+    conn: &mut PgConnection,
+    id: Uuid,
+    today: chrono::NaiveDate,
+) -> Result<Offer, ApiError> {
+    let offer = offers::find(conn, id)?
+        .filter(|o| o.status().is_public())
+        .ok_or_else(ApiError::not_found)?;
+    if offer.status() != OfferStatus::Published {
+        return Err(ApiError::conflict(
+            "offer_closed",
+            "This offer no longer takes applications.",
+        ));
+    }
+    if offer.application_deadline < today {
+        return Err(ApiError::conflict(
+            "deadline_passed",
+            "The deadline for applying to this offer has passed.",
+        ));
+    }
+    Ok(offer)
+}
+
+struct Stored {
+    status: u16,
+    body: serde_json::Value,
+}
+
+/// One transaction: the idempotency key, the open offer, the application, its documents,
+/// its first history entry and the mails to send.
+/// A checked submission, ready to store.
+struct Checked {
+    offer_id: Uuid,
+    key: Option<String>,
+    request_hash: Vec<u8>,
+    form: ApplicationForm,
+    docs: Vec<Document>,
+}
+
+fn store(
+    conn: &mut PgConnection,
+    submission: Checked,
+    public_base_url: &str,
+    now: DateTime<Utc>,
+) -> Result<Stored, ApiError> {
+    let Checked {
+        offer_id,
+        key,
+        request_hash,
+        form,
+        docs,
+    } = submission;
+    let key = key.as_deref();
+    conn.transaction(|conn| {
+        let scope = format!("apply:{offer_id}");
+        if let Some(key) = key {
+            match model::reserve_key(conn, &scope, key, &request_hash, now)? {
+                Reservation::Fresh => {}
+                Reservation::Replay(status, body) => return Ok(Stored { status, body }),
+                Reservation::Mismatch => {
+                    return Err(ApiError::new(
+                        crate::error::ErrorKind::Unprocessable,
+                        "idempotency_key_reused",
+                        "This Idempotency-Key was used for a different submission.",
+                    ))
+                }
+            }
+        }
+        let offer = open_offer(conn, offer_id, now.date_naive())?;
+        let (token, token_hash) = new_tracking_token();
+        let application = model::insert(
+            conn,
+            &NewApplication {
+                id: Uuid::new_v4(),
+                offer_id,
+                status: ApplicationStatus::Submitted.as_str().to_owned(),
+                first_name: Some(form.first_name),
+                last_name: Some(form.last_name),
+                email: Some(form.email),
+                phone: form.phone,
+                school: Some(form.school),
+                field_of_study: Some(form.field_of_study),
+                languages: Some(serde_json::json!(form.languages)),
+                message: form.message,
+                cover_letter_text: form.cover_letter_text,
+                tracking_token_hash: Some(token_hash),
+                education_level: Some(form.education_level),
+                available_from: Some(form.available_from),
+                available_until: Some(form.available_until),
+                source: form.source,
+                consent_privacy: true,
+                privacy_notice_version: form.privacy_notice_version,
+                consent_talent_pool: form.consent_talent_pool,
+                last_contact_at: now,
+                created_at: now,
+                updated_at: now,
+            },
+        )
+        .map_err(|e| {
+            if model::is_duplicate(&e) {
+                ApiError::conflict(
+                    "already_applied",
+                    "An application with this email already exists for this offer.",
+                )
+            } else {
+                e.into()
+            }
+        })?;
+        for d in docs {
+            model::insert_document(
+                conn,
+                &NewDocument {
+                    id: Uuid::new_v4(),
+                    application_id: application.id,
+                    kind: d.kind.to_owned(),
+                    filename: d.filename,
+                    content_type: "application/pdf".into(),
+                    size: i32::try_from(d.bytes.len()).unwrap_or(i32::MAX),
+                    sha256: d.sha256,
+                    content: d.bytes,
+                    created_at: now,
+                },
+            )?;
+        }
+        model::record_event(
+            conn,
+            application.id,
+            now,
+            Actor::Candidate,
+            None,
+            "submitted",
+            None,
+        )?;
+        super::mail::enqueue_submission_mails(conn, &application, &offer, public_base_url, now)?;
+        let documents = model::documents(conn, application.id)?;
+        let history = model::history(conn, application.id)?;
+        let offer_ref = OfferRef {
+            id: offer.id,
+            slug: offer.slug.clone(),
+            title: offer.title.clone(),
+        };
+        let body = serde_json::to_value(ApplicationCreated {
+            application: CandidateApplicationView::new(
+                &application,
+                offer_ref,
+                &documents,
+                &history,
+            ),
+            tracking_token: token,
+        })
+        .map_err(ApiError::internal)?;
+        if let Some(key) = key {
+            model::complete_key(conn, &scope, key, 201, &body)?;
+        }
+        log::info!(
+            "application {} received for offer {}",
+            application.id,
+            offer_id
+        );
+        Ok(Stored { status: 201, body })
+    })
+}
+
+/// Apply to an offer.
+///
+/// `multipart/form-data` with the candidate's fields, `cv` (PDF) and `cover_letter` (PDF) or
+/// `cover_letter_text`. Files are checked by content. Send `Idempotency-Key` to make retries
+/// safe: a retry with the same key and the same form gets the first answer again.
+#[utoipa::path(
+    tag = "applications",
+    params(
+        ("id" = Uuid, Path, description = "Offer id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried submission return the first result"),
+    ),
+    request_body(content = ApplicationFormParts, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "Received; the tracking token is shown once", body = ApplicationCreated),
+        (status = 400, description = "Unreadable multipart body or Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such public offer", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Offer closed, deadline passed, or already applied with this email", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "A file or the whole request is too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not multipart/form-data", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, missing consent, not a PDF, or Idempotency-Key reused with another form", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/offers/{id}/applications")]
+pub async fn apply(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let offer_id = id.into_inner();
+    let key = idempotency_key(&req)?;
+    let limits = state.settings.applications;
+    let Submission { fields, files } = read_submission(
+        &req,
+        payload,
+        limits.max_document_bytes,
+        limits.max_request_bytes,
+    )
+    .await?;
+    let form = parse_form(&fields).map_err(ApiError::validation)?;
+    let now = state.now();
+    let wants_cover_letter = state
+        .db(move |conn| Ok(open_offer(conn, offer_id, now.date_naive())?.application_documents))
+        .await?
+        .as_array()
+        .is_some_and(|docs| docs.iter().any(|d| d == "cover_letter"));
+    let docs = check_documents(files, &form, wants_cover_letter)?;
+    let checked = Checked {
+        offer_id,
+        key,
+        request_hash: request_hash(&fields, &docs),
+        form,
+        docs,
+    };
+    let base = state.settings.public_base_url.clone();
+    let stored = state
+        .db(move |conn| store(conn, checked, &base, now))
+        .await?;
+    let status =
+        actix_web::http::StatusCode::from_u16(stored.status).map_err(ApiError::internal)?;
+    Ok(HttpResponse::build(status)
+        .insert_header((header::LOCATION, "/api/v1/candidate/application"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(stored.body))
+}

@@ -1,0 +1,557 @@
+//! Application rules in plain Rust: the candidate's form, the pipeline, and retention.
+
+use crate::error::FieldError;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use utoipa::ToSchema;
+
+/// Where an application stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplicationStatus {
+    Submitted,
+    Screening,
+    Shortlisted,
+    Interview,
+    OfferMade,
+    Hired,
+    Rejected,
+    Withdrawn,
+}
+
+impl ApplicationStatus {
+    pub const ALL: [ApplicationStatus; 8] = [
+        Self::Submitted,
+        Self::Screening,
+        Self::Shortlisted,
+        Self::Interview,
+        Self::OfferMade,
+        Self::Hired,
+        Self::Rejected,
+        Self::Withdrawn,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Submitted => "submitted",
+            Self::Screening => "screening",
+            Self::Shortlisted => "shortlisted",
+            Self::Interview => "interview",
+            Self::OfferMade => "offer_made",
+            Self::Hired => "hired",
+            Self::Rejected => "rejected",
+            Self::Withdrawn => "withdrawn",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+
+    /// No move leaves these.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Hired | Self::Rejected | Self::Withdrawn)
+    }
+
+    /// The next step of the pipeline, if any.
+    fn next(self) -> Option<Self> {
+        match self {
+            Self::Submitted => Some(Self::Screening),
+            Self::Screening => Some(Self::Shortlisted),
+            Self::Shortlisted => Some(Self::Interview),
+            Self::Interview => Some(Self::OfferMade),
+            Self::OfferMade => Some(Self::Hired),
+            _ => None,
+        }
+    }
+}
+
+/// Why an application was turned down; one is required to reject.
+pub const REJECTION_REASONS: [&str; 6] = [
+    "profile_mismatch",
+    "insufficient_level",
+    "position_filled",
+    "incomplete_application",
+    "candidate_unavailable",
+    "other",
+];
+
+/// A staff move: submitted -> screening -> shortlisted -> interview -> offer_made -> hired,
+/// one step at a time, or rejected (with a reason) from any stage that is not final.
+pub fn staff_move(
+    from: ApplicationStatus,
+    to: ApplicationStatus,
+    reason: Option<&str>,
+) -> Result<(), MoveError> {
+    if from.is_final() {
+        return Err(MoveError::Illegal(format!(
+            "the application is {}: it can no longer move",
+            from.as_str()
+        )));
+    }
+    match to {
+        ApplicationStatus::Rejected => match reason {
+            Some(r) if REJECTION_REASONS.contains(&r) => Ok(()),
+            Some(_) => Err(MoveError::Invalid(FieldError::new(
+                "reason",
+                "invalid_choice",
+                format!("must be one of {}", REJECTION_REASONS.join(", ")),
+            ))),
+            None => Err(MoveError::Invalid(FieldError::new(
+                "reason",
+                "required",
+                "a rejection needs a reason code",
+            ))),
+        },
+        ApplicationStatus::Withdrawn => Err(MoveError::Illegal(
+            "only the candidate can withdraw an application".into(),
+        )),
+        to if from.next() == Some(to) => Ok(()),
+        to => Err(MoveError::Illegal(format!(
+            "cannot move from {} to {}: the next step is {}",
+            from.as_str(),
+            to.as_str(),
+            from.next().map_or("none", |n| n.as_str())
+        ))),
+    }
+}
+
+#[derive(Debug, PartialEq)]
+pub enum MoveError {
+    /// 409: not a move the pipeline allows from here.
+    Illegal(String),
+    /// 422: a field of the request is wrong.
+    Invalid(FieldError),
+}
+
+/// A language the candidate speaks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CandidateLanguage {
+    #[schema(example = "en")]
+    pub code: String,
+    /// CEFR level (`A1` … `C2`), or null.
+    #[schema(example = "B2")]
+    pub level: Option<String>,
+}
+
+/// The text fields of the application form, checked.
+#[derive(Debug, Clone)]
+pub struct ApplicationForm {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub education_level: String,
+    pub school: String,
+    pub field_of_study: String,
+    pub available_from: NaiveDate,
+    pub available_until: NaiveDate,
+    pub languages: Vec<CandidateLanguage>,
+    pub message: Option<String>,
+    pub cover_letter_text: Option<String>,
+    pub privacy_notice_version: String,
+    pub consent_talent_pool: bool,
+    pub source: Option<String>,
+}
+
+/// The text fields a candidate may send; anything else is refused.
+pub const FORM_FIELDS: [&str; 16] = [
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "education_level",
+    "school",
+    "field_of_study",
+    "available_from",
+    "available_until",
+    "languages",
+    "message",
+    "cover_letter_text",
+    "consent_privacy",
+    "privacy_notice_version",
+    "consent_talent_pool",
+    "source",
+];
+
+/// Checks the text fields of an application, reporting every problem at once.
+pub fn parse_form(fields: &HashMap<String, String>) -> Result<ApplicationForm, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut err = |f: &str, c: &str, m: &str| errors.push(FieldError::new(f, c, m));
+    let get = |name: &str| fields.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let text = |name: &str,
+                max: usize,
+                required: bool,
+                err: &mut dyn FnMut(&str, &str, &str)|
+     -> Option<String> {
+        match get(name) {
+            None if required => {
+                err(name, "required", "is required");
+                None
+            }
+            None => None,
+            Some(v) if v.chars().count() > max => {
+                err(
+                    name,
+                    "too_long",
+                    &format!("must have at most {max} characters"),
+                );
+                None
+            }
+            Some(v) => Some(v.to_owned()),
+        }
+    };
+    let first_name = text("first_name", 100, true, &mut err);
+    let last_name = text("last_name", 100, true, &mut err);
+    let email = text("email", 254, true, &mut err).map(|e| e.to_lowercase());
+    if email
+        .as_deref()
+        .is_some_and(|e| !validator::ValidateEmail::validate_email(&e))
+    {
+        err("email", "invalid_email", "must be a valid email address");
+    }
+    let phone = text("phone", 30, false, &mut err);
+    if phone.as_deref().is_some_and(|p| {
+        !p.chars()
+            .all(|c| c.is_ascii_digit() || " +-.()".contains(c))
+    }) {
+        err(
+            "phone",
+            "invalid_phone",
+            "may only contain digits, spaces and + - . ( )",
+        );
+    }
+    let education_level = text("education_level", 20, true, &mut err);
+    if education_level
+        .as_deref()
+        .is_some_and(|l| !crate::offers::domain::EDUCATION_LEVELS.contains(&l))
+    {
+        err(
+            "education_level",
+            "invalid_choice",
+            "must be one of bac, bac_1, bac_2, bac_3, licence_3, master_1, master_2, doctorate",
+        );
+    }
+    let school = text("school", 200, true, &mut err);
+    let field_of_study = text("field_of_study", 200, true, &mut err);
+    let date = |name: &str, err: &mut dyn FnMut(&str, &str, &str)| match get(name) {
+        None => {
+            err(name, "required", "is required");
+            None
+        }
+        Some(v) => {
+            let d = NaiveDate::parse_from_str(v, "%Y-%m-%d").ok();
+            if d.is_none() {
+                err(name, "invalid_date", "must be a date as YYYY-MM-DD");
+            }
+            d
+        }
+    };
+    let available_from = date("available_from", &mut err);
+    let available_until = date("available_until", &mut err);
+    if let (Some(from), Some(until)) = (available_from, available_until) {
+        if until < from {
+            err(
+                "available_until",
+                "before_start",
+                "must not be before available_from",
+            );
+        }
+    }
+    let languages: Vec<CandidateLanguage> = match get("languages") {
+        None => Vec::new(),
+        Some(raw) => match serde_json::from_str::<Vec<CandidateLanguage>>(raw) {
+            Ok(list) if list.len() <= 10 => list,
+            Ok(_) => {
+                err("languages", "too_many", "must have at most 10 languages");
+                Vec::new()
+            }
+            Err(_) => {
+                err(
+                    "languages",
+                    "invalid_format",
+                    "must be a JSON array of {\"code\", \"level\"}",
+                );
+                Vec::new()
+            }
+        },
+    };
+    for (i, l) in languages.iter().enumerate() {
+        if l.code.len() != 2 || !l.code.chars().all(|c| c.is_ascii_lowercase()) {
+            err(
+                &format!("languages[{i}].code"),
+                "invalid_language",
+                "must be an ISO 639-1 code such as en",
+            );
+        }
+        if l.level
+            .as_deref()
+            .is_some_and(|lv| !crate::offers::domain::CEFR_LEVELS.contains(&lv))
+        {
+            err(
+                &format!("languages[{i}].level"),
+                "invalid_choice",
+                "must be a CEFR level, A1 to C2",
+            );
+        }
+    }
+    let message = text("message", 2000, false, &mut err);
+    let cover_letter_text = text("cover_letter_text", 10_000, false, &mut err);
+    match get("consent_privacy") {
+        Some("true") => {}
+        Some(_) | None => err(
+            "consent_privacy",
+            "consent_required",
+            "must be true: we cannot process an application without your consent to the privacy notice",
+        ),
+    }
+    let privacy_notice_version = text("privacy_notice_version", 50, true, &mut err);
+    let consent_talent_pool = match get("consent_talent_pool") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => {
+            err(
+                "consent_talent_pool",
+                "invalid_boolean",
+                "must be true or false",
+            );
+            false
+        }
+    };
+    let source = text("source", 100, false, &mut err);
+
+    match (
+        first_name,
+        last_name,
+        email,
+        education_level,
+        school,
+        field_of_study,
+        available_from,
+        available_until,
+        privacy_notice_version,
+    ) {
+        (
+            Some(first_name),
+            Some(last_name),
+            Some(email),
+            Some(education_level),
+            Some(school),
+            Some(field_of_study),
+            Some(available_from),
+            Some(available_until),
+            Some(privacy_notice_version),
+        ) if errors.is_empty() => Ok(ApplicationForm {
+            first_name,
+            last_name,
+            email,
+            phone,
+            education_level,
+            school,
+            field_of_study,
+            available_from,
+            available_until,
+            languages,
+            message,
+            cover_letter_text,
+            privacy_notice_version,
+            consent_talent_pool,
+            source,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// How long data of finished recruitments is kept (CNIL).
+#[derive(Debug, Clone, Copy)]
+pub struct RetentionPolicy {
+    /// After the decision, for everyone (default about 3 months).
+    pub after_decision: Duration,
+    /// After the last contact, for candidates who joined the talent pool (default 2 years).
+    pub talent_pool: Duration,
+}
+
+/// When an application is due for erasure, or `None` while its recruitment is under way.
+///
+/// The decision is the application's own final move, or the offer's closing for applications
+/// left open when the recruitment ended.
+pub fn erase_after(
+    status: ApplicationStatus,
+    decided_at: Option<DateTime<Utc>>,
+    offer_closed_at: Option<DateTime<Utc>>,
+    consent_talent_pool: bool,
+    last_contact_at: DateTime<Utc>,
+    policy: RetentionPolicy,
+) -> Option<DateTime<Utc>> {
+    let decision = if status.is_final() {
+        decided_at
+    } else {
+        offer_closed_at
+    }?;
+    let due = decision + policy.after_decision;
+    if consent_talent_pool {
+        Some(due.max(last_contact_at + policy.talent_pool))
+    } else {
+        Some(due)
+    }
+}
+
+/// A file name safe to show and to put in a header: no path, no control characters.
+pub fn clean_filename(raw: Option<&str>, fallback: &str) -> String {
+    let base = raw
+        .unwrap_or_default()
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or_default();
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '"' | ';'))
+        .take(150)
+        .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
+    if cleaned.is_empty() {
+        fallback.to_owned()
+    } else {
+        cleaned
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ApplicationStatus::*;
+
+    fn form() -> HashMap<String, String> {
+        [
+            ("first_name", "Inès"),
+            ("last_name", "Benali"),
+            ("email", "Ines.Benali@example.org"),
+            ("education_level", "master_1"),
+            ("school", "Sciences Po Grenoble"),
+            ("field_of_study", "sciences politiques"),
+            ("available_from", "2027-02-01"),
+            ("available_until", "2027-07-31"),
+            ("consent_privacy", "true"),
+            ("privacy_notice_version", "2026-11"),
+            (
+                "languages",
+                r#"[{"code": "ar", "level": "C1"}, {"code": "en", "level": null}]"#,
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    }
+
+    #[test]
+    fn a_complete_form_parses() {
+        let f = parse_form(&form()).unwrap();
+        assert_eq!(f.email, "ines.benali@example.org");
+        assert_eq!(f.languages.len(), 2);
+        assert!(!f.consent_talent_pool);
+    }
+
+    #[test]
+    fn consent_is_required_and_every_error_is_reported() {
+        let mut f = form();
+        f.remove("consent_privacy");
+        f.insert("email".into(), "nope".into());
+        f.insert("available_until".into(), "2027-01-01".into());
+        f.insert("languages".into(), "english".into());
+        let fields: Vec<String> = parse_form(&f)
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        for expected in ["consent_privacy", "email", "available_until", "languages"] {
+            assert!(
+                fields.contains(&expected.to_owned()),
+                "{expected} in {fields:?}"
+            );
+        }
+        f.insert("consent_privacy".into(), "false".into());
+        assert!(parse_form(&f).is_err());
+    }
+
+    #[test]
+    fn the_pipeline_moves_one_step_at_a_time() {
+        assert!(staff_move(Submitted, Screening, None).is_ok());
+        assert!(staff_move(OfferMade, Hired, None).is_ok());
+        assert!(matches!(
+            staff_move(Submitted, Interview, None),
+            Err(MoveError::Illegal(_))
+        ));
+        assert!(matches!(
+            staff_move(Screening, Submitted, None),
+            Err(MoveError::Illegal(_))
+        ));
+        assert!(matches!(
+            staff_move(Hired, Rejected, Some("other")),
+            Err(MoveError::Illegal(_))
+        ));
+        assert!(matches!(
+            staff_move(Interview, Withdrawn, None),
+            Err(MoveError::Illegal(_))
+        ));
+    }
+
+    #[test]
+    fn rejection_needs_a_known_reason_from_any_open_stage() {
+        for from in [Submitted, Screening, Shortlisted, Interview, OfferMade] {
+            assert!(staff_move(from, Rejected, Some("position_filled")).is_ok());
+        }
+        assert_eq!(
+            staff_move(Screening, Rejected, None),
+            Err(MoveError::Invalid(FieldError::new(
+                "reason",
+                "required",
+                "a rejection needs a reason code"
+            )))
+        );
+        assert!(matches!(
+            staff_move(Screening, Rejected, Some("meh")),
+            Err(MoveError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn retention_counts_from_the_decision_or_the_talent_pool_contact() {
+        let policy = RetentionPolicy {
+            after_decision: Duration::days(92),
+            talent_pool: Duration::days(730),
+        };
+        let t = Utc::now();
+        assert_eq!(
+            erase_after(Screening, None, None, false, t, policy),
+            None,
+            "still under way"
+        );
+        assert_eq!(
+            erase_after(Rejected, Some(t), None, false, t, policy),
+            Some(t + Duration::days(92))
+        );
+        assert_eq!(
+            erase_after(Screening, None, Some(t), false, t, policy),
+            Some(t + Duration::days(92)),
+            "offer closed"
+        );
+        assert_eq!(
+            erase_after(Rejected, Some(t), None, true, t, policy),
+            Some(t + Duration::days(730))
+        );
+    }
+
+    #[test]
+    fn filenames_lose_paths_and_controls() {
+        assert_eq!(clean_filename(Some("../../etc/passwd"), "cv.pdf"), "passwd");
+        assert_eq!(
+            clean_filename(Some("C:\\Users\\x\\CV Inès.pdf"), "cv.pdf"),
+            "CV Inès.pdf"
+        );
+        assert_eq!(clean_filename(Some("a\"b;\r\n.pdf"), "cv.pdf"), "ab.pdf");
+        assert_eq!(clean_filename(None, "cv.pdf"), "cv.pdf");
+        assert_eq!(clean_filename(Some(".hidden"), "cv.pdf"), "hidden");
+    }
+}

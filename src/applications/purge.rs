@@ -1,0 +1,136 @@
+//! The retention purge (CNIL): applications of finished recruitments are erased a set time
+//! after the decision, or after the last contact for candidates in the talent pool. Run by
+//! `passerelle purge` and on a schedule in `serve`; one instance at a time (advisory lock).
+
+use super::{
+    domain::{erase_after, ApplicationStatus, RetentionPolicy},
+    model,
+};
+use crate::{audit, settings::ApplicationSettings};
+use chrono::{DateTime, Duration, Utc};
+use diesel::{sql_query, Connection, PgConnection, QueryableByName, RunQueryDsl};
+use uuid::Uuid;
+
+const PURGE_LOCK_KEY: i64 = 0x7061_7373_7075_7267; // "passpurg"
+const BATCH: i64 = 500;
+/// Replies kept for Idempotency-Key hold a tracking token: forgotten after a day.
+const IDEMPOTENCY_WINDOW_HOURS: i64 = 24;
+
+pub fn policy(settings: &ApplicationSettings) -> RetentionPolicy {
+    RetentionPolicy {
+        after_decision: Duration::days(settings.retention_after_decision_days),
+        talent_pool: Duration::days(settings.talent_pool_retention_days),
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct PurgeReport {
+    /// Applications erased (or, in a dry run, that would be).
+    pub applications: Vec<Uuid>,
+    /// False when another instance held the purge lock.
+    pub ran: bool,
+}
+
+#[derive(QueryableByName)]
+struct Locked {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    locked: bool,
+}
+
+/// Erases what the policy says is due at `now`; with `dry_run`, only lists it.
+pub fn run(
+    conn: &mut PgConnection,
+    policy: RetentionPolicy,
+    now: DateTime<Utc>,
+    dry_run: bool,
+) -> Result<PurgeReport, diesel::result::Error> {
+    let got: Locked = sql_query(format!(
+        "SELECT pg_try_advisory_lock({PURGE_LOCK_KEY}) AS locked"
+    ))
+    .get_result(conn)?;
+    if !got.locked {
+        return Ok(PurgeReport::default());
+    }
+    let result = purge_locked(conn, policy, now, dry_run);
+    sql_query(format!("SELECT pg_advisory_unlock({PURGE_LOCK_KEY})")).execute(conn)?;
+    result
+}
+
+fn purge_locked(
+    conn: &mut PgConnection,
+    policy: RetentionPolicy,
+    now: DateTime<Utc>,
+    dry_run: bool,
+) -> Result<PurgeReport, diesel::result::Error> {
+    let mut report = PurgeReport {
+        ran: true,
+        ..PurgeReport::default()
+    };
+    let mut skipped = std::collections::HashSet::new();
+    loop {
+        let batch = model::retention_candidates(
+            conn,
+            now - policy.after_decision,
+            BATCH + skipped.len() as i64,
+        )?;
+        let due: Vec<_> = batch
+            .iter()
+            .filter(|c| !skipped.contains(&c.id) && !report.applications.contains(&c.id))
+            .filter(|c| {
+                let status =
+                    ApplicationStatus::parse(&c.status).unwrap_or(ApplicationStatus::Submitted);
+                erase_after(
+                    status,
+                    c.decided_at,
+                    c.offer_closed_at,
+                    c.consent_talent_pool,
+                    c.last_contact_at,
+                    policy,
+                )
+                .is_some_and(|at| at <= now)
+            })
+            .collect();
+        for c in &batch {
+            if !due.iter().any(|d| d.id == c.id) {
+                // Kept longer (talent pool): do not look at it again in this run.
+                skipped.insert(c.id);
+            }
+        }
+        if due.is_empty() {
+            break;
+        }
+        for c in due {
+            if !dry_run {
+                conn.transaction(|conn| {
+                    model::erase(conn, c.id, now)?;
+                    audit::record(
+                        conn,
+                        now,
+                        audit::Entry {
+                            actor_id: None,
+                            action: "application.purged",
+                            object_type: "application",
+                            object_id: c.id.to_string(),
+                            details: serde_json::json!({ "offer_id": c.offer_id, "status": c.status, "talent_pool": c.consent_talent_pool }),
+                        },
+                    )
+                })?;
+            }
+            report.applications.push(c.id);
+        }
+        if dry_run && batch.len() < BATCH as usize {
+            break;
+        }
+    }
+    if !dry_run {
+        model::forget_keys(conn, now - Duration::hours(IDEMPOTENCY_WINDOW_HOURS))?;
+    }
+    if !report.applications.is_empty() {
+        log::info!(
+            "retention purge: {} application(s) {}",
+            report.applications.len(),
+            if dry_run { "due (dry run)" } else { "erased" }
+        );
+    }
+    Ok(report)
+}

@@ -1,0 +1,517 @@
+//! Staff side of applications: an offer's list, one application, its documents and history,
+//! pipeline moves and the CSV export. Every read of applicant data is audited.
+
+use super::{
+    domain::{staff_move, ApplicationStatus, MoveError},
+    model::{self, Actor, Application, StaffFilter},
+    views::{HistoryEntry, StaffApplicationListItem, StaffApplicationView},
+};
+use crate::{
+    audit,
+    auth::{AuthUser, Role},
+    db::pagination::{Page, PageParams, Position},
+    error::{ApiError, Problem},
+    http::{check_if_match, if_match, respond_with_etag},
+    offers::model as offers,
+    state::AppState,
+};
+use actix_web::{get, http::header, post, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use diesel::{Connection, PgConnection};
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+/// Admins and managers see every application. Reviewers see those of offers assigned to
+/// them; until assignments exist, none, and they get 404 as for anything they may not know.
+fn require_pipeline_access(auth: &AuthUser) -> Result<(), ApiError> {
+    match auth.role {
+        Role::Admin | Role::Manager => Ok(()),
+        Role::Reviewer => Err(ApiError::not_found()),
+    }
+}
+
+fn audit_read(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    actor: Uuid,
+    action: &str,
+    object_type: &str,
+    id: Uuid,
+    details: serde_json::Value,
+) -> Result<(), ApiError> {
+    audit::record(
+        conn,
+        now,
+        audit::Entry {
+            actor_id: Some(actor),
+            action,
+            object_type,
+            object_id: id.to_string(),
+            details,
+        },
+    )?;
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ApplicationListQuery {
+    /// Only this pipeline status.
+    pub status: Option<String>,
+    /// Only this source (partner or channel).
+    pub source: Option<String>,
+    /// The start of a first name, last name or email.
+    pub q: Option<String>,
+    /// `-submitted_at` (default, newest first) or `submitted_at`.
+    pub sort: Option<String>,
+}
+
+/// List an offer's applications (admin, manager). Never returns document contents.
+#[utoipa::path(
+    tag = "staff applications",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Offer id"), ApplicationListQuery, PageParams),
+    responses(
+        (status = 200, description = "A page of applications", body = Page<StaffApplicationListItem>),
+        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such offer, or not yours to see", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid query", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/staff/offers/{id}/applications")]
+pub async fn list_applications(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    query: web::Query<ApplicationListQuery>,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    require_pipeline_access(&auth)?;
+    let (limit, after) = (page.limit()?, page.position()?);
+    let status = query
+        .status
+        .as_deref()
+        .map(|s| {
+            ApplicationStatus::parse(s)
+                .map(|s| s.as_str().to_owned())
+                .ok_or_else(|| {
+                    ApiError::invalid_field("status", "invalid_choice", "is not a pipeline status")
+                })
+        })
+        .transpose()?;
+    let oldest_first = match query.sort.as_deref() {
+        None | Some("-submitted_at") => false,
+        Some("submitted_at") => true,
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                "sort",
+                "invalid_choice",
+                "must be -submitted_at or submitted_at",
+            ))
+        }
+    };
+    let q = query
+        .q
+        .as_deref()
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+        .map(str::to_owned);
+    if q.as_deref().is_some_and(|q| q.chars().count() > 100) {
+        return Err(ApiError::invalid_field(
+            "q",
+            "too_long",
+            "must have at most 100 characters",
+        ));
+    }
+    let filter = StaffFilter {
+        status,
+        source: query.source.clone(),
+        q,
+        oldest_first,
+    };
+    let (offer_id, actor, now) = (id.into_inner(), auth.id, state.now());
+    let (rows, total) = state
+        .db(move |conn| {
+            offers::find(conn, offer_id)?.ok_or_else(ApiError::not_found)?;
+            let found = model::list_for_offer(conn, offer_id, &filter, after, limit)?;
+            audit_read(
+                conn,
+                now,
+                actor,
+                "application.list_viewed",
+                "offer",
+                offer_id,
+                json!({ "count": found.0.len().min(limit as usize) }),
+            )?;
+            Ok(found)
+        })
+        .await?;
+    let page = Page::from_rows(
+        rows,
+        limit,
+        total,
+        |a| Position {
+            at: a.created_at,
+            id: a.id,
+        },
+        StaffApplicationListItem::from,
+    );
+    Ok(page.respond(&req, &state.settings.public_base_url, limit))
+}
+
+/// Read an application with its documents' descriptions (admin, manager).
+#[utoipa::path(
+    tag = "staff applications",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Application id")),
+    responses(
+        (status = 200, description = "The application", body = StaffApplicationView,
+            headers(("ETag" = String, description = "Version, for If-Match on moves"))),
+        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such application, or not yours to see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/staff/applications/{id}")]
+pub async fn get_application(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    require_pipeline_access(&auth)?;
+    let (id, actor, now) = (id.into_inner(), auth.id, state.now());
+    let (application, docs) = state
+        .db(move |conn| {
+            let a = model::find(conn, id)?.ok_or_else(ApiError::not_found)?;
+            let docs = model::documents(conn, id)?;
+            audit_read(
+                conn,
+                now,
+                actor,
+                "application.viewed",
+                "application",
+                id,
+                json!({}),
+            )?;
+            Ok((a, docs))
+        })
+        .await?;
+    let mut res = respond_with_etag(
+        &req,
+        &application.etag(),
+        &StaffApplicationView::new(&application, &docs),
+    );
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("private, no-store"),
+    );
+    Ok(res)
+}
+
+/// Download a document of an application (admin, manager).
+#[utoipa::path(
+    tag = "staff applications",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Application id"), ("document_id" = Uuid, Path, description = "Document id")),
+    responses(
+        (status = 200, description = "The PDF", content_type = "application/pdf", body = Vec<u8>),
+        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such document, or not yours to see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/staff/applications/{id}/documents/{document_id}")]
+pub async fn download_document(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    require_pipeline_access(&auth)?;
+    let ((id, document_id), actor, now) = (path.into_inner(), auth.id, state.now());
+    let (meta, bytes) = state
+        .db(move |conn| {
+            model::find(conn, id)?.ok_or_else(ApiError::not_found)?;
+            let doc = model::document_with_content(conn, id, document_id)?
+                .ok_or_else(ApiError::not_found)?;
+            audit_read(
+                conn,
+                now,
+                actor,
+                "application.document_downloaded",
+                "application",
+                id,
+                json!({ "document_id": document_id, "kind": doc.0.kind }),
+            )?;
+            Ok(doc)
+        })
+        .await?;
+    let ascii: String = meta
+        .filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_ ".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = meta
+        .filename
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b".-_".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    Ok(HttpResponse::Ok()
+        .content_type(meta.content_type.as_str())
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"),
+        ))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .insert_header(("Content-Security-Policy", "sandbox"))
+        .body(bytes))
+}
+
+/// The full history of an application: every move, who made it, when and why.
+#[utoipa::path(
+    tag = "staff applications",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Application id")),
+    responses(
+        (status = 200, description = "Oldest first", body = Vec<HistoryEntry>),
+        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such application, or not yours to see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/staff/applications/{id}/history")]
+pub async fn application_history(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    require_pipeline_access(&auth)?;
+    let (id, actor, now) = (id.into_inner(), auth.id, state.now());
+    let events = state
+        .db(move |conn| {
+            model::find(conn, id)?.ok_or_else(ApiError::not_found)?;
+            let events = model::history(conn, id)?;
+            audit_read(
+                conn,
+                now,
+                actor,
+                "application.history_viewed",
+                "application",
+                id,
+                json!({}),
+            )?;
+            Ok(events)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(events.iter().map(HistoryEntry::from).collect::<Vec<_>>()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionRequest {
+    /// The next pipeline status, or `rejected`.
+    pub to: String,
+    /// Required to reject: `profile_mismatch`, `insufficient_level`, `position_filled`,
+    /// `incomplete_application`, `candidate_unavailable` or `other`.
+    pub reason: Option<String>,
+    /// With `rejected`: send the candidate the rejection message.
+    #[serde(default)]
+    pub notify_candidate: bool,
+}
+
+/// Move an application through the pipeline (admin, manager; needs If-Match).
+#[utoipa::path(
+    tag = "staff applications",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Application id"),
+           ("If-Match" = String, Header, description = "The application's current ETag")),
+    request_body = TransitionRequest,
+    responses(
+        (status = 200, description = "Moved", body = StaffApplicationView),
+        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such application, or not yours to see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not a move the pipeline allows from here", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The application changed since it was read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown status or missing rejection reason", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/staff/applications/{id}/transition")]
+pub async fn transition_application(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Json<TransitionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    require_pipeline_access(&auth)?;
+    let expected = if_match(&req)?;
+    let body = body.into_inner();
+    let to = ApplicationStatus::parse(&body.to).ok_or_else(|| {
+        ApiError::invalid_field("to", "invalid_choice", "is not a pipeline status")
+    })?;
+    let (id, actor, now) = (id.into_inner(), auth.id, state.now());
+    let (moved, docs) = state
+        .db(move |conn| {
+            conn.transaction(|conn| {
+                let current = model::lock(conn, id)?.ok_or_else(ApiError::not_found)?;
+                check_if_match(&expected, &current.etag())?;
+                staff_move(current.status(), to, body.reason.as_deref()).map_err(|e| match e {
+                    MoveError::Illegal(why) => ApiError::conflict("illegal_transition", why),
+                    MoveError::Invalid(field) => ApiError::validation(vec![field]),
+                })?;
+                let moved = model::set_status(conn, id, to, body.reason.as_deref(), now)?;
+                model::record_event(
+                    conn,
+                    id,
+                    now,
+                    Actor::Staff(actor),
+                    Some(&current.status),
+                    to.as_str(),
+                    body.reason.as_deref(),
+                )?;
+                if to == ApplicationStatus::Rejected && body.notify_candidate {
+                    notify_rejection(conn, &moved, now)?;
+                }
+                audit_read(
+                    conn,
+                    now,
+                    actor,
+                    "application.moved",
+                    "application",
+                    id,
+                    json!({ "from": current.status, "to": moved.status }),
+                )?;
+                Ok((moved, model::documents(conn, id)?))
+            })
+        })
+        .await?;
+    log::info!("application {id} moved to {} by {actor}", moved.status);
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, moved.etag()))
+        .json(StaffApplicationView::new(&moved, &docs)))
+}
+
+fn notify_rejection(
+    conn: &mut PgConnection,
+    a: &Application,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let offer = offers::find(conn, a.offer_id)?.ok_or_else(ApiError::not_found)?;
+    if let Some(mail) = super::mail::rejection(a, &offer) {
+        super::mail::queue(conn, mail, now)?;
+    }
+    Ok(())
+}
+
+/// A CSV cell: quoted, and defused when a spreadsheet would read it as a formula.
+fn csv_cell(value: &str) -> String {
+    let defused = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    format!("\"{}\"", defused.replace('"', "\"\""))
+}
+
+/// All applications of an offer as CSV (admin, manager), for a spreadsheet.
+#[utoipa::path(
+    tag = "staff applications",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Offer id")),
+    responses(
+        (status = 200, description = "UTF-8 CSV, one line per application", content_type = "text/csv", body = String),
+        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such offer, or not yours to see", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/staff/offers/{id}/applications/export.csv")]
+pub async fn export_applications_csv(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    require_pipeline_access(&auth)?;
+    let (offer_id, actor, now) = (id.into_inner(), auth.id, state.now());
+    let (offer, rows) = state
+        .db(move |conn| {
+            let offer = offers::find(conn, offer_id)?.ok_or_else(ApiError::not_found)?;
+            let rows = model::all_for_offer(conn, offer_id)?;
+            audit_read(
+                conn,
+                now,
+                actor,
+                "application.csv_exported",
+                "offer",
+                offer_id,
+                json!({ "count": rows.len() }),
+            )?;
+            Ok((offer, rows))
+        })
+        .await?;
+    let mut csv = String::from("\u{feff}id,submitted_at,status,rejection_reason,first_name,last_name,email,phone,education_level,school,field_of_study,available_from,available_until,source\r\n");
+    for a in rows {
+        let date = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+        let cells = [
+            a.id.to_string(),
+            a.created_at.to_rfc3339(),
+            a.status.clone(),
+            a.rejection_reason.clone().unwrap_or_default(),
+            a.first_name.clone().unwrap_or_default(),
+            a.last_name.clone().unwrap_or_default(),
+            a.email.clone().unwrap_or_default(),
+            a.phone.clone().unwrap_or_default(),
+            a.education_level.clone().unwrap_or_default(),
+            a.school.clone().unwrap_or_default(),
+            a.field_of_study.clone().unwrap_or_default(),
+            date(a.available_from),
+            date(a.available_until),
+            a.source.clone().unwrap_or_default(),
+        ];
+        csv.push_str(
+            &cells
+                .iter()
+                .map(|c| csv_cell(c))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        csv.push_str("\r\n");
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!(
+                "attachment; filename=\"candidatures-{}.csv\"",
+                offer.reference.replace(['"', '/', '\\'], "_")
+            ),
+        ))
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .body(csv))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_cell;
+
+    #[test]
+    fn csv_cells_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_cell("Benali"), "\"Benali\"");
+        assert_eq!(csv_cell("a\"b"), "\"a\"\"b\"");
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_cell("+33 6"), "\"'+33 6\"");
+    }
+}

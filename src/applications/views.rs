@@ -1,0 +1,276 @@
+//! Response bodies for applications: what the candidate sees of their own, what staff see,
+//! and the export of everything held.
+
+use super::{
+    domain::{ApplicationStatus, CandidateLanguage},
+    model::{Application, DocumentMeta, Event},
+};
+use base64::{engine::general_purpose::STANDARD, Engine};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DocumentView {
+    pub id: Uuid,
+    /// `cv` or `cover_letter`.
+    pub kind: String,
+    pub filename: String,
+    #[schema(example = "application/pdf")]
+    pub content_type: String,
+    /// Bytes.
+    pub size: i32,
+    /// Hex SHA-256 of the content.
+    pub sha256: String,
+}
+
+impl From<&DocumentMeta> for DocumentView {
+    fn from(d: &DocumentMeta) -> Self {
+        DocumentView {
+            id: d.id,
+            kind: d.kind.clone(),
+            filename: d.filename.clone(),
+            content_type: d.content_type.clone(),
+            size: d.size,
+            sha256: hex::encode(&d.sha256),
+        }
+    }
+}
+
+/// The offer an application is for.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OfferRef {
+    pub id: Uuid,
+    pub slug: String,
+    pub title: String,
+}
+
+/// A step of the history as the candidate sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicHistoryEntry {
+    pub at: DateTime<Utc>,
+    pub status: ApplicationStatus,
+}
+
+/// A step of the history as staff see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryEntry {
+    pub at: DateTime<Utc>,
+    /// `candidate`, `staff` or `system`.
+    pub actor_kind: String,
+    pub actor_id: Option<Uuid>,
+    pub from_status: Option<ApplicationStatus>,
+    pub to_status: ApplicationStatus,
+    pub reason: Option<String>,
+}
+
+impl From<&Event> for HistoryEntry {
+    fn from(e: &Event) -> Self {
+        HistoryEntry {
+            at: e.at,
+            actor_kind: e.actor_kind.clone(),
+            actor_id: e.actor_id,
+            from_status: e.from_status.as_deref().and_then(ApplicationStatus::parse),
+            to_status: ApplicationStatus::parse(&e.to_status)
+                .unwrap_or(ApplicationStatus::Submitted),
+            reason: e.reason.clone(),
+        }
+    }
+}
+
+/// The candidate's personal fields, as they sent them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CandidateFields {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub education_level: Option<String>,
+    pub school: Option<String>,
+    pub field_of_study: Option<String>,
+    pub available_from: Option<NaiveDate>,
+    pub available_until: Option<NaiveDate>,
+    pub languages: Vec<CandidateLanguage>,
+    pub message: Option<String>,
+    pub cover_letter_text: Option<String>,
+    pub consent_talent_pool: bool,
+    pub privacy_notice_version: String,
+    pub source: Option<String>,
+}
+
+impl From<&Application> for CandidateFields {
+    fn from(a: &Application) -> Self {
+        CandidateFields {
+            first_name: a.first_name.clone(),
+            last_name: a.last_name.clone(),
+            email: a.email.clone(),
+            phone: a.phone.clone(),
+            education_level: a.education_level.clone(),
+            school: a.school.clone(),
+            field_of_study: a.field_of_study.clone(),
+            available_from: a.available_from,
+            available_until: a.available_until,
+            languages: a
+                .languages
+                .clone()
+                .and_then(|l| serde_json::from_value(l).ok())
+                .unwrap_or_default(),
+            message: a.message.clone(),
+            cover_letter_text: a.cover_letter_text.clone(),
+            consent_talent_pool: a.consent_talent_pool,
+            privacy_notice_version: a.privacy_notice_version.clone(),
+            source: a.source.clone(),
+        }
+    }
+}
+
+/// An application as its candidate sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CandidateApplicationView {
+    pub id: Uuid,
+    pub offer: OfferRef,
+    pub status: ApplicationStatus,
+    pub submitted_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub candidate: CandidateFields,
+    pub documents: Vec<DocumentView>,
+    pub history: Vec<PublicHistoryEntry>,
+}
+
+impl CandidateApplicationView {
+    pub fn new(a: &Application, offer: OfferRef, docs: &[DocumentMeta], events: &[Event]) -> Self {
+        CandidateApplicationView {
+            id: a.id,
+            offer,
+            status: a.status(),
+            submitted_at: a.created_at,
+            candidate: CandidateFields::from(a),
+            documents: docs.iter().map(DocumentView::from).collect(),
+            history: events
+                .iter()
+                .filter_map(|e| {
+                    Some(PublicHistoryEntry {
+                        at: e.at,
+                        status: ApplicationStatus::parse(&e.to_status)?,
+                    })
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The answer to a submission. The tracking token is shown once: keep it to follow, export
+/// or erase the application (`Authorization: Bearer <tracking_token>`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApplicationCreated {
+    pub application: CandidateApplicationView,
+    #[schema(example = "pct_3q2-...")]
+    pub tracking_token: String,
+}
+
+/// An application as staff see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StaffApplicationView {
+    pub id: Uuid,
+    pub offer_id: Uuid,
+    pub status: ApplicationStatus,
+    pub rejection_reason: Option<String>,
+    pub submitted_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub candidate: CandidateFields,
+    pub documents: Vec<DocumentView>,
+}
+
+impl StaffApplicationView {
+    pub fn new(a: &Application, docs: &[DocumentMeta]) -> Self {
+        StaffApplicationView {
+            id: a.id,
+            offer_id: a.offer_id,
+            status: a.status(),
+            rejection_reason: a.rejection_reason.clone(),
+            submitted_at: a.created_at,
+            decided_at: a.decided_at,
+            updated_at: a.updated_at,
+            candidate: CandidateFields::from(a),
+            documents: docs.iter().map(DocumentView::from).collect(),
+        }
+    }
+}
+
+/// One application in the staff list of an offer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StaffApplicationListItem {
+    pub id: Uuid,
+    pub status: ApplicationStatus,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub education_level: Option<String>,
+    pub school: Option<String>,
+    pub source: Option<String>,
+    pub submitted_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Application> for StaffApplicationListItem {
+    fn from(a: Application) -> Self {
+        StaffApplicationListItem {
+            status: a.status(),
+            id: a.id,
+            first_name: a.first_name,
+            last_name: a.last_name,
+            email: a.email,
+            education_level: a.education_level,
+            school: a.school,
+            source: a.source,
+            submitted_at: a.created_at,
+            updated_at: a.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExportedDocument {
+    #[serde(flatten)]
+    pub meta: DocumentView,
+    /// The file itself, base64.
+    pub content_base64: String,
+}
+
+/// Everything held about a candidate's application (GDPR right of access and portability).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApplicationExport {
+    pub exported_at: DateTime<Utc>,
+    pub application: StaffApplicationView,
+    pub offer: OfferRef,
+    pub documents: Vec<ExportedDocument>,
+    pub history: Vec<HistoryEntry>,
+}
+
+impl ApplicationExport {
+    pub fn new(
+        now: DateTime<Utc>,
+        a: &Application,
+        offer: OfferRef,
+        docs: &[(DocumentMeta, Vec<u8>)],
+        events: &[Event],
+    ) -> Self {
+        let metas: Vec<DocumentMeta> = docs.iter().map(|(m, _)| m.clone()).collect();
+        ApplicationExport {
+            exported_at: now,
+            application: StaffApplicationView::new(a, &metas),
+            offer,
+            documents: docs
+                .iter()
+                .map(|(m, bytes)| ExportedDocument {
+                    meta: DocumentView::from(m),
+                    content_base64: STANDARD.encode(bytes),
+                })
+                .collect(),
+            history: events.iter().map(HistoryEntry::from).collect(),
+        }
+    }
+}
