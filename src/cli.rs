@@ -9,6 +9,7 @@ use crate::{
     },
     build_app,
     db::{self, local::LocalCluster, BoxError},
+    jobs,
     settings::Settings,
     state::AppState,
 };
@@ -163,13 +164,37 @@ fn serve(settings: Settings) -> Result<(), BoxError> {
     log::info!("{} migration(s) applied", applied.len());
     let pool = db::build_pool(&database.url, settings.pool_size, settings.database_timeout);
     let (listen, workers) = (settings.listen_addr, settings.workers);
+    let job_workers = settings.jobs.workers;
+    match &settings.mail.smtp {
+        Some(smtp) => log::info!(
+            "mail: SMTP via {}:{} ({:?})",
+            smtp.host,
+            smtp.port,
+            smtp.tls
+        ),
+        None => log::warn!(
+            "SMTP_HOST is unset: emails are not sent, only logged (without recipient or text)"
+        ),
+    }
     let state = AppState::new(settings, pool)?;
-    let server = actix_web::HttpServer::new(move || build_app(state.clone()))
+    let http_state = state.clone();
+    let server = actix_web::HttpServer::new(move || build_app(http_state.clone()))
         .workers(workers)
         .bind(listen)
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     log::info!("listening on http://{listen}");
-    actix_web::rt::System::new().block_on(server.run())?;
+    actix_web::rt::System::new().block_on(async move {
+        let purge = crate::applications::purge::spawn_schedule(state.clone());
+        let jobs = jobs::spawn_workers(state, job_workers);
+        // The server returns after a stop signal, once in-flight requests are done; then
+        // the job workers finish the job each one has in hand.
+        let served = server.run().await;
+        jobs.stop().await;
+        if let Some(purge) = purge {
+            purge.abort();
+        }
+        served
+    })?;
     // `database` drops here: a private cluster this process started is stopped.
     drop(database);
     Ok(())

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod error;
 pub mod health;
 pub mod http;
+pub mod jobs;
 pub mod offers;
 pub mod openapi;
 pub mod settings;

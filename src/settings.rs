@@ -34,6 +34,8 @@ pub struct Settings {
     /// `WORKERS` (default: number of CPUs).
     pub workers: usize,
     pub applications: ApplicationSettings,
+    pub mail: MailSettings,
+    pub jobs: JobSettings,
 }
 
 /// Uploads and retention of applications.
@@ -51,6 +53,63 @@ pub struct ApplicationSettings {
     pub talent_pool_retention_days: i64,
     /// `PURGE_INTERVAL_SECONDS` (default 3600; 0 disables): how often `serve` runs the purge.
     pub purge_interval_secs: u64,
+}
+
+#[derive(Clone)]
+pub struct MailSettings {
+    /// `None` when `SMTP_HOST` is unset: emails are logged (without their recipient or body)
+    /// instead of sent.
+    pub smtp: Option<SmtpSettings>,
+    /// `MAIL_FROM` (default `Passerelle <no-reply@localhost>`), checked to be a mailbox.
+    pub from: String,
+}
+
+#[derive(Clone)]
+pub struct SmtpSettings {
+    /// `SMTP_HOST`.
+    pub host: String,
+    /// `SMTP_PORT` (default 25; 587 is typical for submission with STARTTLS, 465 for TLS).
+    pub port: u16,
+    /// `SMTP_USERNAME` and `SMTP_PASSWORD`: both or neither. The password is never logged.
+    pub credentials: Option<(String, String)>,
+    /// `SMTP_TLS` (default `none` for localhost, else `starttls`).
+    pub tls: SmtpTls,
+    /// `SMTP_TIMEOUT_SECONDS` (default 10): for each network operation of a delivery.
+    pub timeout: Duration,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain SMTP: only for a relay on the same host or a trusted network.
+    None,
+    /// Plain connection upgraded with STARTTLS, which is required (no silent fallback).
+    StartTls,
+    /// TLS from the first byte ("SMTPS", usually port 465).
+    Tls,
+}
+
+impl SmtpTls {
+    fn parse(raw: &str) -> Option<Self> {
+        match raw.to_ascii_lowercase().as_str() {
+            "none" => Some(SmtpTls::None),
+            "starttls" => Some(SmtpTls::StartTls),
+            "tls" => Some(SmtpTls::Tls),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct JobSettings {
+    /// `JOB_WORKERS` (default 2): job workers in this instance; 0 runs none (another
+    /// instance on the same database must then run them).
+    pub workers: usize,
+    /// `JOB_POLL_INTERVAL_MS` (default 1000): how long an idle worker waits before looking
+    /// at the queue again.
+    pub poll_interval: Duration,
+    /// `JOB_LEASE_SECONDS` (default 300): how long a claimed job is reserved for its worker;
+    /// after that another worker may take it (the first one is presumed dead).
+    pub lease: Duration,
 }
 
 #[derive(Clone)]
@@ -92,7 +151,32 @@ impl std::fmt::Debug for Settings {
             .field("jwt_issuer", &self.jwt.issuer)
             .field("jwt_audience", &self.jwt.audience)
             .field("pool_size", &self.pool_size)
+            .field("mail", &self.mail)
+            .field("jobs", &self.jobs)
             .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for MailSettings {
+    // Hand-written so that the SMTP password never reaches a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let smtp = self.smtp.as_ref().map(|s| {
+            format!(
+                "{}:{} tls={:?} auth={}",
+                s.host,
+                s.port,
+                s.tls,
+                if s.credentials.is_some() {
+                    "<set>"
+                } else {
+                    "none"
+                }
+            )
+        });
+        f.debug_struct("MailSettings")
+            .field("smtp", &smtp)
+            .field("from", &self.from)
+            .finish()
     }
 }
 
@@ -188,6 +272,8 @@ impl Settings {
             json_body_limit: parse_or(get, "JSON_BODY_LIMIT_BYTES", 64 * 1024)?,
             workers: parse_or(get, "WORKERS", cpus)?.max(1),
             applications: ApplicationSettings::from_env(&get)?,
+            mail: mail_settings(get)?,
+            jobs: job_settings(get)?,
         })
     }
 
@@ -227,6 +313,88 @@ impl ApplicationSettings {
         }
         Ok(s)
     }
+}
+
+fn mail_settings<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<MailSettings, SettingsError> {
+    let from = get("MAIL_FROM").unwrap_or("Passerelle <no-reply@localhost>");
+    // Checked here so that a typo stops the process at start, not every email later.
+    if from.parse::<lettre::message::Mailbox>().is_err() {
+        return Err(SettingsError(format!(
+            "MAIL_FROM={from:?} is not a mailbox (`Name <address@domain>` or `address@domain`)"
+        )));
+    }
+    let Some(host) = get("SMTP_HOST") else {
+        for name in ["SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_PORT", "SMTP_TLS"] {
+            if get(name).is_some() {
+                return Err(SettingsError(format!("{name} is set but SMTP_HOST is not")));
+            }
+        }
+        return Ok(MailSettings {
+            smtp: None,
+            from: from.to_owned(),
+        });
+    };
+    let local = matches!(host, "localhost" | "127.0.0.1" | "::1");
+    let tls = match get("SMTP_TLS") {
+        None if local => SmtpTls::None,
+        None => SmtpTls::StartTls,
+        Some(raw) => SmtpTls::parse(raw).ok_or_else(|| {
+            SettingsError(format!(
+                "SMTP_TLS={raw:?} is not valid: use none, starttls or tls"
+            ))
+        })?,
+    };
+    let credentials = match (get("SMTP_USERNAME"), get("SMTP_PASSWORD")) {
+        (Some(user), Some(password)) => Some((user.to_owned(), password.to_owned())),
+        (None, None) => None,
+        _ => {
+            return Err(SettingsError(
+                "SMTP_USERNAME and SMTP_PASSWORD go together: set both or neither".into(),
+            ))
+        }
+    };
+    let timeout = parse_or(&get, "SMTP_TIMEOUT_SECONDS", 10u64)?;
+    if timeout == 0 {
+        return Err(SettingsError(
+            "SMTP_TIMEOUT_SECONDS must be at least 1".into(),
+        ));
+    }
+    Ok(MailSettings {
+        smtp: Some(SmtpSettings {
+            host: host.to_owned(),
+            port: parse_or(&get, "SMTP_PORT", 25u16)?,
+            credentials,
+            tls,
+            timeout: Duration::from_secs(timeout),
+        }),
+        from: from.to_owned(),
+    })
+}
+
+fn job_settings<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<JobSettings, SettingsError> {
+    let poll_ms = parse_or(&get, "JOB_POLL_INTERVAL_MS", 1000u64)?;
+    if poll_ms == 0 {
+        return Err(SettingsError(
+            "JOB_POLL_INTERVAL_MS must be at least 1".into(),
+        ));
+    }
+    let lease = parse_or(&get, "JOB_LEASE_SECONDS", 300u64)?;
+    // A lease shorter than one SMTP delivery can take would let a second worker send the
+    // same email while the first is still waiting for the server. A delivery is about ten
+    // network operations (connect, TLS, EHLO, MAIL, RCPT, DATA, ...), each bounded by the
+    // timeout.
+    let smtp_timeout = parse_or(&get, "SMTP_TIMEOUT_SECONDS", 10u64)?;
+    if lease < 10 || lease <= smtp_timeout.saturating_mul(10) {
+        return Err(SettingsError(format!(
+            "JOB_LEASE_SECONDS must be at least 10 and more than 10 × SMTP_TIMEOUT_SECONDS \
+             ({smtp_timeout})"
+        )));
+    }
+    Ok(JobSettings {
+        workers: parse_or(&get, "JOB_WORKERS", 2usize)?,
+        poll_interval: Duration::from_millis(poll_ms),
+        lease: Duration::from_secs(lease),
+    })
 }
 
 fn parse_or<'a, T: std::str::FromStr>(
@@ -284,13 +452,65 @@ mod tests {
     }
 
     #[test]
+    fn mail_is_logged_only_until_smtp_is_configured() {
+        let s = Settings::from_map(&env(&[])).unwrap();
+        assert!(s.mail.smtp.is_none());
+        assert_eq!(s.mail.from, "Passerelle <no-reply@localhost>");
+        assert_eq!(s.jobs.workers, 2);
+        assert_eq!(s.jobs.poll_interval, Duration::from_millis(1000));
+        let err = Settings::from_map(&env(&[("SMTP_PASSWORD", "x")])).unwrap_err();
+        assert!(err.to_string().contains("SMTP_HOST"));
+    }
+
+    #[test]
+    fn smtp_tls_defaults_to_starttls_except_on_localhost() {
+        let smtp = |pairs: &[(&str, &str)]| Settings::from_map(&env(pairs)).unwrap().mail.smtp;
+        let local = smtp(&[("SMTP_HOST", "localhost")]).unwrap();
+        assert_eq!((local.tls, local.port), (SmtpTls::None, 25));
+        let remote = smtp(&[("SMTP_HOST", "smtp.ville.example"), ("SMTP_PORT", "587")]).unwrap();
+        assert_eq!((remote.tls, remote.port), (SmtpTls::StartTls, 587));
+        let wrapped = smtp(&[("SMTP_HOST", "127.0.0.1"), ("SMTP_TLS", "TLS")]).unwrap();
+        assert_eq!(wrapped.tls, SmtpTls::Tls);
+        assert_eq!(wrapped.timeout, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn invalid_mail_and_job_settings_are_refused_with_their_name() {
+        for (pairs, name) in [
+            (vec![("SMTP_HOST", "mx"), ("SMTP_TLS", "ssl")], "SMTP_TLS"),
+            (
+                vec![("SMTP_HOST", "mx"), ("SMTP_USERNAME", "u")],
+                "SMTP_PASSWORD",
+            ),
+            (
+                vec![("SMTP_HOST", "mx"), ("SMTP_PORT", "70000")],
+                "SMTP_PORT",
+            ),
+            (vec![("MAIL_FROM", "no address")], "MAIL_FROM"),
+            (vec![("JOB_WORKERS", "-1")], "JOB_WORKERS"),
+            (vec![("JOB_POLL_INTERVAL_MS", "0")], "JOB_POLL_INTERVAL_MS"),
+            (vec![("JOB_LEASE_SECONDS", "60")], "JOB_LEASE_SECONDS"),
+        ] {
+            let err = Settings::from_map(&env(&pairs)).unwrap_err();
+            assert!(err.to_string().contains(name), "{name}: {err}");
+        }
+        let s = Settings::from_map(&env(&[("JOB_WORKERS", "0")])).unwrap();
+        assert_eq!(s.jobs.workers, 0);
+    }
+
+    #[test]
     fn debug_output_hides_secrets() {
         let s = Settings::from_map(&env(&[
             ("DATABASE_URL", "postgres://u:hunter2@db/x"),
             ("JWT_SECRET", "a-very-long-secret-value-for-testing-only"),
+            ("SMTP_HOST", "smtp.ville.example"),
+            ("SMTP_USERNAME", "passerelle"),
+            ("SMTP_PASSWORD", "smtp-password-42"),
         ]))
         .unwrap();
         let shown = format!("{s:?}");
+        assert!(shown.contains("smtp.ville.example"));
+        assert!(!shown.contains("smtp-password-42"));
         assert!(!shown.contains("hunter2"));
         assert!(!shown.contains("a-very-long-secret"));
     }

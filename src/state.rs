@@ -5,6 +5,7 @@ use crate::{
     auth::{jwt::JwtKeys, password::PasswordHasher},
     db::DbPool,
     error::ApiError,
+    jobs::mail::{mailer_from_settings, Mailer},
     offers::cache::CatalogCache,
     settings::Settings,
 };
@@ -34,11 +35,14 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Counts and facets of the public catalogue, per catalogue version.
     pub catalog: Arc<CatalogCache>,
+    /// SMTP when configured, else a mailer that only logs; called by the job workers.
+    pub mailer: Arc<dyn Mailer>,
 }
 
 impl AppState {
     pub fn new(settings: Settings, pool: DbPool) -> Result<Self, crate::settings::SettingsError> {
         let jwt = JwtKeys::new(&settings.jwt)?;
+        let mailer = mailer_from_settings(&settings.mail)?;
         Ok(AppState {
             pool,
             passwords: PasswordHasher::new(settings.password_hash_concurrency),
@@ -46,11 +50,17 @@ impl AppState {
             settings: Arc::new(settings),
             clock: Arc::new(SystemClock),
             catalog: Arc::new(CatalogCache::default()),
+            mailer,
         })
     }
 
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    pub fn with_mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
+        self.mailer = mailer;
         self
     }
 

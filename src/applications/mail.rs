@@ -4,17 +4,9 @@
 //! application always has its mails, and an SMTP outage only delays them.
 
 use super::model::Application;
-use crate::offers::model::Offer;
+use crate::{jobs::mail::Email, offers::model::Offer};
 use chrono::{DateTime, Utc};
 use diesel::{PgConnection, QueryResult};
-
-/// A mail to send: recipient, subject, plain text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outgoing {
-    pub to: String,
-    pub subject: String,
-    pub text: String,
-}
 
 fn candidate_name(a: &Application) -> String {
     format!(
@@ -26,9 +18,10 @@ fn candidate_name(a: &Application) -> String {
     .to_owned()
 }
 
-pub fn confirmation(a: &Application, offer: &Offer, public_base_url: &str) -> Option<Outgoing> {
+pub fn confirmation(a: &Application, offer: &Offer, public_base_url: &str) -> Option<Email> {
     let to = a.email.clone()?;
-    Some(Outgoing {
+    Some(Email {
+        kind: "application_received".into(),
         to,
         subject: format!("Votre candidature : {}", offer.title),
         text: format!(
@@ -60,9 +53,10 @@ pub fn contact_notification(
     a: &Application,
     offer: &Offer,
     public_base_url: &str,
-) -> Option<Outgoing> {
+) -> Option<Email> {
     let to = offer.contact.get("email")?.as_str()?.to_owned();
-    Some(Outgoing {
+    Some(Email {
+        kind: "application_notification".into(),
         to,
         subject: format!(
             "Nouvelle candidature : {} ({})",
@@ -81,9 +75,10 @@ pub fn contact_notification(
     })
 }
 
-pub fn rejection(a: &Application, offer: &Offer) -> Option<Outgoing> {
+pub fn rejection(a: &Application, offer: &Offer) -> Option<Email> {
     let to = a.email.clone()?;
-    Some(Outgoing {
+    Some(Email {
+        kind: "application_rejected".into(),
         to,
         subject: format!("Votre candidature : {}", offer.title),
         text: format!(
@@ -119,7 +114,6 @@ pub fn enqueue_submission_mails(
     Ok(())
 }
 
-pub fn queue(conn: &mut PgConnection, mail: Outgoing, now: DateTime<Utc>) -> QueryResult<()> {
-    let _ = (conn, mail, now);
-    Ok(())
+pub fn queue(conn: &mut PgConnection, mail: Email, now: DateTime<Utc>) -> QueryResult<()> {
+    crate::jobs::enqueue_email(conn, &mail, now).map(drop)
 }

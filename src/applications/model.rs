@@ -363,6 +363,13 @@ pub fn all_for_offer(conn: &mut PgConnection, offer_id: Uuid) -> QueryResult<Vec
 /// forgotten. What stays (offer, status, dates, education level, source, consents given) is
 /// an anonymous statistical trace.
 pub fn erase(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> QueryResult<()> {
+    // Mails not yet sent to the candidate carry their address and name.
+    diesel::sql_query(
+        "DELETE FROM jobs WHERE kind = 'email' AND payload ->> 'to' = \
+         (SELECT email FROM applications WHERE id = $1)",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(id)
+    .execute(conn)?;
     // The reply kept for Idempotency-Key repeats the candidate's fields.
     diesel::sql_query(
         "DELETE FROM idempotency_keys WHERE response_body -> 'application' ->> 'id' = $1",

@@ -134,3 +134,28 @@ fn purge_locked(
     }
     Ok(report)
 }
+
+/// Runs the purge every `PURGE_INTERVAL_SECONDS` in `serve` (0: never). Several instances
+/// may run it: the advisory lock lets one purge at a time.
+pub fn spawn_schedule(
+    state: crate::state::AppState,
+) -> Option<actix_web::rt::task::JoinHandle<()>> {
+    let every = state.settings.applications.purge_interval_secs;
+    if every == 0 {
+        return None;
+    }
+    Some(actix_web::rt::spawn(async move {
+        let mut ticks = actix_web::rt::time::interval(std::time::Duration::from_secs(every));
+        loop {
+            ticks.tick().await;
+            let policy = policy(&state.settings.applications);
+            let now = state.now();
+            let result = state
+                .db(move |conn| Ok(run(conn, policy, now, false)?))
+                .await;
+            if let Err(e) = result {
+                log::warn!("retention purge failed, will retry at the next interval: {e}");
+            }
+        }
+    }))
+}

@@ -103,6 +103,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    jobs (id) {
+        id -> Int8,
+        kind -> Text,
+        payload -> Jsonb,
+        run_at -> Timestamptz,
+        attempts -> Int4,
+        max_attempts -> Int4,
+        locked_until -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     login_failures (id) {
         id -> Int8,
         subject -> Bytea,
@@ -212,6 +226,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     catalog_version,
     gratification_minimums,
     idempotency_keys,
+    jobs,
     login_failures,
     offers,
     refresh_tokens,

@@ -952,3 +952,138 @@ async fn the_purge_erases_finished_recruitments_after_the_retention_period() {
         [open]
     );
 }
+
+/// The text of a received mail: the subject and the body, decoded from MIME.
+fn readable(m: &crate::smtp_sink::Received) -> (String, String) {
+    use base64::{engine::general_purpose::STANDARD, Engine};
+    let decode_words = |v: &str| -> String {
+        v.split_whitespace()
+            .map(|w| {
+                match w
+                    .strip_prefix("=?utf-8?b?")
+                    .or_else(|| w.strip_prefix("=?UTF-8?B?"))
+                    .and_then(|w| w.strip_suffix("?="))
+                {
+                    Some(b64) => String::from_utf8(STANDARD.decode(b64).unwrap()).unwrap(),
+                    None => format!("{w} "),
+                }
+            })
+            .collect::<String>()
+    };
+    let subject = decode_words(&m.header("Subject").unwrap());
+    let (head, body) = m.data.split_once("\r\n\r\n").unwrap();
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("content-transfer-encoding: base64")
+    {
+        String::from_utf8(STANDARD.decode(body.replace("\r\n", "").trim()).unwrap()).unwrap()
+    } else if head.to_ascii_lowercase().contains("quoted-printable") {
+        let joined = body.replace("=\r\n", "");
+        let mut bytes = Vec::new();
+        let raw = joined.as_bytes();
+        let mut i = 0;
+        while i < raw.len() {
+            if raw[i] == b'=' && i + 2 < raw.len() {
+                bytes.push(
+                    u8::from_str_radix(std::str::from_utf8(&raw[i + 1..i + 3]).unwrap(), 16)
+                        .unwrap(),
+                );
+                i += 3;
+            } else {
+                bytes.push(raw[i]);
+                i += 1;
+            }
+        }
+        String::from_utf8(bytes).unwrap()
+    } else {
+        body.to_owned()
+    };
+    (subject, body)
+}
+
+#[actix_web::test]
+async fn the_confirmation_and_the_notification_arrive_by_smtp() {
+    use crate::smtp_sink::SmtpSink;
+    let sink = SmtpSink::start();
+    let app = TestApp::with_settings(crate::jobs::smtp_on(sink.port())).await;
+    let (offer, token) = published(&app).await;
+    let (id, _) = app.apply(&offer, "ines@example.org").await;
+    while passerelle::jobs::run_next(&app.state)
+        .await
+        .unwrap()
+        .is_some()
+    {}
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    let to_candidate = messages
+        .iter()
+        .find(|m| m.rcpt_to == ["ines@example.org"])
+        .expect("confirmation");
+    let (subject, body) = readable(to_candidate);
+    assert!(subject.contains("Votre candidature"), "{subject}");
+    assert!(
+        body.contains("Bonjour Inès Benali") && body.contains("bien reçu"),
+        "{body}"
+    );
+    assert!(!body.contains("pct_"), "the tracking token is never mailed");
+    let to_contact = messages
+        .iter()
+        .find(|m| m.rcpt_to == ["mathilde.lestra@grenoble.fr"])
+        .expect("notification");
+    let (_, body) = readable(to_contact);
+    assert!(
+        body.contains(&id) && !body.contains("Benali"),
+        "no personal data in the staff mail: {body}"
+    );
+
+    // A rejection with notify_candidate sends the rejection message.
+    let etag = app
+        .get(&format!("/api/v1/staff/applications/{id}"), Some(&token))
+        .await
+        .header("etag")
+        .unwrap()
+        .to_owned();
+    let res = app
+        .post_if_match(
+            &format!("/api/v1/staff/applications/{id}/transition"),
+            &token,
+            &etag,
+            json!({"to": "rejected", "reason": "position_filled", "notify_candidate": true}),
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    while passerelle::jobs::run_next(&app.state)
+        .await
+        .unwrap()
+        .is_some()
+    {}
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 3);
+    let (_, body) = readable(&messages[2]);
+    assert!(body.contains("pas donner une suite favorable"), "{body}");
+}
+
+#[actix_web::test]
+async fn an_smtp_outage_delays_mail_but_keeps_the_application() {
+    let app = TestApp::with_settings(crate::jobs::smtp_on(
+        crate::smtp_sink::SmtpSink::start().port(),
+    ))
+    .await;
+    let (offer, _) = published(&app).await;
+    // The sink above is dropped: nothing listens on its port any more.
+    app.apply(&offer, "outage@example.org").await;
+    let ran = passerelle::jobs::run_next(&app.state)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(ran.outcome, passerelle::jobs::Outcome::Retry { .. }),
+        "{:?}",
+        ran.outcome
+    );
+    assert_eq!(app.count("SELECT count(*) AS n FROM applications"), 1);
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM jobs WHERE kind = 'email'"),
+        2
+    );
+}

@@ -127,6 +127,16 @@ impl TestApp {
         }
     }
 
+    /// Another instance of the server on the same database, as behind a load balancer: its
+    /// own pool and state, the same settings and clock.
+    pub fn another_instance(&self) -> AppState {
+        let settings = (*self.state.settings).clone();
+        let pool = build_pool(self.db.url(), settings.pool_size, settings.database_timeout);
+        AppState::new(settings, pool)
+            .expect("state")
+            .with_clock(self.clock.clone())
+    }
+
     /// A service over `state`, type-erased so tests can hold it.
     pub async fn from_state(state: AppState) -> CallFn {
         let service = Rc::new(actix_test::init_service(build_app(state)).await);
