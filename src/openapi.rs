@@ -25,6 +25,7 @@ use utoipa_actix_web::AppExt;
         (name = "applications", description = "Applying to an offer"),
         (name = "candidate", description = "A candidate's own application, with the tracking token"),
         (name = "staff applications", description = "The pipeline of applications (admin, manager)"),
+        (name = "reviews", description = "Reviewer assignments, scorecards, reviews and rankings"),
         (name = "operations", description = "Health checks"),
     )
 )]

@@ -19,7 +19,7 @@ pub struct Settings {
     /// `PUBLIC_BASE_URL` (default `http://localhost:8080`): links and the JWT issuer.
     pub public_base_url: String,
     pub jwt: JwtSettings,
-    /// `DATABASE_POOL_SIZE` (default 10).
+    /// `DATABASE_POOL_SIZE` (default 16).
     pub pool_size: u32,
     /// `DATABASE_TIMEOUT_SECONDS` (default 5): waiting for a pooled connection.
     pub database_timeout: Duration,
@@ -235,7 +235,7 @@ impl Settings {
             ));
         }
 
-        let pool_size = parse_or(get, "DATABASE_POOL_SIZE", 10u32)?;
+        let pool_size = parse_or(get, "DATABASE_POOL_SIZE", 16u32)?;
         if pool_size == 0 {
             return Err(SettingsError(
                 "DATABASE_POOL_SIZE must be at least 1".into(),

@@ -70,6 +70,8 @@ CREATE TABLE offers (
 );
 CREATE UNIQUE INDEX offers_reference_key ON offers (reference);
 CREATE UNIQUE INDEX offers_slug_key ON offers (slug);
+-- For `slug LIKE 'base-%'` when choosing a free slug, whatever the collation.
+CREATE INDEX offers_slug_pattern_idx ON offers (slug text_pattern_ops);
 
 -- Public catalogue: the default order, the deadline order, and the filters.
 CREATE INDEX offers_published_order_idx ON offers (published_at DESC, id DESC)

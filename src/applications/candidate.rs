@@ -168,7 +168,10 @@ pub async fn export_my_application(
             let offer = offer_ref(conn, a.offer_id)?;
             let docs = model::documents_with_content(conn, id)?;
             let events = model::history(conn, id)?;
-            Ok(ApplicationExport::new(now, &a, offer, &docs, &events))
+            let reviews = crate::reviews::model::reviews_of(conn, id)?;
+            Ok(ApplicationExport::new(
+                now, &a, offer, &docs, &events, &reviews,
+            ))
         })
         .await?;
     Ok(private(&mut HttpResponse::Ok())

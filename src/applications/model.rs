@@ -280,6 +280,8 @@ pub struct StaffFilter {
     /// Matches the start of first name, last name or email, case-insensitively.
     pub q: Option<String>,
     pub oldest_first: bool,
+    /// Applications to leave out (a reviewer's declared conflicts).
+    pub exclude: Vec<Uuid>,
 }
 
 /// Up to `limit + 1` applications of an offer and the total matching; no document bytes.
@@ -300,6 +302,9 @@ pub fn list_for_offer(
         }
         if let Some(s) = &f.source {
             q = q.filter(applications::source.eq(s.clone()));
+        }
+        if !f.exclude.is_empty() {
+            q = q.filter(applications::id.ne_all(f.exclude.clone()));
         }
         if let Some(term) = &f.q {
             let escaped = term
@@ -347,6 +352,37 @@ pub fn list_for_offer(
         .load(conn)?;
     let total = filtered().count().get_result(conn)?;
     Ok((rows, total))
+}
+
+/// How many applications of an offer match `f` (status, source and exclusions).
+pub fn count_for_offer(
+    conn: &mut PgConnection,
+    offer_id: Uuid,
+    f: &StaffFilter,
+) -> QueryResult<i64> {
+    let mut q = applications::table
+        .filter(applications::offer_id.eq(offer_id))
+        .filter(applications::erased_at.is_null())
+        .into_boxed();
+    if let Some(s) = &f.status {
+        q = q.filter(applications::status.eq(s.clone()));
+    }
+    if let Some(s) = &f.source {
+        q = q.filter(applications::source.eq(s.clone()));
+    }
+    if !f.exclude.is_empty() {
+        q = q.filter(applications::id.ne_all(f.exclude.clone()));
+    }
+    q.count().get_result(conn)
+}
+
+/// The applications with these ids, in no particular order (no document bytes).
+pub fn by_ids(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<Application>> {
+    applications::table
+        .filter(applications::id.eq_any(ids))
+        .filter(applications::erased_at.is_null())
+        .select(Application::as_select())
+        .load(conn)
 }
 
 /// Every application of an offer, oldest first, for the CSV export (no document bytes).

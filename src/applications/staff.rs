@@ -4,15 +4,19 @@
 use super::{
     domain::{staff_move, ApplicationStatus, MoveError},
     model::{self, Actor, Application, StaffFilter},
-    views::{HistoryEntry, StaffApplicationListItem, StaffApplicationView},
+    views::{HistoryEntry, ReviewStats, StaffApplicationListItem, StaffApplicationView},
 };
 use crate::{
     audit,
-    auth::{AuthUser, Role},
+    auth::AuthUser,
     db::pagination::{Page, PageParams, Position},
     error::{ApiError, Problem},
     http::{check_if_match, if_match, respond_with_etag},
     offers::model as offers,
+    reviews::{
+        access::{application_access, offer_access, Access},
+        model as reviews,
+    },
     state::AppState,
 };
 use actix_web::{get, http::header, post, web, HttpRequest, HttpResponse};
@@ -20,16 +24,19 @@ use chrono::{DateTime, Utc};
 use diesel::{Connection, PgConnection};
 use serde::Deserialize;
 use serde_json::json;
+use std::collections::HashMap;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-/// Admins and managers see every application. Reviewers see those of offers assigned to
-/// them; until assignments exist, none, and they get 404 as for anything they may not know.
-fn require_pipeline_access(auth: &AuthUser) -> Result<(), ApiError> {
-    match auth.role {
-        Role::Admin | Role::Manager => Ok(()),
-        Role::Reviewer => Err(ApiError::not_found()),
-    }
+/// The application and what the caller may do with it (404 when nothing).
+fn load(
+    conn: &mut PgConnection,
+    auth: &AuthUser,
+    id: Uuid,
+) -> Result<(Application, Access), ApiError> {
+    let application = model::find(conn, id)?.ok_or_else(ApiError::not_found)?;
+    let access = application_access(conn, auth, &application)?;
+    Ok((application, access))
 }
 
 fn audit_read(
@@ -64,7 +71,8 @@ pub struct ApplicationListQuery {
     pub source: Option<String>,
     /// The start of a first name, last name or email.
     pub q: Option<String>,
-    /// `-submitted_at` (default, newest first) or `submitted_at`.
+    /// `-submitted_at` (default, newest first), `submitted_at`, or `-score` (weighted mean
+    /// of the reviews, best first; unreviewed last).
     pub sort: Option<String>,
 }
 
@@ -89,8 +97,7 @@ pub async fn list_applications(
     query: web::Query<ApplicationListQuery>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    require_pipeline_access(&auth)?;
-    let (limit, after) = (page.limit()?, page.position()?);
+    let limit = page.limit()?;
     let status = query
         .status
         .as_deref()
@@ -102,14 +109,15 @@ pub async fn list_applications(
                 })
         })
         .transpose()?;
-    let oldest_first = match query.sort.as_deref() {
-        None | Some("-submitted_at") => false,
-        Some("submitted_at") => true,
+    let sort = match query.sort.as_deref() {
+        None | Some("-submitted_at") => ListSort::Newest,
+        Some("submitted_at") => ListSort::Oldest,
+        Some("-score") => ListSort::Score,
         Some(_) => {
             return Err(ApiError::invalid_field(
                 "sort",
                 "invalid_choice",
-                "must be -submitted_at or submitted_at",
+                "must be -submitted_at, submitted_at or -score",
             ))
         }
     };
@@ -126,40 +134,168 @@ pub async fn list_applications(
             "must have at most 100 characters",
         ));
     }
+    if q.is_some() && sort == ListSort::Score {
+        return Err(ApiError::invalid_field(
+            "q",
+            "not_with_score_sort",
+            "search is not available with sort=-score",
+        ));
+    }
+    let cursor = page.cursor.clone();
     let filter = StaffFilter {
         status,
         source: query.source.clone(),
         q,
-        oldest_first,
+        oldest_first: sort == ListSort::Oldest,
+        exclude: Vec::new(),
     };
-    let (offer_id, actor, now) = (id.into_inner(), auth.id, state.now());
-    let (rows, total) = state
+    let (offer_id, now) = (id.into_inner(), state.now());
+    let listed = state
         .db(move |conn| {
+            let access = offer_access(conn, &auth, offer_id)?;
             offers::find(conn, offer_id)?.ok_or_else(ApiError::not_found)?;
-            let found = model::list_for_offer(conn, offer_id, &filter, after, limit)?;
+            let listed = list_page(
+                conn,
+                &auth,
+                access,
+                offer_id,
+                filter,
+                sort,
+                cursor.as_deref(),
+                limit,
+            )?;
             audit_read(
                 conn,
                 now,
-                actor,
+                auth.id,
                 "application.list_viewed",
                 "offer",
                 offer_id,
-                json!({ "count": found.0.len().min(limit as usize) }),
+                json!({ "count": listed.items.len() }),
             )?;
-            Ok(found)
+            Ok(listed)
         })
         .await?;
-    let page = Page::from_rows(
-        rows,
-        limit,
+    Ok(listed.respond(&req, &state.settings.public_base_url, limit))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ListSort {
+    Newest,
+    Oldest,
+    Score,
+}
+
+fn score_cursor(mean: Option<f64>, id: Uuid) -> String {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    URL_SAFE_NO_PAD.encode(format!("s|{}|{id}", mean.unwrap_or(-1.0).to_bits()))
+}
+
+fn parse_score_cursor(raw: &str) -> Result<(f64, Uuid), ApiError> {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    let invalid = || {
+        ApiError::invalid_field(
+            "cursor",
+            "invalid_cursor",
+            "is not a cursor of this list and sort",
+        )
+    };
+    let text = URL_SAFE_NO_PAD
+        .decode(raw)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(invalid)?;
+    let mut parts = text.splitn(3, '|');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("s"), Some(bits), Some(id)) => Ok((
+            f64::from_bits(bits.parse().map_err(|_| invalid())?),
+            Uuid::parse_str(id).map_err(|_| invalid())?,
+        )),
+        _ => Err(invalid()),
+    }
+}
+
+/// One page of the list, with review statistics for managers, identities hidden in blind
+/// review, and the caller's conflicts left out: a fixed number of queries whatever the size.
+#[allow(clippy::too_many_arguments)]
+fn list_page(
+    conn: &mut PgConnection,
+    auth: &AuthUser,
+    access: Access,
+    offer_id: Uuid,
+    mut filter: StaffFilter,
+    sort: ListSort,
+    cursor: Option<&str>,
+    limit: i64,
+) -> Result<Page<StaffApplicationListItem>, ApiError> {
+    let reviewer = (!access.is_manager()).then_some(auth.id);
+    if let Some(r) = reviewer {
+        filter.exclude = reviews::conflicted_ids(conn, offer_id, r)?;
+    }
+    let (rows, total, stats) = if sort == ListSort::Score {
+        let after = cursor.map(parse_score_cursor).transpose()?;
+        let ranked = reviews::ranked_ids(
+            conn,
+            offer_id,
+            filter.status.as_deref(),
+            filter.source.as_deref(),
+            reviewer,
+            after,
+            limit + 1,
+        )?;
+        let ids: Vec<Uuid> = ranked.iter().map(|s| s.application_id).collect();
+        let mut by_id: HashMap<Uuid, Application> = model::by_ids(conn, &ids)?
+            .into_iter()
+            .map(|a| (a.id, a))
+            .collect();
+        let rows: Vec<Application> = ids.iter().filter_map(|id| by_id.remove(id)).collect();
+        let total = model::count_for_offer(conn, offer_id, &filter)?;
+        let stats: HashMap<Uuid, reviews::Stats> =
+            ranked.into_iter().map(|s| (s.application_id, s)).collect();
+        (rows, total, stats)
+    } else {
+        let after = cursor.map(Position::decode).transpose()?;
+        let (rows, total) = model::list_for_offer(conn, offer_id, &filter, after, limit)?;
+        let ids: Vec<Uuid> = rows.iter().map(|a| a.id).collect();
+        (rows, total, reviews::stats_for(conn, offer_id, &ids)?)
+    };
+    let (show_stats, blind) = (access.is_manager(), access.is_blind());
+    let item = |a: Application| {
+        let review_stats = stats
+            .get(&a.id)
+            .filter(|_| show_stats)
+            .map(|s| ReviewStats::from(*s));
+        let mut item = StaffApplicationListItem::from(a);
+        item.review_stats = review_stats;
+        if blind {
+            item.hide_identity();
+        }
+        item
+    };
+    if sort != ListSort::Score {
+        return Ok(Page::from_rows(
+            rows,
+            limit,
+            total,
+            |a| Position {
+                at: a.created_at,
+                id: a.id,
+            },
+            item,
+        ));
+    }
+    let more = rows.len() as i64 > limit;
+    let mut rows = rows;
+    rows.truncate(limit as usize);
+    let next_cursor = rows
+        .last()
+        .filter(|_| more)
+        .map(|a| score_cursor(stats.get(&a.id).and_then(|s| s.mean), a.id));
+    Ok(Page {
+        items: rows.into_iter().map(item).collect(),
+        next_cursor,
         total,
-        |a| Position {
-            at: a.created_at,
-            id: a.id,
-        },
-        StaffApplicationListItem::from,
-    );
-    Ok(page.respond(&req, &state.settings.public_base_url, limit))
+    })
 }
 
 /// Read an application with its documents' descriptions (admin, manager).
@@ -181,11 +317,10 @@ pub async fn get_application(
     req: HttpRequest,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    require_pipeline_access(&auth)?;
     let (id, actor, now) = (id.into_inner(), auth.id, state.now());
-    let (application, docs) = state
+    let (application, view) = state
         .db(move |conn| {
-            let a = model::find(conn, id)?.ok_or_else(ApiError::not_found)?;
+            let (a, access) = load(conn, &auth, id)?;
             let docs = model::documents(conn, id)?;
             audit_read(
                 conn,
@@ -196,14 +331,14 @@ pub async fn get_application(
                 id,
                 json!({}),
             )?;
-            Ok((a, docs))
+            let mut view = StaffApplicationView::new(&a, &docs);
+            if access.is_blind() {
+                view.hide_identity();
+            }
+            Ok((a, view))
         })
         .await?;
-    let mut res = respond_with_etag(
-        &req,
-        &application.etag(),
-        &StaffApplicationView::new(&application, &docs),
-    );
+    let mut res = respond_with_etag(&req, &application.etag(), &view);
     res.headers_mut().insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("private, no-store"),
@@ -228,11 +363,17 @@ pub async fn download_document(
     auth: AuthUser,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
-    require_pipeline_access(&auth)?;
     let ((id, document_id), actor, now) = (path.into_inner(), auth.id, state.now());
     let (meta, bytes) = state
         .db(move |conn| {
-            model::find(conn, id)?.ok_or_else(ApiError::not_found)?;
+            let (_, access) = load(conn, &auth, id)?;
+            if access.is_blind() {
+                return Err(ApiError::new(
+                    crate::error::ErrorKind::Forbidden,
+                    "blind_review",
+                    "This offer is reviewed blind: documents, which name the candidate, are for managers.",
+                ));
+            }
             let doc = model::document_with_content(conn, id, document_id)?
                 .ok_or_else(ApiError::not_found)?;
             audit_read(
@@ -298,11 +439,10 @@ pub async fn application_history(
     auth: AuthUser,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    require_pipeline_access(&auth)?;
     let (id, actor, now) = (id.into_inner(), auth.id, state.now());
     let events = state
         .db(move |conn| {
-            model::find(conn, id)?.ok_or_else(ApiError::not_found)?;
+            load(conn, &auth, id)?;
             let events = model::history(conn, id)?;
             audit_read(
                 conn,
@@ -357,7 +497,6 @@ pub async fn transition_application(
     id: web::Path<Uuid>,
     body: web::Json<TransitionRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    require_pipeline_access(&auth)?;
     let expected = if_match(&req)?;
     let body = body.into_inner();
     let to = ApplicationStatus::parse(&body.to).ok_or_else(|| {
@@ -368,6 +507,7 @@ pub async fn transition_application(
         .db(move |conn| {
             conn.transaction(|conn| {
                 let current = model::lock(conn, id)?.ok_or_else(ApiError::not_found)?;
+                application_access(conn, &auth, &current)?.require_manager()?;
                 check_if_match(&expected, &current.etag())?;
                 staff_move(current.status(), to, body.reason.as_deref()).map_err(|e| match e {
                     MoveError::Illegal(why) => ApiError::conflict("illegal_transition", why),
@@ -444,10 +584,10 @@ pub async fn export_applications_csv(
     auth: AuthUser,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    require_pipeline_access(&auth)?;
     let (offer_id, actor, now) = (id.into_inner(), auth.id, state.now());
     let (offer, rows) = state
         .db(move |conn| {
+            offer_access(conn, &auth, offer_id)?.require_manager()?;
             let offer = offers::find(conn, offer_id)?.ok_or_else(ApiError::not_found)?;
             let rows = model::all_for_offer(conn, offer_id)?;
             audit_read(

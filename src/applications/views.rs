@@ -185,6 +185,17 @@ pub struct StaffApplicationView {
 }
 
 impl StaffApplicationView {
+    /// Blind review: no name, email, phone, nor file names (which often carry the name).
+    pub fn hide_identity(&mut self) {
+        self.candidate.first_name = None;
+        self.candidate.last_name = None;
+        self.candidate.email = None;
+        self.candidate.phone = None;
+        for d in &mut self.documents {
+            d.filename = format!("{}.pdf", d.kind);
+        }
+    }
+
     pub fn new(a: &Application, docs: &[DocumentMeta]) -> Self {
         StaffApplicationView {
             id: a.id,
@@ -196,6 +207,29 @@ impl StaffApplicationView {
             updated_at: a.updated_at,
             candidate: CandidateFields::from(a),
             documents: docs.iter().map(DocumentView::from).collect(),
+        }
+    }
+}
+
+/// Review statistics of an application, from the weighted mean of each review.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct ReviewStats {
+    pub reviews: i64,
+    pub weighted_mean: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    /// max - min: how much reviewers disagree.
+    pub spread: Option<f64>,
+}
+
+impl From<crate::reviews::model::Stats> for ReviewStats {
+    fn from(s: crate::reviews::model::Stats) -> Self {
+        ReviewStats {
+            reviews: s.reviews,
+            weighted_mean: s.mean,
+            min: s.min,
+            max: s.max,
+            spread: s.max.zip(s.min).map(|(max, min)| max - min),
         }
     }
 }
@@ -213,6 +247,18 @@ pub struct StaffApplicationListItem {
     pub source: Option<String>,
     pub submitted_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// For admins and managers; absent for reviewers (independent scoring).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review_stats: Option<ReviewStats>,
+}
+
+impl StaffApplicationListItem {
+    /// Blind review: nothing that says who the candidate is.
+    pub fn hide_identity(&mut self) {
+        self.first_name = None;
+        self.last_name = None;
+        self.email = None;
+    }
 }
 
 impl From<Application> for StaffApplicationListItem {
@@ -228,6 +274,7 @@ impl From<Application> for StaffApplicationListItem {
             source: a.source,
             submitted_at: a.created_at,
             updated_at: a.updated_at,
+            review_stats: None,
         }
     }
 }
@@ -248,6 +295,18 @@ pub struct ApplicationExport {
     pub offer: OfferRef,
     pub documents: Vec<ExportedDocument>,
     pub history: Vec<HistoryEntry>,
+    /// The evaluations of the application by the city's reviewers.
+    pub reviews: Vec<ExportedReview>,
+}
+
+/// A review, as the candidate's right of access shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExportedReview {
+    pub scores: serde_json::Value,
+    pub recommendation: String,
+    pub comment: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 impl ApplicationExport {
@@ -257,6 +316,7 @@ impl ApplicationExport {
         offer: OfferRef,
         docs: &[(DocumentMeta, Vec<u8>)],
         events: &[Event],
+        reviews: &[crate::reviews::model::Review],
     ) -> Self {
         let metas: Vec<DocumentMeta> = docs.iter().map(|(m, _)| m.clone()).collect();
         ApplicationExport {
@@ -271,6 +331,16 @@ impl ApplicationExport {
                 })
                 .collect(),
             history: events.iter().map(HistoryEntry::from).collect(),
+            reviews: reviews
+                .iter()
+                .map(|r| ExportedReview {
+                    scores: r.scores.clone(),
+                    recommendation: r.recommendation.clone(),
+                    comment: r.comment.clone(),
+                    created_at: r.created_at,
+                    updated_at: r.updated_at,
+                })
+                .collect(),
         }
     }
 }

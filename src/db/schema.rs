@@ -125,6 +125,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    offer_review_settings (offer_id) {
+        offer_id -> Uuid,
+        blind -> Bool,
+        updated_at -> Timestamptz,
+        updated_by -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    offer_reviewers (offer_id, reviewer_id) {
+        offer_id -> Uuid,
+        reviewer_id -> Uuid,
+        assigned_at -> Timestamptz,
+        assigned_by -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
     use diesel::sql_types::*;
     use super::sql_types::Tsvector;
 
@@ -184,6 +202,37 @@ diesel::table! {
 }
 
 diesel::table! {
+    review_conflicts (application_id, reviewer_id) {
+        application_id -> Uuid,
+        reviewer_id -> Uuid,
+        declared_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    review_criteria (offer_id, key) {
+        offer_id -> Uuid,
+        key -> Text,
+        label -> Text,
+        weight -> Int4,
+        position -> Int4,
+    }
+}
+
+diesel::table! {
+    reviews (id) {
+        id -> Uuid,
+        application_id -> Uuid,
+        reviewer_id -> Uuid,
+        scores -> Jsonb,
+        recommendation -> Text,
+        comment -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     staff_sessions (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -215,7 +264,15 @@ diesel::joinable!(application_events -> applications (application_id));
 diesel::joinable!(application_events -> staff_users (actor_id));
 diesel::joinable!(applications -> offers (offer_id));
 diesel::joinable!(audit_log -> staff_users (actor_id));
+diesel::joinable!(offer_review_settings -> offers (offer_id));
+diesel::joinable!(offer_review_settings -> staff_users (updated_by));
+diesel::joinable!(offer_reviewers -> offers (offer_id));
 diesel::joinable!(refresh_tokens -> staff_sessions (session_id));
+diesel::joinable!(review_conflicts -> applications (application_id));
+diesel::joinable!(review_conflicts -> staff_users (reviewer_id));
+diesel::joinable!(review_criteria -> offers (offer_id));
+diesel::joinable!(reviews -> applications (application_id));
+diesel::joinable!(reviews -> staff_users (reviewer_id));
 diesel::joinable!(staff_sessions -> staff_users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -228,8 +285,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     jobs,
     login_failures,
+    offer_review_settings,
+    offer_reviewers,
     offers,
     refresh_tokens,
+    review_conflicts,
+    review_criteria,
+    reviews,
     staff_sessions,
     staff_users,
 );

@@ -328,11 +328,15 @@ pub fn staff_list(
     conn: &mut PgConnection,
     status: Option<OfferStatus>,
     q: Option<&str>,
+    only: Option<&[Uuid]>,
     after: Option<Position>,
     limit: i64,
 ) -> QueryResult<(Vec<Offer>, i64)> {
     let filtered = || {
         let mut query = offers::table.into_boxed();
+        if let Some(ids) = only {
+            query = query.filter(offers::id.eq_any(ids.to_vec()));
+        }
         if let Some(s) = status {
             query = query.filter(offers::status.eq(s.as_str()));
         }

@@ -39,6 +39,39 @@ pub fn register(cfg: &mut ServiceConfig) {
 /// Who may write offers.
 const WRITERS: &[Role] = &[Role::Admin, Role::Manager];
 
+/// Reviewers see only the offers assigned to them: `Some(ids)` for them, `None` for others.
+async fn assigned_only(state: &AppState, auth: &AuthUser) -> Result<Option<Vec<Uuid>>, ApiError> {
+    if auth.role != Role::Reviewer {
+        return Ok(None);
+    }
+    let user = auth.id;
+    let ids = state
+        .db(move |conn| Ok(crate::reviews::model::assigned_offer_ids(conn, user)?))
+        .await?;
+    Ok(Some(ids))
+}
+
+/// 404 for a reviewer not assigned to the offer.
+async fn require_reader(state: &AppState, auth: &AuthUser, id: Uuid) -> Result<(), ApiError> {
+    if auth.role != Role::Reviewer {
+        return Ok(());
+    }
+    let user = auth.clone();
+    state
+        .db(move |conn| crate::reviews::access::offer_access(conn, &user, id).map(drop))
+        .await
+}
+
+/// Writers are admins and managers; a reviewer gets 403 on an offer assigned to them and
+/// 404 on any other.
+async fn require_writer(state: &AppState, auth: &AuthUser, id: Uuid) -> Result<(), ApiError> {
+    if WRITERS.contains(&auth.role) {
+        return Ok(());
+    }
+    require_reader(state, auth, id).await?;
+    Err(ApiError::forbidden())
+}
+
 fn respond(
     status: actix_web::http::StatusCode,
     offer: &Offer,
@@ -173,7 +206,7 @@ pub async fn list_offers(
     query: web::Query<StaffOfferQuery>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require_role(WRITERS)?;
+    let only = assigned_only(&state, &auth).await?;
     let (limit, after) = (page.limit()?, page.position()?);
     let status = match query.status.as_deref() {
         None => None,
@@ -187,7 +220,16 @@ pub async fn list_offers(
     };
     let q = super::public::parse_q(query.q.as_deref())?;
     let (rows, total) = state
-        .db(move |conn| Ok(model::staff_list(conn, status, q.as_deref(), after, limit)?))
+        .db(move |conn| {
+            Ok(model::staff_list(
+                conn,
+                status,
+                q.as_deref(),
+                only.as_deref(),
+                after,
+                limit,
+            )?)
+        })
         .await?;
     let page = Page::from_rows(
         rows,
@@ -223,8 +265,8 @@ pub async fn get_offer(
     req: HttpRequest,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require_role(WRITERS)?;
     let id = id.into_inner();
+    require_reader(&state, &auth, id).await?;
     let offer = state
         .db(move |conn| model::find(conn, id)?.ok_or_else(ApiError::not_found))
         .await?;
@@ -240,7 +282,7 @@ async fn write_content(
     id: Uuid,
     new_content: impl FnOnce(&Offer) -> Result<OfferInput, ApiError> + Send + 'static,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require_role(WRITERS)?;
+    require_writer(state, auth, id).await?;
     let expected = if_match(req)?;
     let (actor, now) = (auth.id, state.now());
     let offer = state
@@ -380,7 +422,7 @@ pub async fn delete_offer(
     req: HttpRequest,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require_role(WRITERS)?;
+    require_writer(&state, &auth, *id).await?;
     let expected = if_match(&req)?;
     let (id, actor, now) = (id.into_inner(), auth.id, state.now());
     state
@@ -419,7 +461,7 @@ async fn transition(
     id: Uuid,
     t: Transition,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require_role(WRITERS)?;
+    require_writer(state, auth, id).await?;
     let expected = if_match(req)?;
     let (actor, now) = (auth.id, state.now());
     let today = now.date_naive();

@@ -9,6 +9,7 @@ mod jobs;
 mod migrations;
 mod offers;
 mod openapi;
+mod reviews;
 mod smtp_sink;
 mod support;
 mod users;
