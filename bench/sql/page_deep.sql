@@ -1,0 +1,3 @@
+-- GET /api/v1/offers?limit=20&cursor=...: page 51, after the 1,000th offer. Variables:
+-- :cursor_at (timestamptz literal) and :cursor_id (uuid literal), decoded from next_cursor.
+SELECT offers.id, slug, reference, title, organization, department, summary, contract_type, duration_months_min, duration_months_max, work_time_percent, paid, hourly_gratification_cents, starts_from, ends_by, remote, location, application_documents, application_deadline, tags, status, published_at, 0::real AS rank FROM offers WHERE status = 'published' AND (published_at, offers.id) < (:cursor_at, :cursor_id) ORDER BY published_at DESC, offers.id DESC LIMIT 21;

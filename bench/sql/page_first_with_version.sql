@@ -1,0 +1,3 @@
+-- Not what the service runs: the proposed alternative of docs/PERFORMANCE.md, the catalogue
+-- version read by the page query itself instead of by a separate round trip.
+SELECT offers.id, slug, reference, title, organization, department, summary, contract_type, duration_months_min, duration_months_max, work_time_percent, paid, hourly_gratification_cents, starts_from, ends_by, remote, location, application_documents, application_deadline, tags, status, published_at, 0::real AS rank, (SELECT version FROM catalog_version) AS catalog_version FROM offers WHERE status = 'published' ORDER BY published_at DESC, offers.id DESC LIMIT 21;

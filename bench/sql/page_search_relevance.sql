@@ -1,0 +1,2 @@
+-- GET /api/v1/offers?q=...&sort=relevance: variable :q (a quoted literal).
+SELECT offers.id, slug, reference, title, organization, department, summary, contract_type, duration_months_min, duration_months_max, work_time_percent, paid, hourly_gratification_cents, starts_from, ends_by, remote, location, application_documents, application_deadline, tags, status, published_at, ts_rank(search, query) AS rank FROM offers CROSS JOIN websearch_to_tsquery('passerelle_fr', :q) AS query WHERE status = 'published' AND search @@ query ORDER BY rank DESC, offers.id DESC LIMIT 21;
