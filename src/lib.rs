@@ -20,7 +20,7 @@ pub mod state;
 use actix_web::{
     body::MessageBody,
     dev::{ServiceFactory, ServiceRequest, ServiceResponse},
-    middleware::{ErrorHandlers, Logger},
+    middleware::{DefaultHeaders, ErrorHandlers, Logger},
     web, App,
 };
 use state::AppState;
@@ -32,6 +32,11 @@ use utoipa_swagger_ui::SwaggerUi;
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(
         scope::scope("/api/v1")
+            // JSON only: nothing here is a page to render or frame.
+            .wrap(DefaultHeaders::new().add((
+                "Content-Security-Policy",
+                "default-src 'none'; frame-ancestors 'none'",
+            )))
             .configure(auth::routes::register)
             .configure(auth::users::register)
             .configure(offers::public::register)
@@ -40,6 +45,23 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(reviews::routes::register),
     )
     .configure(health::register);
+}
+
+/// Headers every response carries (a handler's own value wins).
+fn security_headers(https: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new()
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Referrer-Policy", "no-referrer"))
+        .add(("Cross-Origin-Resource-Policy", "same-site"));
+    if https {
+        headers.add((
+            "Strict-Transport-Security",
+            "max-age=31536000; includeSubDomains",
+        ))
+    } else {
+        headers
+    }
 }
 
 /// The application: routes, state, error bodies for actix's own rejections, access log.
@@ -55,6 +77,7 @@ pub fn build_app(
     >,
 > {
     let json_limit = state.settings.json_body_limit;
+    let https = state.settings.public_base_url.starts_with("https://");
     let (app, api) = App::new()
         .into_utoipa_app()
         .openapi(openapi::ApiDoc::openapi())
@@ -76,6 +99,7 @@ pub fn build_app(
         .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", api))
         .default_service(web::to(error::route_not_found))
         .wrap(ErrorHandlers::new().default_handler(error::problem_for_plain_errors))
+        .wrap(security_headers(https))
         // Path only: query strings may carry search terms or emails.
         .wrap(
             Logger::new("%{METHOD}xi %U %s %b %Dms")

@@ -70,3 +70,23 @@ async fn a_wrong_method_still_gets_a_problem_body() {
     assert!(res.status.is_client_error());
     assert_eq!(res.header("content-type"), Some("application/problem+json"));
 }
+
+#[actix_web::test]
+async fn every_response_carries_security_headers() {
+    let app = TestApp::new().await;
+    for path in ["/api/v1/offers", "/api/v1/nothing", "/health/live"] {
+        let res = app.get(path, None).await;
+        assert_eq!(
+            res.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(res.header("x-frame-options"), Some("DENY"), "{path}");
+        assert_eq!(res.header("referrer-policy"), Some("no-referrer"), "{path}");
+    }
+    let api = app.get("/api/v1/offers", None).await;
+    assert!(api
+        .header("content-security-policy")
+        .unwrap()
+        .contains("default-src 'none'"));
+}

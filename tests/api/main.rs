@@ -3,6 +3,7 @@
 mod applications;
 mod auth;
 mod catalog;
+mod cli;
 mod errors;
 mod health;
 mod jobs;

@@ -1,0 +1,170 @@
+//! The command line, run as a separate process against a test database.
+
+use crate::support::TestApp;
+use std::{
+    io::Write,
+    process::{Command, Stdio},
+};
+
+fn passerelle(app: &TestApp, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_passerelle"))
+        .args(args)
+        .env("DATABASE_URL", app.db.url())
+        .env("JWT_SECRET", "cli-test-secret-that-is-long-enough!!")
+        .env("RUST_LOG", "warn")
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[actix_web::test]
+async fn staff_create_reads_the_password_or_generates_one() {
+    let app = TestApp::new().await;
+    let (ok, out, err) = passerelle(
+        &app,
+        &[
+            "staff",
+            "create",
+            "--email",
+            "Chef@Ville.example",
+            "--name",
+            "Camille Chef",
+            "--role",
+            "admin",
+        ],
+        Some("une phrase de passe pour la cli\n"),
+    );
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("created admin chef@ville.example"), "{out}");
+    assert!(
+        !out.contains("phrase de passe"),
+        "a piped password is never echoed"
+    );
+    let login = app
+        .post_json("/api/v1/auth/login", None, serde_json::json!({"email": "chef@ville.example", "password": "une phrase de passe pour la cli"}))
+        .await;
+    assert_eq!(login.status, 200);
+
+    let (ok, out, _) = passerelle(
+        &app,
+        &[
+            "staff",
+            "create",
+            "--email",
+            "r@ville.example",
+            "--name",
+            "R",
+            "--role",
+            "reviewer",
+        ],
+        None,
+    );
+    assert!(ok);
+    let generated = out
+        .lines()
+        .find_map(|l| l.strip_prefix("password (shown once): "))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let login = app
+        .post_json(
+            "/api/v1/auth/login",
+            None,
+            serde_json::json!({"email": "r@ville.example", "password": generated}),
+        )
+        .await;
+    assert_eq!(login.status, 200);
+
+    let (ok, _, err) = passerelle(
+        &app,
+        &[
+            "staff",
+            "create",
+            "--email",
+            "x@ville.example",
+            "--name",
+            "X",
+            "--role",
+            "root",
+        ],
+        None,
+    );
+    assert!(!ok && err.contains("--role"), "{err}");
+    let (ok, _, err) = passerelle(
+        &app,
+        &[
+            "staff",
+            "create",
+            "--email",
+            "y@ville.example",
+            "--name",
+            "Y",
+            "--role",
+            "manager",
+        ],
+        Some("short\n"),
+    );
+    assert!(!ok && err.contains("password refused"), "{err}");
+    let (ok, _, err) = passerelle(
+        &app,
+        &[
+            "staff",
+            "create",
+            "--email",
+            "chef@ville.example",
+            "--name",
+            "Z",
+            "--role",
+            "manager",
+        ],
+        Some("une autre phrase de passe\n"),
+    );
+    assert!(!ok && err.contains("already exists"), "{err}");
+}
+
+#[actix_web::test]
+async fn a_weak_configuration_stops_the_process_before_it_binds() {
+    let app = TestApp::new().await;
+    let out = Command::new(env!("CARGO_BIN_EXE_passerelle"))
+        .args(["serve"])
+        .env("DATABASE_URL", app.db.url())
+        .env("JWT_SECRET", "too-short")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("JWT_SECRET must be at least 32 bytes"));
+}
+
+#[actix_web::test]
+async fn seed_demo_and_purge_run_from_the_command_line() {
+    let app = TestApp::new().await;
+    let (ok, out, err) = passerelle(&app, &["seed-demo"], None);
+    assert!(ok, "{out}{err}");
+    let (ok, out, _) = passerelle(&app, &["seed-demo"], None);
+    assert!(ok && out.contains("demo data loaded"));
+    let (ok, out, err) = passerelle(&app, &["purge", "--dry-run"], None);
+    assert!(ok, "{err}");
+    assert!(out.contains("0 application(s) due for erasure"), "{out}");
+    let (ok, out, _) = passerelle(&app, &["openapi"], None);
+    assert!(ok && out.contains("\"openapi\""));
+}
