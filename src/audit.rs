@@ -28,3 +28,27 @@ pub fn record(conn: &mut PgConnection, at: DateTime<Utc>, entry: Entry) -> Query
         .execute(conn)
         .map(drop)
 }
+
+/// Records what a staff member did or saw, for handlers.
+pub fn by_staff(
+    conn: &mut PgConnection,
+    at: DateTime<Utc>,
+    actor: Uuid,
+    action: &str,
+    object_type: &str,
+    object_id: Uuid,
+    details: serde_json::Value,
+) -> Result<(), crate::error::ApiError> {
+    record(
+        conn,
+        at,
+        Entry {
+            actor_id: Some(actor),
+            action,
+            object_type,
+            object_id: object_id.to_string(),
+            details,
+        },
+    )?;
+    Ok(())
+}

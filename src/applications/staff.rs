@@ -39,29 +39,6 @@ fn load(
     Ok((application, access))
 }
 
-fn audit_read(
-    conn: &mut PgConnection,
-    now: DateTime<Utc>,
-    actor: Uuid,
-    action: &str,
-    object_type: &str,
-    id: Uuid,
-    details: serde_json::Value,
-) -> Result<(), ApiError> {
-    audit::record(
-        conn,
-        now,
-        audit::Entry {
-            actor_id: Some(actor),
-            action,
-            object_type,
-            object_id: id.to_string(),
-            details,
-        },
-    )?;
-    Ok(())
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ApplicationListQuery {
@@ -164,7 +141,7 @@ pub async fn list_applications(
                 cursor.as_deref(),
                 limit,
             )?;
-            audit_read(
+            audit::by_staff(
                 conn,
                 now,
                 auth.id,
@@ -322,7 +299,7 @@ pub async fn get_application(
         .db(move |conn| {
             let (a, access) = load(conn, &auth, id)?;
             let docs = model::documents(conn, id)?;
-            audit_read(
+            audit::by_staff(
                 conn,
                 now,
                 actor,
@@ -376,7 +353,7 @@ pub async fn download_document(
             }
             let doc = model::document_with_content(conn, id, document_id)?
                 .ok_or_else(ApiError::not_found)?;
-            audit_read(
+            audit::by_staff(
                 conn,
                 now,
                 actor,
@@ -444,7 +421,7 @@ pub async fn application_history(
         .db(move |conn| {
             load(conn, &auth, id)?;
             let events = model::history(conn, id)?;
-            audit_read(
+            audit::by_staff(
                 conn,
                 now,
                 actor,
@@ -526,7 +503,7 @@ pub async fn transition_application(
                 if to == ApplicationStatus::Rejected && body.notify_candidate {
                     notify_rejection(conn, &moved, now)?;
                 }
-                audit_read(
+                audit::by_staff(
                     conn,
                     now,
                     actor,
@@ -590,7 +567,7 @@ pub async fn export_applications_csv(
             offer_access(conn, &auth, offer_id)?.require_manager()?;
             let offer = offers::find(conn, offer_id)?.ok_or_else(ApiError::not_found)?;
             let rows = model::all_for_offer(conn, offer_id)?;
-            audit_read(
+            audit::by_staff(
                 conn,
                 now,
                 actor,

@@ -91,18 +91,7 @@ fn record(
     offer: &Offer,
     details: Value,
 ) -> Result<(), ApiError> {
-    audit::record(
-        conn,
-        now,
-        audit::Entry {
-            actor_id: Some(actor),
-            action,
-            object_type: "offer",
-            object_id: offer.id.to_string(),
-            details,
-        },
-    )?;
-    Ok(())
+    audit::by_staff(conn, now, actor, action, "offer", offer.id, details)
 }
 
 fn reference_taken(e: diesel::result::Error) -> ApiError {

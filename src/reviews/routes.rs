@@ -41,29 +41,6 @@ pub fn register(cfg: &mut ServiceConfig) {
         .service(reviewer_workloads);
 }
 
-fn record(
-    conn: &mut PgConnection,
-    now: DateTime<Utc>,
-    actor: Uuid,
-    action: &str,
-    object_type: &str,
-    id: Uuid,
-    details: serde_json::Value,
-) -> Result<(), ApiError> {
-    audit::record(
-        conn,
-        now,
-        audit::Entry {
-            actor_id: Some(actor),
-            action,
-            object_type,
-            object_id: id.to_string(),
-            details,
-        },
-    )?;
-    Ok(())
-}
-
 fn offer_or_404(conn: &mut PgConnection, id: Uuid) -> Result<offers::Offer, ApiError> {
     offers::find(conn, id)?.ok_or_else(ApiError::not_found)
 }
@@ -173,7 +150,7 @@ pub async fn assign_reviewer(
                         "This reviewer is already assigned to the offer.",
                     ));
                 }
-                record(
+                audit::by_staff(
                     conn,
                     now,
                     actor,
@@ -219,7 +196,7 @@ pub async fn unassign_reviewer(
                 if !model::unassign(conn, offer_id, reviewer_id)? {
                     return Err(ApiError::not_found());
                 }
-                record(
+                audit::by_staff(
                     conn,
                     now,
                     auth.id,
@@ -308,7 +285,7 @@ pub async fn put_criteria(
                     ));
                 }
                 model::replace_criteria(conn, offer_id, &list)?;
-                record(
+                audit::by_staff(
                     conn,
                     now,
                     auth.id,
@@ -390,7 +367,7 @@ pub async fn put_review_settings(
                 offer_access(conn, &auth, offer_id)?.require_manager()?;
                 offer_or_404(conn, offer_id)?;
                 model::set_blind(conn, offer_id, blind, auth.id, now)?;
-                record(
+                audit::by_staff(
                     conn,
                     now,
                     auth.id,
@@ -477,7 +454,7 @@ pub async fn list_reviews(
                 .filter(|r| sees_all || r.reviewer_id == auth.id)
                 .map(|r| ReviewView::new(r, &criteria))
                 .collect();
-            record(
+            audit::by_staff(
                 conn,
                 now,
                 auth.id,
@@ -556,7 +533,7 @@ pub async fn put_my_review(
                     &input.comment,
                     now,
                 )?;
-                record(
+                audit::by_staff(
                     conn,
                     now,
                     auth.id,
@@ -606,7 +583,7 @@ pub async fn declare_conflict(
                     ));
                 }
                 model::declare_conflict(conn, application_id, auth.id, now)?;
-                record(
+                audit::by_staff(
                     conn,
                     now,
                     auth.id,
