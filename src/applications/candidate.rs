@@ -15,7 +15,8 @@ use crate::{
     state::AppState,
 };
 use actix_web::{
-    delete, dev::Payload, get, http::header, post, web, FromRequest, HttpRequest, HttpResponse,
+    delete, dev::Payload, get, http::header, patch, post, web, FromRequest, HttpRequest,
+    HttpResponse,
 };
 use diesel::{Connection, PgConnection};
 use futures_util::future::LocalBoxFuture;
@@ -101,6 +102,146 @@ pub async fn get_my_application(
         })
         .await?;
     Ok(private(&mut HttpResponse::Ok()).json(body))
+}
+
+/// Fields a candidate may correct (GDPR right to rectification); omitted ones stay.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CorrectionRequest {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    #[schema(format = "email")]
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub education_level: Option<String>,
+    pub school: Option<String>,
+    pub field_of_study: Option<String>,
+    #[schema(format = "date")]
+    pub available_from: Option<String>,
+    #[schema(format = "date")]
+    pub available_until: Option<String>,
+    pub languages: Option<Vec<super::domain::CandidateLanguage>>,
+    pub message: Option<String>,
+}
+
+/// The form as it stands, with the corrections over it, checked by the same rules as applying.
+fn corrected_form(
+    a: &Application,
+    c: CorrectionRequest,
+) -> Result<super::domain::ApplicationForm, ApiError> {
+    let mut fields = std::collections::HashMap::new();
+    let mut put = |k: &str, v: Option<String>| {
+        if let Some(v) = v {
+            fields.insert(k.to_owned(), v);
+        }
+    };
+    put("first_name", c.first_name.or(a.first_name.clone()));
+    put("last_name", c.last_name.or(a.last_name.clone()));
+    put("email", c.email.or(a.email.clone()));
+    put("phone", c.phone.or(a.phone.clone()));
+    put(
+        "education_level",
+        c.education_level.or(a.education_level.clone()),
+    );
+    put("school", c.school.or(a.school.clone()));
+    put(
+        "field_of_study",
+        c.field_of_study.or(a.field_of_study.clone()),
+    );
+    put(
+        "available_from",
+        c.available_from.or(a.available_from.map(|d| d.to_string())),
+    );
+    put(
+        "available_until",
+        c.available_until
+            .or(a.available_until.map(|d| d.to_string())),
+    );
+    put(
+        "languages",
+        c.languages
+            .map(|l| serde_json::json!(l))
+            .or(a.languages.clone())
+            .map(|l| l.to_string()),
+    );
+    put("message", c.message.or(a.message.clone()));
+    put("consent_privacy", Some("true".into()));
+    put(
+        "privacy_notice_version",
+        Some(a.privacy_notice_version.clone()),
+    );
+    super::domain::parse_form(&fields).map_err(ApiError::validation)
+}
+
+/// Correct my application's fields. Files cannot be replaced: withdraw and apply again.
+#[utoipa::path(
+    tag = "candidate",
+    security(("tracking_token" = [])),
+    request_body = CorrectionRequest,
+    responses(
+        (status = 200, description = "Corrected", body = CandidateApplicationView),
+        (status = 401, description = "No or unknown tracking token", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another application to this offer uses that email", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/candidate/application")]
+pub async fn correct_my_application(
+    state: web::Data<AppState>,
+    me: CandidateAuth,
+    body: web::Json<CorrectionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, now, body) = (me.application_id, state.now(), body.into_inner());
+    let view_body = state
+        .db(move |conn| {
+            conn.transaction(|conn| {
+                let a = model::lock(conn, id)?.ok_or_else(ApiError::not_found)?;
+                let f = corrected_form(&a, body)?;
+                let corrected = model::correct(
+                    conn,
+                    id,
+                    &model::Correction {
+                        first_name: Some(f.first_name),
+                        last_name: Some(f.last_name),
+                        email: Some(f.email),
+                        phone: f.phone,
+                        school: Some(f.school),
+                        field_of_study: Some(f.field_of_study),
+                        education_level: Some(f.education_level),
+                        available_from: Some(f.available_from),
+                        available_until: Some(f.available_until),
+                        languages: Some(serde_json::json!(f.languages)),
+                        message: f.message,
+                        last_contact_at: now,
+                        updated_at: now,
+                    },
+                )
+                .map_err(|e| {
+                    if model::is_duplicate(&e) {
+                        ApiError::conflict(
+                            "already_applied",
+                            "Another application to this offer uses this email.",
+                        )
+                    } else {
+                        e.into()
+                    }
+                })?;
+                audit::record(
+                    conn,
+                    now,
+                    audit::Entry {
+                        actor_id: None,
+                        action: "application.corrected_by_candidate",
+                        object_type: "application",
+                        object_id: id.to_string(),
+                        details: serde_json::json!({}),
+                    },
+                )?;
+                view(conn, &corrected)
+            })
+        })
+        .await?;
+    Ok(private(&mut HttpResponse::Ok()).json(view_body))
 }
 
 /// Withdraw my application. Final: it can no longer move.

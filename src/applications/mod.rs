@@ -20,6 +20,7 @@ pub fn register(cfg: &mut ServiceConfig) {
         .service(candidate::withdraw_my_application)
         .service(candidate::export_my_application)
         .service(candidate::erase_my_application)
+        .service(candidate::correct_my_application)
         .service(staff::export_applications_csv)
         .service(staff::list_applications)
         .service(staff::get_application)

@@ -252,6 +252,32 @@ pub fn history(conn: &mut PgConnection, application_id: Uuid) -> QueryResult<Vec
         .load(conn)
 }
 
+/// The candidate's corrections of their own fields.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = applications, treat_none_as_null = true)]
+pub struct Correction {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub school: Option<String>,
+    pub field_of_study: Option<String>,
+    pub education_level: Option<String>,
+    pub available_from: Option<NaiveDate>,
+    pub available_until: Option<NaiveDate>,
+    pub languages: Option<Value>,
+    pub message: Option<String>,
+    pub last_contact_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub fn correct(conn: &mut PgConnection, id: Uuid, c: &Correction) -> QueryResult<Application> {
+    diesel::update(applications::table.find(id))
+        .set((c, applications::version.eq(applications::version + 1)))
+        .returning(Application::as_returning())
+        .get_result(conn)
+}
+
 /// Moves an application; `decided_at` is set when the move is final.
 pub fn set_status(
     conn: &mut PgConnection,

@@ -1087,3 +1087,48 @@ async fn an_smtp_outage_delays_mail_but_keeps_the_application() {
         2
     );
 }
+
+#[actix_web::test]
+async fn a_candidate_corrects_their_fields_with_the_same_rules() {
+    let app = TestApp::new().await;
+    let (offer, _) = published(&app).await;
+    let (_, token) = app.apply(&offer, "typo@exmaple.org").await;
+    app.apply(&offer, "taken@example.org").await;
+    let patch = |body: serde_json::Value| {
+        app.json_request(
+            TestRequest::patch(),
+            "/api/v1/candidate/application",
+            Some(&token),
+            body,
+        )
+    };
+    let res = patch(json!({"email": "typo@example.org", "phone": "+33 7 00 00 00 00"})).await;
+    assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+    let body = res.json();
+    assert_eq!(body["email"], "typo@example.org");
+    assert_eq!(body["phone"], "+33 7 00 00 00 00");
+    assert_eq!(
+        body["school"], "Sciences Po Grenoble",
+        "untouched fields stay"
+    );
+    patch(json!({"email": "not an email"}))
+        .await
+        .assert_problem(422, "validation_failed");
+    patch(json!({"available_until": "2020-01-01"}))
+        .await
+        .assert_problem(422, "validation_failed");
+    patch(json!({"email": "taken@example.org"}))
+        .await
+        .assert_problem(409, "already_applied");
+    patch(json!({"status": "hired"}))
+        .await
+        .assert_problem(422, "invalid_body");
+    app.json_request(
+        TestRequest::patch(),
+        "/api/v1/candidate/application",
+        None,
+        json!({}),
+    )
+    .await
+    .assert_problem(401, "unauthenticated");
+}
