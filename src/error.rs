@@ -127,6 +127,9 @@ pub struct Problem {
     pub code: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// The request's `X-Request-Id`, to quote when reporting a problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 #[derive(Debug)]
@@ -268,6 +271,7 @@ impl ApiError {
             detail: self.detail.to_string(),
             code: self.code.to_owned(),
             errors: self.errors.clone(),
+            request_id: crate::request_id::current(),
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod http;
 pub mod jobs;
 pub mod offers;
 pub mod openapi;
+pub mod request_id;
 pub mod reviews;
 pub mod settings;
 pub mod state;
@@ -102,7 +103,8 @@ pub fn build_app(
         .wrap(security_headers(https))
         // Path only: query strings may carry search terms or emails.
         .wrap(
-            Logger::new("%{METHOD}xi %U %s %b %Dms")
+            Logger::new("%{METHOD}xi %U %s %b %Dms request_id=%{x-request-id}i")
                 .custom_request_replace("METHOD", |req| req.method().to_string()),
         )
+        .wrap(actix_web::middleware::from_fn(request_id::middleware))
 }

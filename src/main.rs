@@ -3,7 +3,23 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .format(|buf, record| {
+            use std::io::Write;
+            // Lines written while a request is handled name it.
+            let request = passerelle::request_id::current()
+                .map(|id| format!(" request_id={id}"))
+                .unwrap_or_default();
+            writeln!(
+                buf,
+                "[{} {:5} {}] {}{request}",
+                buf.timestamp(),
+                record.level(),
+                record.target(),
+                record.args()
+            )
+        })
+        .init();
     match passerelle::cli::run(passerelle::cli::Cli::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

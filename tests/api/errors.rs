@@ -90,3 +90,33 @@ async fn every_response_carries_security_headers() {
         .unwrap()
         .contains("default-src 'none'"));
 }
+
+#[actix_web::test]
+async fn every_response_has_a_request_id_that_problems_quote() {
+    let app = TestApp::new().await;
+    let res = app.get("/api/v1/nowhere", None).await;
+    let id = res.header("x-request-id").unwrap().to_owned();
+    assert_eq!(id.len(), 32);
+    assert_eq!(res.json()["request_id"], id);
+    let res = app
+        .send(
+            TestRequest::get()
+                .uri("/api/v1/offers?limit=0")
+                .insert_header(("X-Request-Id", "front-42")),
+        )
+        .await;
+    assert_eq!(res.header("x-request-id"), Some("front-42"));
+    assert_eq!(res.json()["request_id"], "front-42");
+    let res = app
+        .send(
+            TestRequest::get()
+                .uri("/health/live")
+                .insert_header(("X-Request-Id", "bad id with spaces")),
+        )
+        .await;
+    assert_eq!(
+        res.header("x-request-id").unwrap().len(),
+        32,
+        "replaced by a fresh id"
+    );
+}
