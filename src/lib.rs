@@ -13,6 +13,7 @@ pub mod http;
 pub mod jobs;
 pub mod offers;
 pub mod openapi;
+pub mod partners;
 pub mod settings;
 pub mod state;
 
@@ -35,7 +36,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(auth::users::register)
             .configure(offers::public::register)
             .configure(offers::staff::register)
-            .configure(applications::register),
+            .configure(applications::register)
+            .configure(partners::register),
     )
     .configure(health::register);
 }

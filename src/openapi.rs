@@ -25,6 +25,9 @@ use utoipa_actix_web::AppExt;
         (name = "applications", description = "Applying to an offer"),
         (name = "candidate", description = "A candidate's own application, with the tracking token"),
         (name = "staff applications", description = "The pipeline of applications (admin, manager)"),
+        (name = "staff partners", description = "Partner accounts, API keys, webhooks and attribution (admin; attribution also manager)"),
+        (name = "partners", description = "Syncing the public offers, with a partner API key"),
+        (name = "publication", description = "JSON-LD and XML/Atom feeds of the public offers"),
         (name = "operations", description = "Health checks"),
     )
 )]
@@ -52,6 +55,18 @@ impl Modify for BearerAuth {
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
                         "The tracking token returned once when applying (pct_...)",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "partner_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A partner API key (ppk_...), issued by an admin at \
+                         POST /api/v1/staff/partners; valid on /api/v1/partner/* only",
                     ))
                     .build(),
             ),

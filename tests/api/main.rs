@@ -9,6 +9,8 @@ mod jobs;
 mod migrations;
 mod offers;
 mod openapi;
+mod partners;
 mod smtp_sink;
 mod support;
 mod users;
+mod webhook_sink;
