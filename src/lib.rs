@@ -13,6 +13,7 @@ pub mod http;
 pub mod jobs;
 pub mod offers;
 pub mod openapi;
+pub mod partners;
 pub mod request_id;
 pub mod reviews;
 pub mod settings;
@@ -43,7 +44,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(offers::public::register)
             .configure(offers::staff::register)
             .configure(applications::register)
-            .configure(reviews::routes::register),
+            .configure(reviews::routes::register)
+            .configure(partners::register),
     )
     .configure(health::register);
 }

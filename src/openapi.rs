@@ -26,6 +26,9 @@ use utoipa_actix_web::AppExt;
         (name = "candidate", description = "A candidate's own application, with the tracking token"),
         (name = "staff applications", description = "The pipeline of applications (admin, manager)"),
         (name = "reviews", description = "Reviewer assignments, scorecards, reviews and rankings"),
+        (name = "staff partners", description = "Partner accounts, API keys, webhooks and attribution (admin; attribution also manager)"),
+        (name = "partners", description = "Syncing the public offers, with a partner API key"),
+        (name = "publication", description = "JSON-LD and XML/Atom feeds of the public offers"),
         (name = "operations", description = "Health checks"),
     )
 )]
@@ -53,6 +56,18 @@ impl Modify for BearerAuth {
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
                         "The tracking token returned once when applying (pct_...)",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "partner_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A partner API key (ppk_...), issued by an admin at \
+                         POST /api/v1/staff/partners; valid on /api/v1/partner/* only",
                     ))
                     .build(),
             ),

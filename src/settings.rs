@@ -36,6 +36,40 @@ pub struct Settings {
     pub applications: ApplicationSettings,
     pub mail: MailSettings,
     pub jobs: JobSettings,
+    pub partners: PartnerSettings,
+}
+
+/// Partner job boards: rate limit, key rotation, publication formats and webhooks.
+#[derive(Clone, Debug)]
+pub struct PartnerSettings {
+    /// `PARTNER_RATE_LIMIT` (default 600): requests a partner may make per window, counted
+    /// in the database so that every instance shares the budget.
+    pub rate_limit: i32,
+    /// `PARTNER_RATE_WINDOW_SECONDS` (default 60).
+    pub rate_window: Duration,
+    /// `PARTNER_KEY_OVERLAP_HOURS` (default 24): how long the previous keys keep working
+    /// after a rotation (a rotation may ask for less, down to 0).
+    pub key_overlap_hours: i64,
+    /// `OFFER_URL_TEMPLATE` (default `{PUBLIC_BASE_URL}/api/v1/offers/{slug}`): the page of
+    /// an offer that feeds and JSON-LD link to; `{slug}` and `{id}` are replaced.
+    pub offer_url_template: String,
+    /// `FEED_PUBLISHER` (default `Passerelle`): the publisher named by the feeds.
+    pub feed_publisher: String,
+    pub webhooks: WebhookSettings,
+}
+
+/// Outbound webhook calls.
+#[derive(Clone, Copy, Debug)]
+pub struct WebhookSettings {
+    /// `WEBHOOK_ALLOW_HTTP` (default false): accept `http://` endpoints (tests only).
+    pub allow_http: bool,
+    /// `WEBHOOK_ALLOW_LOOPBACK` (default false): accept endpoints on 127.0.0.0/8 and ::1
+    /// (tests only). Private, link-local and metadata addresses are always refused.
+    pub allow_loopback: bool,
+    /// `WEBHOOK_TIMEOUT_SECONDS` (default 10): the whole of one delivery attempt.
+    pub timeout: Duration,
+    /// `WEBHOOK_MAX_RESPONSE_BYTES` (default 16384): the most of an answer that is read.
+    pub max_response_bytes: usize,
 }
 
 /// Uploads and retention of applications.
@@ -248,6 +282,7 @@ impl Settings {
             ));
         }
 
+        let partners = partner_settings(get, &public_base_url)?;
         Ok(Settings {
             database_url: get("DATABASE_URL").map(str::to_owned),
             data_dir: PathBuf::from(get("DATA_DIR").unwrap_or("./data")),
@@ -274,6 +309,7 @@ impl Settings {
             applications: ApplicationSettings::from_env(&get)?,
             mail: mail_settings(get)?,
             jobs: job_settings(get)?,
+            partners,
         })
     }
 
@@ -397,6 +433,62 @@ fn job_settings<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<JobSettings
     })
 }
 
+fn partner_settings<'a>(
+    get: impl Fn(&str) -> Option<&'a str>,
+    public_base_url: &str,
+) -> Result<PartnerSettings, SettingsError> {
+    let rate_limit = parse_or(&get, "PARTNER_RATE_LIMIT", 600i32)?;
+    let rate_window = parse_or(&get, "PARTNER_RATE_WINDOW_SECONDS", 60u64)?;
+    if rate_limit < 1 || rate_window < 1 {
+        return Err(SettingsError(
+            "PARTNER_RATE_LIMIT and PARTNER_RATE_WINDOW_SECONDS must be at least 1".into(),
+        ));
+    }
+    let key_overlap_hours = parse_or(&get, "PARTNER_KEY_OVERLAP_HOURS", 24i64)?;
+    if !(0..=24 * 90).contains(&key_overlap_hours) {
+        return Err(SettingsError(
+            "PARTNER_KEY_OVERLAP_HOURS must be between 0 and 2160 (90 days)".into(),
+        ));
+    }
+    let offer_url_template = get("OFFER_URL_TEMPLATE")
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("{public_base_url}/api/v1/offers/{{slug}}"));
+    if !(offer_url_template.starts_with("https://") || offer_url_template.starts_with("http://"))
+        || !(offer_url_template.contains("{slug}") || offer_url_template.contains("{id}"))
+    {
+        return Err(SettingsError(
+            "OFFER_URL_TEMPLATE must be an http(s) URL containing {slug} or {id}".into(),
+        ));
+    }
+    let timeout = parse_or(&get, "WEBHOOK_TIMEOUT_SECONDS", 10u64)?;
+    let lease = parse_or(&get, "JOB_LEASE_SECONDS", 300u64)?;
+    if timeout == 0 || lease <= timeout.saturating_mul(2) {
+        return Err(SettingsError(format!(
+            "WEBHOOK_TIMEOUT_SECONDS must be at least 1 and less than half of \
+             JOB_LEASE_SECONDS ({lease})"
+        )));
+    }
+    let max_response_bytes = parse_or(&get, "WEBHOOK_MAX_RESPONSE_BYTES", 16 * 1024usize)?;
+    if max_response_bytes < 256 {
+        return Err(SettingsError(
+            "WEBHOOK_MAX_RESPONSE_BYTES must be at least 256".into(),
+        ));
+    }
+    Ok(PartnerSettings {
+        rate_limit,
+        rate_window: Duration::from_secs(rate_window),
+        key_overlap_hours,
+        offer_url_template,
+        feed_publisher: get("FEED_PUBLISHER").unwrap_or("Passerelle").to_owned(),
+        webhooks: WebhookSettings {
+            allow_http: parse_or(&get, "WEBHOOK_ALLOW_HTTP", false)?,
+            allow_loopback: parse_or(&get, "WEBHOOK_ALLOW_LOOPBACK", false)?,
+            timeout: Duration::from_secs(timeout),
+            max_response_bytes,
+        },
+    })
+}
+
 fn parse_or<'a, T: std::str::FromStr>(
     get: impl Fn(&str) -> Option<&'a str>,
     name: &str,
@@ -496,6 +588,37 @@ mod tests {
         }
         let s = Settings::from_map(&env(&[("JOB_WORKERS", "0")])).unwrap();
         assert_eq!(s.jobs.workers, 0);
+    }
+
+    #[test]
+    fn partner_settings_have_safe_defaults_and_are_checked() {
+        let s = Settings::from_map(&env(&[])).unwrap().partners;
+        assert_eq!((s.rate_limit, s.rate_window.as_secs()), (600, 60));
+        assert_eq!(s.key_overlap_hours, 24);
+        assert!(!s.webhooks.allow_http && !s.webhooks.allow_loopback);
+        assert_eq!(
+            s.offer_url_template,
+            "http://localhost:8080/api/v1/offers/{slug}"
+        );
+        for (pairs, name) in [
+            (vec![("PARTNER_RATE_LIMIT", "0")], "PARTNER_RATE_LIMIT"),
+            (
+                vec![("PARTNER_KEY_OVERLAP_HOURS", "-1")],
+                "PARTNER_KEY_OVERLAP_HOURS",
+            ),
+            (
+                vec![("OFFER_URL_TEMPLATE", "/offres")],
+                "OFFER_URL_TEMPLATE",
+            ),
+            (
+                vec![("WEBHOOK_TIMEOUT_SECONDS", "200")],
+                "WEBHOOK_TIMEOUT_SECONDS",
+            ),
+            (vec![("WEBHOOK_ALLOW_HTTP", "yes")], "WEBHOOK_ALLOW_HTTP"),
+        ] {
+            let err = Settings::from_map(&env(&pairs)).unwrap_err();
+            assert!(err.to_string().contains(name), "{name}: {err}");
+        }
     }
 
     #[test]

@@ -125,6 +125,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    offer_changes (seq) {
+        seq -> Int8,
+        xact_id -> Int8,
+        offer_id -> Uuid,
+        kind -> Text,
+        reason -> Nullable<Text>,
+        changed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     offer_review_settings (offer_id) {
         offer_id -> Uuid,
         blind -> Bool,
@@ -188,6 +199,41 @@ diesel::table! {
         updated_by -> Nullable<Uuid>,
         version -> Int4,
         search -> Tsvector,
+    }
+}
+
+diesel::table! {
+    partner_keys (id) {
+        id -> Uuid,
+        partner_id -> Uuid,
+        prefix -> Text,
+        key_hash -> Bytea,
+        created_at -> Timestamptz,
+        created_by -> Nullable<Uuid>,
+        expires_at -> Nullable<Timestamptz>,
+        last_used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    partner_rate_windows (partner_id, window_start) {
+        partner_id -> Uuid,
+        window_start -> Timestamptz,
+        requests -> Int4,
+    }
+}
+
+diesel::table! {
+    partners (id) {
+        id -> Uuid,
+        name -> Text,
+        slug -> Text,
+        contact_email -> Text,
+        active -> Bool,
+        created_at -> Timestamptz,
+        created_by -> Nullable<Uuid>,
+        updated_at -> Timestamptz,
+        updated_by -> Nullable<Uuid>,
     }
 }
 
@@ -259,6 +305,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Uuid,
+        endpoint_id -> Uuid,
+        partner_id -> Uuid,
+        event_id -> Uuid,
+        event_type -> Text,
+        offer_id -> Uuid,
+        body -> Text,
+        status -> Text,
+        attempts -> Int4,
+        last_attempt_at -> Nullable<Timestamptz>,
+        last_status_code -> Nullable<Int4>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Uuid,
+        partner_id -> Uuid,
+        url -> Text,
+        secret -> Text,
+        events -> Jsonb,
+        active -> Bool,
+        disabled_at -> Nullable<Timestamptz>,
+        disabled_reason -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(application_documents -> applications (application_id));
 diesel::joinable!(application_events -> applications (application_id));
 diesel::joinable!(application_events -> staff_users (actor_id));
@@ -267,6 +347,9 @@ diesel::joinable!(audit_log -> staff_users (actor_id));
 diesel::joinable!(offer_review_settings -> offers (offer_id));
 diesel::joinable!(offer_review_settings -> staff_users (updated_by));
 diesel::joinable!(offer_reviewers -> offers (offer_id));
+diesel::joinable!(partner_keys -> partners (partner_id));
+diesel::joinable!(partner_keys -> staff_users (created_by));
+diesel::joinable!(partner_rate_windows -> partners (partner_id));
 diesel::joinable!(refresh_tokens -> staff_sessions (session_id));
 diesel::joinable!(review_conflicts -> applications (application_id));
 diesel::joinable!(review_conflicts -> staff_users (reviewer_id));
@@ -274,6 +357,9 @@ diesel::joinable!(review_criteria -> offers (offer_id));
 diesel::joinable!(reviews -> applications (application_id));
 diesel::joinable!(reviews -> staff_users (reviewer_id));
 diesel::joinable!(staff_sessions -> staff_users (user_id));
+diesel::joinable!(webhook_deliveries -> partners (partner_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(webhook_endpoints -> partners (partner_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     application_documents,
@@ -285,13 +371,19 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     jobs,
     login_failures,
+    offer_changes,
     offer_review_settings,
     offer_reviewers,
     offers,
+    partner_keys,
+    partner_rate_windows,
+    partners,
     refresh_tokens,
     review_conflicts,
     review_criteria,
     reviews,
     staff_sessions,
     staff_users,
+    webhook_deliveries,
+    webhook_endpoints,
 );

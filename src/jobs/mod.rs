@@ -258,6 +258,7 @@ pub enum JobError {
 fn handle(state: &AppState, job: &Job) -> Result<(), JobError> {
     match job.kind.as_str() {
         EMAIL => send_email(state, &job.payload),
+        crate::partners::webhooks::WEBHOOK => crate::partners::webhooks::deliver(state, job),
         other => Err(JobError::Permanent(format!("unknown job kind {other:?}"))),
     }
 }

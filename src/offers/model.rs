@@ -255,6 +255,42 @@ pub fn find_public(conn: &mut PgConnection, id_or_slug: &str) -> QueryResult<Opt
     }
 }
 
+/// Offers by id, whatever their status (the change feed maps each to its current state).
+pub fn find_many(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<Offer>> {
+    offers::table
+        .filter(offers::id.eq_any(ids))
+        .select(Offer::as_select())
+        .load(conn)
+}
+
+/// Published offers in id order, after `after`: an order that moves with no write, for
+/// partners copying the whole set page by page. Returns up to `limit + 1` rows and the total.
+pub fn published_by_id(
+    conn: &mut PgConnection,
+    after: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<(Vec<Offer>, i64)> {
+    let published = offers::status.eq(OfferStatus::Published.as_str());
+    let rows = offers::table
+        .filter(published)
+        .filter(offers::id.gt(after.unwrap_or_else(Uuid::nil)))
+        .order(offers::id.asc())
+        .limit(limit + 1)
+        .select(Offer::as_select())
+        .load(conn)?;
+    let total = offers::table.filter(published).count().get_result(conn)?;
+    Ok((rows, total))
+}
+
+/// Every published offer, newest first (the feeds).
+pub fn all_published(conn: &mut PgConnection) -> QueryResult<Vec<Offer>> {
+    offers::table
+        .filter(offers::status.eq(OfferStatus::Published.as_str()))
+        .order((offers::published_at.desc(), offers::id.desc()))
+        .select(Offer::as_select())
+        .load(conn)
+}
+
 pub fn update_content(
     conn: &mut PgConnection,
     id: Uuid,

@@ -297,6 +297,14 @@ async fn write_content(
                     model::update_content(conn, id, &OfferContent::from(&valid), &slug, actor, now)
                         .map_err(reference_taken)?;
                 record(conn, now, actor, "offer.updated", &offer, json!({}))?;
+                if offer.status() == OfferStatus::Published {
+                    crate::partners::webhooks::record_offer_event(
+                        conn,
+                        "offer.updated",
+                        &offer,
+                        now,
+                    )?;
+                }
                 Ok(offer)
             })
         })
@@ -490,6 +498,13 @@ async fn transition(
                     &offer,
                     json!({ "from": current.status, "to": offer.status }),
                 )?;
+                // Partners hear of it in the same transaction: no event without the change.
+                let event = match t {
+                    Transition::Publish | Transition::Reopen => "offer.published",
+                    Transition::Close => "offer.closed",
+                    Transition::Archive => "offer.archived",
+                };
+                crate::partners::webhooks::record_offer_event(conn, event, &offer, now)?;
                 Ok(offer)
             })
         })

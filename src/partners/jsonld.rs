@@ -1,0 +1,184 @@
+//! An offer as a schema.org `JobPosting`, in the shape Google for Jobs reads. Plain Rust: the
+//! offer row in, JSON out.
+
+use super::xml::escape_text;
+use crate::offers::{
+    domain::{Contact, Location},
+    model::Offer,
+    views::accepting_applications,
+};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use serde_json::{json, Map, Value};
+
+/// The page of an offer, from `OFFER_URL_TEMPLATE`.
+pub fn offer_url(template: &str, offer: &Offer) -> String {
+    template
+        .replace("{slug}", &offer.slug)
+        .replace("{id}", &offer.id.to_string())
+}
+
+fn stored<T: serde::de::DeserializeOwned>(v: &Value) -> Option<T> {
+    serde_json::from_value(v.clone()).ok()
+}
+
+/// The description as HTML, built from the offer's text: summary, context, missions, profile.
+/// Every piece of text is escaped; only the markup is ours.
+pub fn description_html(offer: &Offer) -> String {
+    let para = |text: &str| {
+        text.split("\n\n")
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| format!("<p>{}</p>", escape_text(p).replace('\n', "<br>")))
+            .collect::<String>()
+    };
+    let mut html = para(&offer.summary);
+    if !offer.context.trim().is_empty() {
+        html.push_str("<h3>Contexte</h3>");
+        html.push_str(&para(&offer.context));
+    }
+    let missions: Vec<String> = stored(&offer.missions).unwrap_or_default();
+    if !missions.is_empty() {
+        html.push_str("<h3>Missions</h3><ul>");
+        for m in missions {
+            html.push_str(&format!("<li>{}</li>", escape_text(&m)));
+        }
+        html.push_str("</ul>");
+    }
+    if !offer.profile.trim().is_empty() {
+        html.push_str("<h3>Profil recherché</h3>");
+        html.push_str(&para(&offer.profile));
+    }
+    html
+}
+
+/// schema.org's credential categories for French education levels.
+fn credential_category(level: &str) -> &'static str {
+    match level {
+        "bac" => "high school",
+        "bac_1" | "bac_2" => "associate degree",
+        "bac_3" | "licence_3" => "bachelor degree",
+        _ => "postgraduate degree",
+    }
+}
+
+/// The end of the deadline day: applications are taken through it.
+fn end_of_day(date: NaiveDate) -> String {
+    date.and_hms_opt(23, 59, 59)
+        .map(|t| t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true))
+        .unwrap_or_else(|| date.to_string())
+}
+
+fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The `JobPosting` of a published or closed offer. A closed offer (or one whose deadline
+/// passed) says so: `validThrough` in the past and no `directApply`.
+pub fn job_posting(offer: &Offer, url: &str, now: DateTime<Utc>) -> Value {
+    let open = accepting_applications(&offer.status, offer.application_deadline, now.date_naive());
+    let location: Option<Location> = stored(&offer.location);
+    let contact: Option<Contact> = stored(&offer.contact);
+    let levels: Vec<String> = stored(&offer.education_levels).unwrap_or_default();
+
+    let mut employment = vec!["INTERN"];
+    employment.push(if offer.work_time_percent >= 100 {
+        "FULL_TIME"
+    } else {
+        "PART_TIME"
+    });
+    let valid_through = match offer.closed_at {
+        Some(closed) if !open => timestamp(closed.min(now)),
+        _ => end_of_day(offer.application_deadline),
+    };
+    let mut categories: Vec<&str> = Vec::new();
+    for c in levels.iter().map(|l| credential_category(l)) {
+        if !categories.contains(&c) {
+            categories.push(c);
+        }
+    }
+
+    let mut posting = Map::new();
+    let mut put = |k: &str, v: Value| {
+        posting.insert(k.to_owned(), v);
+    };
+    put("@context", json!("https://schema.org/"));
+    put("@type", json!("JobPosting"));
+    put("title", json!(offer.title));
+    put("description", json!(description_html(offer)));
+    put(
+        "datePosted",
+        json!(offer
+            .first_published_at
+            .or(offer.published_at)
+            .map(|t| t.date_naive().to_string())),
+    );
+    put("validThrough", json!(valid_through));
+    put("employmentType", json!(employment));
+    put(
+        "hiringOrganization",
+        json!({
+            "@type": "Organization",
+            "name": offer.organization,
+            "department": {"@type": "Organization", "name": offer.department},
+        }),
+    );
+    if let Some(l) = &location {
+        let mut address = json!({
+            "@type": "PostalAddress",
+            "addressLocality": l.city,
+            "postalCode": l.postal_code,
+            "addressCountry": l.country,
+        });
+        if let Some(street) = &l.street_address {
+            address["streetAddress"] = json!(street);
+        }
+        put("jobLocation", json!({"@type": "Place", "address": address}));
+    }
+    if offer.remote == "full" {
+        put("jobLocationType", json!("TELECOMMUTE"));
+        if let Some(l) = &location {
+            put(
+                "applicantLocationRequirements",
+                json!({"@type": "Country", "name": l.country}),
+            );
+        }
+    }
+    if let Some(cents) = offer.hourly_gratification_cents.filter(|_| offer.paid) {
+        put(
+            "baseSalary",
+            json!({
+                "@type": "MonetaryAmount",
+                "currency": "EUR",
+                "value": {"@type": "QuantitativeValue", "value": f64::from(cents) / 100.0, "unitText": "HOUR"},
+            }),
+        );
+    }
+    put(
+        "identifier",
+        json!({"@type": "PropertyValue", "name": offer.organization, "value": offer.reference}),
+    );
+    put("directApply", json!(open));
+    put("jobStartDate", json!(offer.starts_from.to_string()));
+    if !categories.is_empty() {
+        put(
+            "educationRequirements",
+            Value::Array(
+                categories
+                    .into_iter()
+                    .map(|c| json!({"@type": "EducationalOccupationalCredential", "credentialCategory": c}))
+                    .collect(),
+            ),
+        );
+    }
+    if let Some(c) = &contact {
+        let mut point = json!({"@type": "ContactPoint", "name": c.name, "email": c.email});
+        if let Some(title) = &c.title {
+            point["contactType"] = json!(title);
+        }
+        put("applicationContact", point);
+    }
+    put("totalJobOpenings", json!(offer.positions));
+    put("inLanguage", json!(offer.language));
+    put("url", json!(url));
+    Value::Object(posting)
+}

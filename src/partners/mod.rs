@@ -1,0 +1,44 @@
+//! Partner job boards: accounts and API keys (with rotation and a shared rate limit), the
+//! change feed they sync from, the publication formats (JSON-LD, XML and Atom feeds), signed
+//! webhooks, and attribution of applications to partners.
+
+pub mod admin;
+pub mod attribution;
+pub mod jsonld;
+pub mod keys;
+pub mod model;
+pub mod outbound;
+pub mod publication;
+pub mod sync;
+pub mod webhooks;
+pub mod xml;
+
+use crate::error::ApiError;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+pub fn register(cfg: &mut ServiceConfig) {
+    cfg.service(admin::create_partner)
+        .service(admin::list_partners)
+        .service(admin::get_partner)
+        .service(admin::update_partner)
+        .service(admin::rotate_key)
+        .service(webhooks::create_webhook)
+        .service(webhooks::list_webhooks)
+        .service(webhooks::update_webhook)
+        .service(webhooks::delete_webhook)
+        .service(webhooks::list_deliveries)
+        .service(attribution::attribution)
+        .service(sync::partner_offers)
+        .service(sync::offer_changes)
+        .service(publication::offer_jsonld)
+        .service(publication::xml_feed)
+        .service(publication::atom_feed_route);
+}
+
+/// A strong ETag of a JSON body: the hash of exactly what is sent.
+pub fn body_etag<T: Serialize>(body: &T) -> Result<String, ApiError> {
+    let bytes = serde_json::to_vec(body).map_err(ApiError::internal)?;
+    Ok(format!("\"{}\"", hex::encode(&Sha256::digest(bytes)[..16])))
+}

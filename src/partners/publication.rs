@@ -1,0 +1,180 @@
+//! Public publication formats: `GET /api/v1/offers/{id}/jsonld` (schema.org `JobPosting`),
+//! `GET /api/v1/feeds/offers.xml` (Indeed-style) and `GET /api/v1/feeds/offers.atom`
+//! (Atom 1.0). Anonymous and cacheable: strong ETags, `Last-Modified`, 304.
+
+use super::{
+    jsonld::{job_posting, offer_url},
+    model,
+    xml::{atom_feed, indeed_feed, FeedInfo},
+};
+use crate::{
+    error::{ApiError, Problem},
+    offers::model as offers,
+    state::AppState,
+};
+use actix_web::{
+    get,
+    http::header::{self, HttpDate},
+    web, HttpRequest, HttpResponse,
+};
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use std::time::{Duration, SystemTime};
+
+fn strong_etag(body: &[u8]) -> String {
+    format!("\"{}\"", hex::encode(&Sha256::digest(body)[..16]))
+}
+
+fn header_str(req: &HttpRequest, name: header::HeaderName) -> Option<&str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+fn http_date(t: DateTime<Utc>) -> HttpDate {
+    let secs = u64::try_from(t.timestamp()).unwrap_or(0);
+    HttpDate::from(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+}
+
+/// 200 with the body, or 304 when `If-None-Match` names its ETag or, without
+/// `If-None-Match`, when `If-Modified-Since` is not older than `last_modified` (RFC 9110).
+fn cacheable(
+    req: &HttpRequest,
+    content_type: &str,
+    body: String,
+    last_modified: Option<DateTime<Utc>>,
+) -> HttpResponse {
+    let etag = strong_etag(body.as_bytes());
+    let modified = last_modified.map(http_date);
+    let not_modified = match header_str(req, header::IF_NONE_MATCH) {
+        Some(list) => list
+            .split(',')
+            .map(str::trim)
+            .any(|t| t == etag || t == "*"),
+        None => match (header_str(req, header::IF_MODIFIED_SINCE), modified) {
+            (Some(since), Some(modified)) => since
+                .parse::<HttpDate>()
+                .is_ok_and(|since| SystemTime::from(modified) <= SystemTime::from(since)),
+            _ => false,
+        },
+    };
+    let mut res = if not_modified {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    res.insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"));
+    if let Some(m) = modified {
+        res.insert_header((header::LAST_MODIFIED, m));
+    }
+    if not_modified {
+        res.finish()
+    } else {
+        res.content_type(content_type).body(body)
+    }
+}
+
+/// An offer as schema.org `JobPosting` JSON-LD, for Google for Jobs and other aggregators.
+///
+/// Published and closed offers; a closed one has `validThrough` in the past and
+/// `directApply: false`. Drafts and archived offers are 404.
+#[utoipa::path(
+    tag = "publication",
+    params(("id" = String, Path, description = "Offer id or slug")),
+    responses(
+        (status = 200, description = "The JobPosting", content_type = "application/ld+json", body = Object,
+            headers(("ETag" = String, description = "Version of the document"))),
+        (status = 304, description = "Unchanged since If-None-Match"),
+        (status = 404, description = "No such public offer", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/offers/{id}/jsonld")]
+pub async fn offer_jsonld(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let offer = state
+        .db(move |conn| offers::find_public(conn, &id)?.ok_or_else(ApiError::not_found))
+        .await?;
+    let url = offer_url(&state.settings.partners.offer_url_template, &offer);
+    let posting = job_posting(&offer, &url, state.now());
+    let body = serde_json::to_string(&posting).map_err(ApiError::internal)?;
+    Ok(cacheable(
+        &req,
+        "application/ld+json",
+        body,
+        Some(offer.updated_at),
+    ))
+}
+
+async fn feed_data(state: &AppState) -> Result<(Vec<offers::Offer>, DateTime<Utc>), ApiError> {
+    state
+        .db(|conn| {
+            let published = offers::all_published(conn)?;
+            let changed = model::last_change_at(conn)?;
+            let newest = published.iter().map(|o| o.updated_at).max();
+            let updated = changed.max(newest).unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+            Ok((published, updated))
+        })
+        .await
+}
+
+fn info<'a>(state: &'a AppState, updated: DateTime<Utc>) -> FeedInfo<'a> {
+    FeedInfo {
+        publisher: &state.settings.partners.feed_publisher,
+        base_url: &state.settings.public_base_url,
+        offer_url_template: &state.settings.partners.offer_url_template,
+        updated,
+    }
+}
+
+/// Every published offer as an Indeed-style XML job feed (values in CDATA).
+#[utoipa::path(
+    tag = "publication",
+    responses(
+        (status = 200, description = "The feed", content_type = "application/xml", body = String,
+            headers(("ETag" = String, description = "Version of the feed"),
+                    ("Last-Modified" = String, description = "When the public offers last changed"))),
+        (status = 304, description = "Unchanged since If-None-Match or If-Modified-Since"),
+    )
+)]
+#[get("/feeds/offers.xml")]
+pub async fn xml_feed(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let (published, updated) = feed_data(&state).await?;
+    let body = indeed_feed(&info(&state, updated), &published);
+    Ok(cacheable(
+        &req,
+        "application/xml; charset=utf-8",
+        body,
+        Some(updated),
+    ))
+}
+
+/// Every published offer as an Atom 1.0 feed.
+#[utoipa::path(
+    tag = "publication",
+    responses(
+        (status = 200, description = "The feed", content_type = "application/atom+xml", body = String,
+            headers(("ETag" = String, description = "Version of the feed"),
+                    ("Last-Modified" = String, description = "When the public offers last changed"))),
+        (status = 304, description = "Unchanged since If-None-Match or If-Modified-Since"),
+    )
+)]
+#[get("/feeds/offers.atom")]
+pub async fn atom_feed_route(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let (published, updated) = feed_data(&state).await?;
+    let body = atom_feed(&info(&state, updated), &published);
+    Ok(cacheable(
+        &req,
+        "application/atom+xml; charset=utf-8",
+        body,
+        Some(updated),
+    ))
+}

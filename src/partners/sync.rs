@@ -1,0 +1,349 @@
+//! `GET /api/v1/partner/offers` (the whole public set, page by page) and
+//! `GET /api/v1/partner/offers/changes` (everything that changed since a cursor), for partner
+//! job boards that keep a copy of the offers.
+//!
+//! The change feed is `offer_changes`, written by a trigger on `offers`. Its order is
+//! (writing transaction id, sequence), and a page only holds changes of transactions older
+//! than the oldest one still running: a transaction that began first but commits last has
+//! the smaller id, so it cannot appear behind a cursor already handed out.
+
+use super::{keys::PartnerAuth, model};
+use crate::{
+    db::pagination::{next_link, PageParams},
+    error::{ApiError, Problem},
+    http::respond_with_etag,
+    offers::{model as offers, views::OfferResponse},
+    state::AppState,
+};
+use actix_web::{get, http::header, web, HttpRequest, HttpResponse};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use std::collections::HashMap;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// A position in the change feed: after the change `(xact_id, seq)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FeedCursor {
+    pub xact_id: i64,
+    pub seq: i64,
+}
+
+impl FeedCursor {
+    /// Before every change.
+    pub const START: FeedCursor = FeedCursor { xact_id: 0, seq: 0 };
+
+    /// Just before the changes of transaction `xact_id` and every later one.
+    pub fn before_transaction(xact_id: i64) -> Self {
+        FeedCursor {
+            xact_id: xact_id - 1,
+            seq: i64::MAX,
+        }
+    }
+
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("c1|{}|{}", self.xact_id, self.seq))
+    }
+
+    pub fn decode(raw: &str) -> Result<Self, ApiError> {
+        let parsed = URL_SAFE_NO_PAD
+            .decode(raw)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|text| {
+                let mut parts = text.split('|');
+                let (v, x, s) = (parts.next()?, parts.next()?, parts.next()?);
+                if v != "c1" || parts.next().is_some() {
+                    return None;
+                }
+                Some(FeedCursor {
+                    xact_id: x.parse().ok()?,
+                    seq: s.parse().ok()?,
+                })
+            });
+        parsed.ok_or_else(|| {
+            ApiError::invalid_field(
+                "cursor",
+                "invalid_cursor",
+                "is not a cursor this API issued",
+            )
+        })
+    }
+}
+
+/// One change of the public set.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ChangeItem {
+    /// The offer is public: here it is, as it is now.
+    Upsert {
+        offer: Box<OfferResponse>,
+        changed_at: DateTime<Utc>,
+    },
+    /// The offer left the public set: remove it.
+    Tombstone {
+        id: Uuid,
+        /// `closed`, `archived`, `unpublished` or `deleted`.
+        #[schema(example = "closed")]
+        reason: String,
+        changed_at: DateTime<Utc>,
+    },
+}
+
+/// A page of the change feed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangePage {
+    pub items: Vec<ChangeItem>,
+    /// Where to continue from; never null. The same cursor when nothing changed.
+    pub next_cursor: String,
+    /// More changes are ready: ask again at once.
+    pub has_more: bool,
+}
+
+/// A page of the whole public set.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PartnerOfferPage {
+    pub items: Vec<OfferResponse>,
+    pub next_cursor: Option<String>,
+    pub total: i64,
+    /// Where to start following `/partner/offers/changes` after copying this snapshot: take
+    /// it from the first page.
+    pub changes_cursor: String,
+}
+
+/// What a change row means now. A row that said "upsert" about an offer that has since left
+/// the public set is shown as the tombstone it has become (its own tombstone row follows).
+fn to_item(row: model::ChangeRow, offer: Option<&offers::Offer>, today: NaiveDate) -> ChangeItem {
+    let changed_at = row.changed_at;
+    match (row.kind.as_str(), offer) {
+        ("upsert", Some(o)) if o.status == "published" => ChangeItem::Upsert {
+            offer: Box::new(OfferResponse::new(o, today)),
+            changed_at,
+        },
+        ("upsert", now) => ChangeItem::Tombstone {
+            id: row.offer_id,
+            reason: match now.map(|o| o.status.as_str()) {
+                None => "deleted",
+                Some("closed") => "closed",
+                Some("archived") => "archived",
+                Some(_) => "unpublished",
+            }
+            .to_owned(),
+            changed_at,
+        },
+        _ => ChangeItem::Tombstone {
+            id: row.offer_id,
+            reason: row.reason.unwrap_or_else(|| "unpublished".to_owned()),
+            changed_at,
+        },
+    }
+}
+
+fn cache_private(res: HttpResponse) -> HttpResponse {
+    let mut res = res;
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("private, no-cache"),
+    );
+    res
+}
+
+/// Every public offer (partner key), in a stable order, page by page.
+///
+/// Copy the whole set once, then follow `/api/v1/partner/offers/changes` from the
+/// `changes_cursor` of the first page: nothing that changed while you copied is missed.
+#[utoipa::path(
+    tag = "partners",
+    security(("partner_key" = [])),
+    params(PageParams),
+    responses(
+        (status = 200, description = "A page of public offers", body = PartnerOfferPage,
+            headers(("ETag" = String, description = "Version of this page"),
+                    ("Link" = String, description = "RFC 8288 link to the next page"))),
+        (status = 304, description = "Unchanged since If-None-Match"),
+        (status = 401, description = "No valid partner key", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit reached; see Retry-After", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the next window"))),
+    )
+)]
+#[get("/partner/offers")]
+pub async fn partner_offers(
+    state: web::Data<AppState>,
+    _partner: PartnerAuth,
+    req: HttpRequest,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = page.limit()?;
+    let after = page
+        .cursor
+        .as_deref()
+        .map(decode_offer_cursor)
+        .transpose()?;
+    let today = state.now().date_naive();
+    let (mut rows, total, xmin) = state
+        .db(move |conn| {
+            conn.build_transaction()
+                .read_only()
+                .repeatable_read()
+                .run(|conn| {
+                    let xmin = model::snapshot_xmin(conn)?;
+                    let (rows, total) = offers::published_by_id(conn, after, limit)?;
+                    Ok::<_, ApiError>((rows, total, xmin))
+                })
+        })
+        .await?;
+    let has_more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = has_more
+        .then(|| {
+            rows.last()
+                .map(|o| URL_SAFE_NO_PAD.encode(format!("o1|{}", o.id)))
+        })
+        .flatten();
+    let body = PartnerOfferPage {
+        items: rows.iter().map(|o| OfferResponse::new(o, today)).collect(),
+        next_cursor,
+        total,
+        changes_cursor: FeedCursor::before_transaction(xmin).encode(),
+    };
+    // The ETag leaves out `changes_cursor`, which moves with every transaction on the
+    // server: a 304 for unchanged offers keeps the client's (still valid) cursor.
+    let etag = super::body_etag(&(&body.items, &body.next_cursor, body.total))?;
+    let mut res = respond_with_etag(&req, &etag, &body);
+    if let Some(cursor) = &body.next_cursor {
+        let link = next_link(&req, &state.settings.public_base_url, limit, cursor);
+        if let Ok(v) = header::HeaderValue::from_str(&link) {
+            res.headers_mut().insert(header::LINK, v);
+        }
+    }
+    Ok(cache_private(res))
+}
+
+fn decode_offer_cursor(raw: &str) -> Result<Uuid, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(raw)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|t| {
+            t.strip_prefix("o1|")
+                .and_then(|id| Uuid::parse_str(id).ok())
+        })
+        .ok_or_else(|| {
+            ApiError::invalid_field(
+                "cursor",
+                "invalid_cursor",
+                "is not a cursor this API issued",
+            )
+        })
+}
+
+/// Every change to the public set since `cursor` (partner key), in order.
+///
+/// Without a cursor the feed starts from the beginning. Each item is an `upsert` with the
+/// whole public offer as it is now, or a `tombstone` (`closed`, `archived`, `unpublished`,
+/// `deleted`) when it left the public set. Keep `next_cursor` and ask again; an empty page
+/// returns the same cursor (and the same ETag, so `If-None-Match` gives 304). A change
+/// appears once every transaction that began before it has finished, so following the
+/// cursor never misses one, even when transactions commit out of order.
+#[utoipa::path(
+    tag = "partners",
+    security(("partner_key" = [])),
+    params(PageParams),
+    responses(
+        (status = 200, description = "The changes after the cursor", body = ChangePage,
+            headers(("ETag" = String, description = "Version of this page"))),
+        (status = 304, description = "Unchanged since If-None-Match"),
+        (status = 401, description = "No valid partner key", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit reached; see Retry-After", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the next window"))),
+    )
+)]
+#[get("/partner/offers/changes")]
+pub async fn offer_changes(
+    state: web::Data<AppState>,
+    _partner: PartnerAuth,
+    req: HttpRequest,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = page.limit()?;
+    let after = match page.cursor.as_deref() {
+        Some(raw) => FeedCursor::decode(raw)?,
+        None => FeedCursor::START,
+    };
+    let today = state.now().date_naive();
+    let (mut rows, current) = state
+        .db(move |conn| {
+            conn.build_transaction()
+                .read_only()
+                .repeatable_read()
+                .run(|conn| {
+                    let rows = model::changes_after(conn, (after.xact_id, after.seq), limit + 1)?;
+                    let ids: Vec<Uuid> = rows.iter().map(|r| r.offer_id).collect();
+                    let current: HashMap<Uuid, offers::Offer> = offers::find_many(conn, &ids)?
+                        .into_iter()
+                        .map(|o| (o.id, o))
+                        .collect();
+                    Ok::<_, ApiError>((rows, current))
+                })
+        })
+        .await?;
+    let has_more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next = rows.last().map_or(after, |r| FeedCursor {
+        xact_id: r.xact_id,
+        seq: r.seq,
+    });
+    let body = ChangePage {
+        items: rows
+            .into_iter()
+            .map(|r| {
+                let offer = current.get(&r.offer_id);
+                to_item(r, offer, today)
+            })
+            .collect(),
+        next_cursor: next.encode(),
+        has_more,
+    };
+    let res = respond_with_etag(&req, &super::body_etag(&body)?, &body);
+    Ok(cache_private(res))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_refuse_anything_else() {
+        let c = FeedCursor {
+            xact_id: 7_000_123,
+            seq: 42,
+        };
+        assert_eq!(FeedCursor::decode(&c.encode()).unwrap(), c);
+        assert!(
+            FeedCursor::before_transaction(10)
+                < FeedCursor {
+                    xact_id: 10,
+                    seq: 1
+                }
+        );
+        assert!(
+            FeedCursor::before_transaction(10)
+                > FeedCursor {
+                    xact_id: 9,
+                    seq: 99
+                }
+        );
+        for bad in [
+            "",
+            "nope",
+            &URL_SAFE_NO_PAD.encode("c1|x|1"),
+            &URL_SAFE_NO_PAD.encode("c2|1|1"),
+        ] {
+            assert!(FeedCursor::decode(bad).is_err(), "{bad}");
+        }
+        assert!(decode_offer_cursor(&c.encode()).is_err());
+    }
+}

@@ -1,0 +1,257 @@
+//! The XML feeds of the public offers, written by hand: an Indeed-style job feed and an Atom
+//! 1.0 feed (RFC 4287). Plain Rust, no XML crate: escaping is the whole difficulty, so it is
+//! here, once, with its tests.
+
+use super::jsonld::{description_html, offer_url};
+use crate::offers::{domain::Location, model::Offer};
+use chrono::{DateTime, SecondsFormat, Utc};
+
+/// Whether XML 1.0 allows the character at all (section 2.2), even escaped.
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+}
+
+/// Text content: `&`, `<` and `>` escaped, characters XML cannot carry dropped.
+pub fn escape_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars().filter(|c| is_xml_char(*c)) {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An attribute value, for double quotes.
+pub fn escape_attr(s: &str) -> String {
+    escape_text(s)
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+        .replace('\t', "&#9;")
+        .replace('\n', "&#10;")
+        .replace('\r', "&#13;")
+}
+
+/// A CDATA section holding `s` exactly: a `]]>` inside would end the section early, so it is
+/// split across two sections (`]]` ends the first, `>` starts the second).
+pub fn cdata(s: &str) -> String {
+    let clean: String = s.chars().filter(|c| is_xml_char(*c)).collect();
+    format!("<![CDATA[{}]]>", clean.replace("]]>", "]]]]><![CDATA[>"))
+}
+
+/// A small writer: elements with escaped text, CDATA or children.
+#[derive(Default)]
+pub struct XmlWriter {
+    out: String,
+}
+
+impl XmlWriter {
+    pub fn new() -> Self {
+        XmlWriter {
+            out: String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"),
+        }
+    }
+
+    fn tag(&mut self, name: &str, attrs: &[(&str, &str)], close: &str) {
+        self.out.push('<');
+        self.out.push_str(name);
+        for (k, v) in attrs {
+            self.out.push_str(&format!(" {k}=\"{}\"", escape_attr(v)));
+        }
+        self.out.push_str(close);
+    }
+
+    pub fn open(&mut self, name: &str, attrs: &[(&str, &str)]) -> &mut Self {
+        self.tag(name, attrs, ">\n");
+        self
+    }
+
+    pub fn close(&mut self, name: &str) -> &mut Self {
+        self.out.push_str(&format!("</{name}>\n"));
+        self
+    }
+
+    pub fn empty(&mut self, name: &str, attrs: &[(&str, &str)]) -> &mut Self {
+        self.tag(name, attrs, "/>\n");
+        self
+    }
+
+    pub fn text(&mut self, name: &str, attrs: &[(&str, &str)], text: &str) -> &mut Self {
+        self.tag(name, attrs, ">");
+        self.out.push_str(&escape_text(text));
+        self.out.push_str(&format!("</{name}>\n"));
+        self
+    }
+
+    pub fn cdata(&mut self, name: &str, text: &str) -> &mut Self {
+        self.out
+            .push_str(&format!("<{name}>{}</{name}>\n", cdata(text)));
+        self
+    }
+
+    pub fn finish(self) -> String {
+        self.out
+    }
+}
+
+/// What both feeds say about themselves.
+pub struct FeedInfo<'a> {
+    pub publisher: &'a str,
+    pub base_url: &'a str,
+    pub offer_url_template: &'a str,
+    /// When the public set last changed.
+    pub updated: DateTime<Utc>,
+}
+
+/// RFC 1123 dates, as Indeed's examples use.
+fn rfc1123(t: DateTime<Utc>) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn location(o: &Offer) -> Option<Location> {
+    serde_json::from_value(o.location.clone()).ok()
+}
+
+fn education(o: &Offer) -> String {
+    serde_json::from_value::<Vec<String>>(o.education_levels.clone())
+        .unwrap_or_default()
+        .join(", ")
+}
+
+/// The Indeed-style XML feed: `<source>` with one `<job>` per offer, values in CDATA.
+pub fn indeed_feed(info: &FeedInfo, offers: &[Offer]) -> String {
+    let mut w = XmlWriter::new();
+    w.open("source", &[])
+        .text("publisher", &[], info.publisher)
+        .text("publisherurl", &[], info.base_url)
+        .text("lastBuildDate", &[], &rfc1123(info.updated));
+    for o in offers {
+        let loc = location(o);
+        let field = |f: fn(&Location) -> &str| loc.as_ref().map(f).unwrap_or_default().to_owned();
+        w.open("job", &[])
+            .cdata("title", &o.title)
+            .cdata("date", &rfc1123(o.published_at.unwrap_or(o.updated_at)))
+            .cdata("referencenumber", &o.reference)
+            .cdata("requisitionid", &o.id.to_string())
+            .cdata("url", &offer_url(info.offer_url_template, o))
+            .cdata("company", &o.organization)
+            .cdata("sourcename", &o.department)
+            .cdata("city", &field(|l| &l.city))
+            .cdata("postalcode", &field(|l| &l.postal_code))
+            .cdata("country", &field(|l| &l.country))
+            .cdata(
+                "streetaddress",
+                &field(|l| l.street_address.as_deref().unwrap_or("")),
+            )
+            .cdata("description", &description_html(o))
+            .cdata(
+                "salary",
+                &o.hourly_gratification_cents
+                    .filter(|_| o.paid)
+                    .map(|c| format!("{:.2} EUR per hour", f64::from(c) / 100.0))
+                    .unwrap_or_default(),
+            )
+            .cdata("education", &education(o))
+            .cdata("jobtype", "internship")
+            .cdata("expirationdate", &o.application_deadline.to_string());
+        if o.remote == "full" {
+            w.cdata("remotetype", "Fully remote");
+        }
+        w.close("job");
+    }
+    w.close("source");
+    w.finish()
+}
+
+/// An Atom 1.0 feed (RFC 4287): one entry per offer, its summary as text and its description
+/// as escaped HTML.
+pub fn atom_feed(info: &FeedInfo, offers: &[Offer]) -> String {
+    let self_url = format!("{}/api/v1/feeds/offers.atom", info.base_url);
+    let mut w = XmlWriter::new();
+    w.open(
+        "feed",
+        &[("xmlns", "http://www.w3.org/2005/Atom"), ("xml:lang", "fr")],
+    )
+    .text("id", &[], &self_url)
+    .text(
+        "title",
+        &[("type", "text")],
+        &format!("{} — offres de stage", info.publisher),
+    )
+    .text("updated", &[], &rfc3339(info.updated))
+    .empty(
+        "link",
+        &[
+            ("rel", "self"),
+            ("type", "application/atom+xml"),
+            ("href", &self_url),
+        ],
+    )
+    .empty("link", &[("rel", "alternate"), ("href", info.base_url)])
+    .open("author", &[])
+    .text("name", &[], info.publisher)
+    .close("author")
+    .text("generator", &[], "Passerelle");
+    for o in offers {
+        let url = offer_url(info.offer_url_template, o);
+        w.open("entry", &[])
+            .text("id", &[], &format!("urn:uuid:{}", o.id))
+            .text("title", &[("type", "text")], &o.title)
+            .text("updated", &[], &rfc3339(o.updated_at))
+            .text(
+                "published",
+                &[],
+                &rfc3339(
+                    o.first_published_at
+                        .or(o.published_at)
+                        .unwrap_or(o.updated_at),
+                ),
+            )
+            .empty("link", &[("rel", "alternate"), ("href", &url)])
+            .open("author", &[])
+            .text("name", &[], &o.organization)
+            .close("author")
+            .empty("category", &[("term", &o.department)])
+            .text("summary", &[("type", "text")], &o.summary)
+            .text("content", &[("type", "html")], &description_html(o))
+            .close("entry");
+    }
+    w.close("feed");
+    w.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_and_attributes_are_escaped_and_forbidden_characters_dropped() {
+        assert_eq!(
+            escape_text("a < b && c > d"),
+            "a &lt; b &amp;&amp; c &gt; d"
+        );
+        assert_eq!(escape_text("bip\u{7}\u{0}ok\u{FFFF}"), "bipok");
+        assert_eq!(escape_attr("l'\"x\"\n"), "l&apos;&quot;x&quot;&#10;");
+        assert_eq!(escape_text("Coopération – été"), "Coopération – été");
+    }
+
+    #[test]
+    fn cdata_cannot_be_closed_early() {
+        assert_eq!(cdata("a]]>b"), "<![CDATA[a]]]]><![CDATA[>b]]>");
+        let wrapped = cdata("x]]>]]><script>");
+        // Outside the sections, only `]]>` + `<![CDATA[` pairs remain: no markup escaped.
+        let inner = wrapped
+            .strip_prefix("<![CDATA[")
+            .and_then(|s| s.strip_suffix("]]>"))
+            .unwrap();
+        let restored: String = inner.split("]]><![CDATA[").collect();
+        assert_eq!(restored, "x]]>]]><script>");
+    }
+}
