@@ -27,6 +27,7 @@ pub enum ErrorKind {
     Forbidden,
     NotFound,
     MethodNotAllowed,
+    RequestTimeout,
     Conflict,
     PreconditionFailed,
     PayloadTooLarge,
@@ -46,6 +47,7 @@ impl ErrorKind {
             ErrorKind::Forbidden => StatusCode::FORBIDDEN,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorKind::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ErrorKind::Conflict => StatusCode::CONFLICT,
             ErrorKind::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -64,6 +66,7 @@ impl ErrorKind {
             403 => (ErrorKind::Forbidden, "forbidden"),
             404 => (ErrorKind::NotFound, "not_found"),
             405 => (ErrorKind::MethodNotAllowed, "method_not_allowed"),
+            408 => (ErrorKind::RequestTimeout, "request_timeout"),
             409 => (ErrorKind::Conflict, "conflict"),
             412 => (ErrorKind::PreconditionFailed, "precondition_failed"),
             413 => (ErrorKind::PayloadTooLarge, "payload_too_large"),
@@ -245,6 +248,12 @@ impl ApiError {
         );
         e.retry_after_secs = Some(retry_after_secs.max(1));
         e
+    }
+
+    /// Adds `Retry-After` (seconds) to any error.
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after_secs = Some(secs.max(1));
+        self
     }
 
     pub fn service_unavailable(code: &'static str, detail: impl Into<Cow<'static, str>>) -> Self {

@@ -87,6 +87,11 @@ pub struct ApplicationSettings {
     pub talent_pool_retention_days: i64,
     /// `PURGE_INTERVAL_SECONDS` (default 3600; 0 disables): how often `serve` runs the purge.
     pub purge_interval_secs: u64,
+    /// `UPLOAD_CONCURRENCY` (default 16): applications read at once by this instance, which
+    /// bounds their memory to this many times `MAX_APPLICATION_BYTES`.
+    pub upload_concurrency: usize,
+    /// `UPLOAD_TIMEOUT_SECONDS` (default 120): longest time to receive a whole application.
+    pub upload_timeout_secs: u64,
 }
 
 #[derive(Clone)]
@@ -335,6 +340,8 @@ impl ApplicationSettings {
             retention_after_decision_days: parse_or(get, "RETENTION_AFTER_DECISION_DAYS", 92)?,
             talent_pool_retention_days: parse_or(get, "TALENT_POOL_RETENTION_DAYS", 730)?,
             purge_interval_secs: parse_or(get, "PURGE_INTERVAL_SECONDS", 3600)?,
+            upload_concurrency: parse_or(get, "UPLOAD_CONCURRENCY", 16usize)?.max(1),
+            upload_timeout_secs: parse_or(get, "UPLOAD_TIMEOUT_SECONDS", 120u64)?.max(1),
         };
         if s.max_document_bytes == 0 || s.max_request_bytes < s.max_document_bytes {
             return Err(SettingsError(

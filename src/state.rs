@@ -33,6 +33,8 @@ pub struct AppState {
     pub jwt: Arc<JwtKeys>,
     pub passwords: PasswordHasher,
     pub clock: Arc<dyn Clock>,
+    /// Slots for applications being received: bounds their memory.
+    pub uploads: Arc<tokio::sync::Semaphore>,
     /// Counts and facets of the public catalogue, per catalogue version.
     pub catalog: Arc<CatalogCache>,
     /// SMTP when configured, else a mailer that only logs; called by the job workers.
@@ -42,6 +44,9 @@ pub struct AppState {
 impl AppState {
     pub fn new(settings: Settings, pool: DbPool) -> Result<Self, crate::settings::SettingsError> {
         let jwt = JwtKeys::new(&settings.jwt)?;
+        let uploads = Arc::new(tokio::sync::Semaphore::new(
+            settings.applications.upload_concurrency,
+        ));
         let mailer = mailer_from_settings(&settings.mail)?;
         Ok(AppState {
             pool,
@@ -50,6 +55,7 @@ impl AppState {
             settings: Arc::new(settings),
             clock: Arc::new(SystemClock),
             catalog: Arc::new(CatalogCache::default()),
+            uploads,
             mailer,
         })
     }

@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use diesel::{Connection, PgConnection};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::time::Duration;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -344,7 +345,9 @@ fn store(
         (status = 404, description = "No such public offer", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Offer closed, deadline passed, or already applied with this email", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "A file or the whole request is too large", body = Problem, content_type = "application/problem+json"),
+        (status = 408, description = "The application took longer than UPLOAD_TIMEOUT_SECONDS to arrive", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not multipart/form-data", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many applications arriving at once; see Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, missing consent, not a PDF, or Idempotency-Key reused with another form", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -358,13 +361,37 @@ pub async fn apply(
     let offer_id = id.into_inner();
     let key = idempotency_key(&req)?;
     let limits = state.settings.applications;
-    let Submission { fields, files } = read_submission(
+    // A bounded number of applications are received at once; the others wait a little, then
+    // are told to come back, so memory stays bounded whatever the load.
+    let _slot = actix_web::rt::time::timeout(
+        Duration::from_secs(limits.upload_timeout_secs.min(10)),
+        state.uploads.clone().acquire_owned(),
+    )
+    .await
+    .map_err(|_| {
+        ApiError::service_unavailable(
+            "busy",
+            "Many applications are arriving right now: retry in a moment.",
+        )
+        .with_retry_after(5)
+    })?
+    .map_err(ApiError::internal)?;
+    let reading = read_submission(
         &req,
         payload,
         limits.max_document_bytes,
         limits.max_request_bytes,
-    )
-    .await?;
+    );
+    let Submission { fields, files } =
+        actix_web::rt::time::timeout(Duration::from_secs(limits.upload_timeout_secs), reading)
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    crate::error::ErrorKind::RequestTimeout,
+                    "upload_timeout",
+                    "The application took too long to arrive; send it again.",
+                )
+            })??;
     let form = parse_form(&fields).map_err(ApiError::validation)?;
     let now = state.now();
     let wants_cover_letter = state

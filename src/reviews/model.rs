@@ -291,17 +291,25 @@ pub struct Stats {
     pub max: Option<f64>,
 }
 
-/// The weighted mean of each review, then per application: count, mean, min, max.
-const STATS_CTE: &str = "WITH per_review AS ( \
+/// The weighted mean of each review, then per application: count, mean, min, max. The
+/// offer's reviews are found first (materialised: the planner misjudges `scores ? key`), and
+/// only those of `$2` when it is not null. Means are rounded to 6 decimals so that a
+/// score cursor compares equal values whatever the plan.
+const STATS_CTE: &str = "WITH offer_reviews AS MATERIALIZED ( \
+        SELECT r.id, r.application_id, r.scores \
+        FROM reviews r JOIN applications a ON a.id = r.application_id \
+        WHERE a.offer_id = $1 AND ($2::uuid[] IS NULL OR a.id = ANY($2))), \
+    per_review AS ( \
         SELECT r.application_id, \
                sum((r.scores ->> c.key)::float8 * c.weight) / sum(c.weight) AS score \
-        FROM reviews r \
-        JOIN applications a ON a.id = r.application_id \
-        JOIN review_criteria c ON c.offer_id = a.offer_id AND r.scores ? c.key \
-        WHERE a.offer_id = $1 \
+        FROM offer_reviews r \
+        JOIN review_criteria c ON c.offer_id = $1 AND r.scores ? c.key \
         GROUP BY r.id, r.application_id), \
     stats AS ( \
-        SELECT application_id, count(*) AS reviews, avg(score) AS mean, min(score) AS min, max(score) AS max \
+        SELECT application_id, count(*) AS reviews, \
+               round(avg(score)::numeric, 6)::float8 AS mean, \
+               round(min(score)::numeric, 6)::float8 AS min, \
+               round(max(score)::numeric, 6)::float8 AS max \
         FROM per_review GROUP BY application_id) ";
 
 /// Statistics of the given applications of an offer, in one query.
@@ -317,7 +325,7 @@ pub fn stats_for(
     );
     diesel::sql_query(sql)
         .bind::<sql_types::Uuid, _>(offer_id)
-        .bind::<sql_types::Array<sql_types::Uuid>, _>(ids.to_vec())
+        .bind::<sql_types::Nullable<sql_types::Array<sql_types::Uuid>>, _>(Some(ids.to_vec()))
         .load::<Stats>(conn)
         .map(|rows| rows.into_iter().map(|s| (s.application_id, s)).collect())
 }
@@ -338,16 +346,17 @@ pub fn ranked_ids(
         "{STATS_CTE} SELECT a.id AS application_id, coalesce(s.reviews, 0) AS reviews, s.mean, s.min, s.max \
          FROM applications a LEFT JOIN stats s ON s.application_id = a.id \
          WHERE a.offer_id = $1 AND a.erased_at IS NULL \
-           AND ($2::text IS NULL OR a.status = $2) AND ($3::text IS NULL OR a.source = $3) \
-           AND ($4::uuid IS NULL OR NOT EXISTS (SELECT 1 FROM review_conflicts rc WHERE rc.application_id = a.id AND rc.reviewer_id = $4))"
+           AND ($3::text IS NULL OR a.status = $3) AND ($4::text IS NULL OR a.source = $4) \
+           AND ($5::uuid IS NULL OR NOT EXISTS (SELECT 1 FROM review_conflicts rc WHERE rc.application_id = a.id AND rc.reviewer_id = $5))"
     );
     if after.is_some() {
-        sql.push_str(" AND (coalesce(s.mean, -1), a.id) < ($5, $6)");
+        sql.push_str(" AND (coalesce(s.mean, -1), a.id) < ($6, $7)");
     }
-    sql.push_str(" ORDER BY coalesce(s.mean, -1) DESC, a.id DESC LIMIT $7");
+    sql.push_str(" ORDER BY coalesce(s.mean, -1) DESC, a.id DESC LIMIT $8");
     let (mean, id) = after.unwrap_or((0.0, Uuid::nil()));
     diesel::sql_query(sql)
         .bind::<sql_types::Uuid, _>(offer_id)
+        .bind::<sql_types::Nullable<sql_types::Array<sql_types::Uuid>>, _>(None::<Vec<Uuid>>)
         .bind::<sql_types::Nullable<sql_types::Text>, _>(status)
         .bind::<sql_types::Nullable<sql_types::Text>, _>(source)
         .bind::<sql_types::Nullable<sql_types::Uuid>, _>(exclude_conflicts_of)

@@ -1132,3 +1132,60 @@ async fn a_candidate_corrects_their_fields_with_the_same_rules() {
     .await
     .assert_problem(401, "unauthenticated");
 }
+
+#[actix_web::test]
+async fn uploads_are_bounded_in_number_and_in_time() {
+    let app = TestApp::with_settings(|s| {
+        s.applications.upload_concurrency = 1;
+        s.applications.upload_timeout_secs = 1;
+    })
+    .await;
+    let (offer, _) = published(&app).await;
+
+    // A client that sends a little, then nothing: refused after the timeout, slot freed.
+    use futures_util::StreamExt;
+    let start = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"first_name\"\r\n\r\nInès\r\n"
+    );
+    let stalled = futures_util::stream::once(async move {
+        Ok::<_, actix_web::error::PayloadError>(actix_web::web::Bytes::from(start))
+    })
+    .chain(futures_util::stream::pending());
+    let req = TestRequest::post()
+        .uri(&format!("/api/v1/offers/{offer}/applications"))
+        .insert_header((
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        ))
+        .to_request();
+    let stalled: actix_http::BoxedPayloadStream = Box::pin(stalled);
+    let (req, _) = req.replace_payload(actix_http::Payload::Stream { payload: stalled });
+    let res = app.send_request(req).await;
+    res.assert_problem(408, "upload_timeout");
+    assert_eq!(
+        app.apply_with(
+            &offer,
+            &candidate_fields("after@example.org"),
+            &pdfs(),
+            None
+        )
+        .await
+        .status,
+        201
+    );
+
+    // All slots taken: the next application waits, then is asked to retry.
+    let held = app.state.uploads.clone().acquire_owned().await.unwrap();
+    let res = app
+        .apply_with(&offer, &candidate_fields("busy@example.org"), &pdfs(), None)
+        .await;
+    res.assert_problem(503, "busy");
+    assert_eq!(res.header("retry-after"), Some("5"));
+    drop(held);
+    assert_eq!(
+        app.apply_with(&offer, &candidate_fields("busy@example.org"), &pdfs(), None)
+            .await
+            .status,
+        201
+    );
+}

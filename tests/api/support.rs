@@ -169,6 +169,22 @@ impl TestApp {
         }
     }
 
+    /// Sends a request built by hand (a streamed payload, say).
+    pub async fn send_request(&self, req: actix_http::Request) -> TestResponse {
+        let res = (self.call)(req).await;
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = actix_web::body::to_bytes(res.into_body())
+            .await
+            .map(|b| b.to_vec())
+            .unwrap_or_default();
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> TestResponse {
         let mut req = actix_test::TestRequest::get().uri(path);
         if let Some(t) = token {
