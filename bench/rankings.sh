@@ -146,7 +146,7 @@ count_statements() { # name url
 STMTS_SCORE=$(count_statements score "$URL_SCORE")
 STMTS_DEFAULT=$(count_statements default "$URL_DEFAULT")
 psql -X -q -d postgres -c "ALTER DATABASE $DB RESET log_statement"
-log "statements: sort=-score $STMTS_SCORE, default $STMTS_DEFAULT (bench/results/rankings/statements-*.log)"
+log "statements: sort=-score $STMTS_SCORE, default $STMTS_DEFAULT ($RESULTS/statements-*.log)"
 
 # --- plans ------------------------------------------------------------------------------------
 explain() { # name sql-file
@@ -162,6 +162,9 @@ explain() { # name sql-file
 }
 explain ranking ranking_score.sql
 explain stats-for ranking_stats_for.sql
+# The queries before commit 59be383, on the same data, for comparison (if kept).
+[ -f "$SQL/ranking_score_ee9f2c3.sql" ] && explain ranking-ee9f2c3 ranking_score_ee9f2c3.sql
+[ -f "$SQL/ranking_stats_for_ee9f2c3.sql" ] && explain stats-for-ee9f2c3 ranking_stats_for_ee9f2c3.sql
 
 # --- summary ----------------------------------------------------------------------------------
 ms() { grep -E '^ *Execution Time' "$RESULTS/explain-$1.txt" | awk '{print $3}'; }
@@ -178,5 +181,8 @@ ms() { grep -E '^ *Execution Time' "$RESULTS/explain-$1.txt" | awk '{print $3}';
     echo "application_documents blocks touched during the checks, wrk and pgbench: heap $((docs_heap1 - docs_heap0)), toast $((docs_toast1 - docs_toast0))"
     echo "SQL statements for one request: sort=-score $STMTS_SCORE, default sort $STMTS_DEFAULT"
     echo "EXPLAIN ANALYZE execution time: ranking $(ms ranking) ms, stats_for $(ms stats-for) ms"
+    [ -f "$RESULTS/explain-ranking-ee9f2c3.txt" ] &&
+        echo "EXPLAIN ANALYZE execution time of the queries before 59be383, same data: ranking $(ms ranking-ee9f2c3) ms, stats_for $(ms stats-for-ee9f2c3) ms"
+    echo "shared buffers (top node): ranking $(grep -m1 Buffers "$RESULTS/explain-ranking.txt" | sed 's/^ *//'), stats_for $(grep -m1 Buffers "$RESULTS/explain-stats-for.txt" | sed 's/^ *//')"
 } >"$SUMMARY"
 cat "$SUMMARY"

@@ -47,35 +47,55 @@ def main():
             f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {length}\r\n\r\n").encode()
     start_of_pdf = b"%PDF-1.7\n%" + b"\x80" * (args.send - 10)
 
+    # Non-blocking sends: a server that does not read a body yet (all its upload slots taken)
+    # must not stop this script from opening the other connections.
     sel = selectors.DefaultSelector()
-    socks = []
+    socks, pending, sent = [], {}, {}
     for i in range(args.connections):
         s = socket.create_connection((u.hostname, u.port or 80))
-        s.sendall(head + fields + part_head + start_of_pdf)
         s.setblocking(False)
-        sel.register(s, selectors.EVENT_READ, i)
+        pending[i] = memoryview(head + fields + part_head + start_of_pdf)
+        sent[i] = 0
+        sel.register(s, selectors.EVENT_READ | selectors.EVENT_WRITE, i)
         socks.append(s)
     sent_at = time.monotonic()
-    print(f"{args.connections} connections, {args.send} cv bytes sent on each, then nothing", flush=True)
+    print(f"{args.connections} connections, {args.send} cv bytes to send on each, then nothing", flush=True)
     closed = {}
     while len(closed) < len(socks):
         left = args.hold - (time.monotonic() - sent_at)
         if left <= 0:
             break
-        for key, _ in sel.select(timeout=left):
+        for key, events in sel.select(timeout=left):
             i = key.data
+            if events & selectors.EVENT_WRITE and i in pending:
+                try:
+                    n = key.fileobj.send(pending[i][:262144])
+                except BlockingIOError:
+                    n = 0
+                except ConnectionError as e:
+                    closed.setdefault(i, (time.monotonic() - sent_at, type(e).__name__ + " while sending"))
+                    del pending[i]
+                    sel.unregister(key.fileobj)
+                    continue
+                sent[i] += n
+                pending[i] = pending[i][n:]
+                if not len(pending[i]):
+                    del pending[i]
+                    sel.modify(key.fileobj, selectors.EVENT_READ, i)
+            if not events & selectors.EVENT_READ:
+                continue
             try:
                 data = key.fileobj.recv(65536)
+            except BlockingIOError:
+                continue
             except ConnectionError as e:
                 data, why = b"", type(e).__name__
             else:
                 why = data.split(b"\r\n", 1)[0].decode(errors="replace") if data else "closed"
             if i not in closed:
                 closed[i] = (time.monotonic() - sent_at, why)
-            if not data:
-                sel.unregister(key.fileobj)
-            else:
-                sel.unregister(key.fileobj)
+            pending.pop(i, None)
+            sel.unregister(key.fileobj)
     for s in socks:
         s.close()
     if closed:
@@ -84,6 +104,8 @@ def main():
             whys.setdefault(why, []).append(t)
         for why, ts in sorted(whys.items()):
             print(f"  {len(ts)} answered or closed by the server ({why}) after {min(ts):.1f} to {max(ts):.1f} s")
+    full = sum(1 for i in sent if sent[i] == len(head + fields + part_head + start_of_pdf))
+    print(f"  {full} of {len(socks)} sent all {args.send} cv bytes before the server answered or the hold ended")
     print(f"  {len(socks) - len(closed)} still open, waiting for the body, after {args.hold:.0f} s")
 
 

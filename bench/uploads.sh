@@ -15,7 +15,9 @@
 # Knobs (environment): DURATION (40s), CONNECTIONS (32), THREADS (2), DOC_BYTES (2097152),
 # OVERSIZE_BYTES (6291456), OVERSIZE_REQUESTS (96), MORE_CONNECTIONS (64; 0: skip the run that
 # shows how peak memory grows with connections), MORE_DURATION (15s), STALLED_CONNECTIONS (32;
-# 0: skip the uploads that stop sending), STALLED_HOLD (30 seconds), BENCH_DB (passerelle_bench_uploads),
+# 0: skip the uploads that stop sending), STALLED_HOLD (30 seconds), STALLED_UPLOAD_TIMEOUT
+# (UPLOAD_TIMEOUT_SECONDS of the server during the stalled check only; unset: the server's
+# default, 120 s), BENCH_DB (passerelle_bench_uploads),
 # WORKERS (2), PORT, PG_HOST/PG_PORT/PG_USER, BENCH_RESULTS (bench/results/uploads).
 set -euo pipefail
 
@@ -116,12 +118,19 @@ big_rows=$(psql -X -At -d "$DB" -c "SELECT count(*) FROM applications WHERE emai
 
 # --- stalled uploads: what clients that stop sending hold in memory ---------------------------
 if [ "$STALLED_CONNECTIONS" -gt 0 ]; then
+    saved_timeout=${UPLOAD_TIMEOUT_SECONDS-unset}
+    [ -n "${STALLED_UPLOAD_TIMEOUT:-}" ] && export UPLOAD_TIMEOUT_SECONDS=$STALLED_UPLOAD_TIMEOUT
     restart_server
-    log "$STALLED_CONNECTIONS uploads that stop after 4.5 MiB of cv, held ${STALLED_HOLD}s"
+    if [ "$saved_timeout" = unset ]; then unset UPLOAD_TIMEOUT_SECONDS; else export UPLOAD_TIMEOUT_SECONDS=$saved_timeout; fi
+    log "$STALLED_CONNECTIONS uploads that stop after 4.5 MiB of cv, held ${STALLED_HOLD}s (server UPLOAD_TIMEOUT_SECONDS=${STALLED_UPLOAD_TIMEOUT:-default})"
     read -r rss_stall_before hwm_stall_before < <(rss_of "$SERVER_PID")
     sampler=$(start_rss_sampler "$SERVER_PID" "$RESULTS/rss-stalled.txt")
     python3 "$HERE/stalled_uploads.py" --url "$BASE$APPLY_PATH" --connections "$STALLED_CONNECTIONS" \
-        --hold "$STALLED_HOLD" >"$RESULTS/stalled.txt" 2>&1
+        --hold "$STALLED_HOLD" >"$RESULTS/stalled.txt" 2>&1 &
+    stalled_pid=$!
+    sleep "$((STALLED_HOLD > 3 ? STALLED_HOLD - 2 : 1))"
+    read -r rss_stall_late _ < <(rss_of "$SERVER_PID")   # near the end of the hold, clients still connected
+    wait "$stalled_pid"
     sleep 1
     kill "$sampler" 2>/dev/null || true
     read -r rss_stall_after hwm_stall_after < <(rss_of "$SERVER_PID")
@@ -177,7 +186,7 @@ cat "$WORK/server-all.log" "$WORK/server.log" >"$RESULTS/server.log" 2>/dev/null
 {
     echo "# bench/uploads.sh, $(date -u +%FT%TZ), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "offer: $OFFER_REF ($OFFER_ID), documents $OFFER_DOCS; each request: cv + cover_letter of $DOC_BYTES bytes"
-    echo "server: WORKERS=$WORKERS, DATABASE_POOL_SIZE=${DATABASE_POOL_SIZE:-16 (default)}, JOB_WORKERS=0, SMTP unset, RUST_LOG=$RUST_LOG"
+    echo "server: WORKERS=$WORKERS, DATABASE_POOL_SIZE=${DATABASE_POOL_SIZE:-16 (default)}, UPLOAD_CONCURRENCY=${UPLOAD_CONCURRENCY:-16 (default)}, UPLOAD_TIMEOUT_SECONDS=${UPLOAD_TIMEOUT_SECONDS:-120 (default)}, JOB_WORKERS=0, SMTP unset, RUST_LOG=$RUST_LOG"
     echo
     echo "uploads, wrk -t$THREADS -c$CONNECTIONS -d$DURATION (on a new server process):"
     echo "  $(wrk_line <"$RESULTS/wrk-uploads.txt")"
@@ -200,9 +209,9 @@ cat "$WORK/server-all.log" "$WORK/server.log" >"$RESULTS/server.log" 2>/dev/null
     echo "  answer: $(head -c 400 "$RESULTS/oversize-response.json")"
     if [ "$STALLED_CONNECTIONS" -gt 0 ]; then
         echo
-        echo "stalled (run second, on a new server process): $STALLED_CONNECTIONS connections send the fields and 4.5 MiB of cv, then nothing for ${STALLED_HOLD}s:"
+        echo "stalled (run second, on a new server process, UPLOAD_TIMEOUT_SECONDS=${STALLED_UPLOAD_TIMEOUT:-default}, UPLOAD_CONCURRENCY=${UPLOAD_CONCURRENCY:-default}): $STALLED_CONNECTIONS connections send the fields and 4.5 MiB of cv, then nothing for ${STALLED_HOLD}s:"
         sed 's/^/  /' "$RESULTS/stalled.txt"
-        echo "  server RSS: before $((rss_stall_before / 1024)) MiB, highest while held $((rss_stall_held / 1024)) MiB, after $((rss_stall_after / 1024)) MiB"
+        echo "  server RSS: before $((rss_stall_before / 1024)) MiB, highest while held $((rss_stall_held / 1024)) MiB, $((STALLED_HOLD > 3 ? STALLED_HOLD - 2 : 1)) s in (clients still connected) $((rss_stall_late / 1024)) MiB, after the clients closed $((rss_stall_after / 1024)) MiB"
     fi
 } >"$SUMMARY"
 cat "$SUMMARY"

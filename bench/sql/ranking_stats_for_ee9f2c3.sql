@@ -1,0 +1,4 @@
+-- Before commit 59be383 (as of ee9f2c3), kept for comparison.
+-- reviews::stats_for (src/reviews/model.rs): the review statistics of one page of the default
+-- sort. :offer_id is a quoted uuid literal, :ids a quoted uuid[] literal (the page's 101 ids).
+WITH per_review AS ( SELECT r.application_id, sum((r.scores ->> c.key)::float8 * c.weight) / sum(c.weight) AS score FROM reviews r JOIN applications a ON a.id = r.application_id JOIN review_criteria c ON c.offer_id = a.offer_id AND r.scores ? c.key WHERE a.offer_id = :offer_id GROUP BY r.id, r.application_id), stats AS ( SELECT application_id, count(*) AS reviews, avg(score) AS mean, min(score) AS min, max(score) AS max FROM per_review GROUP BY application_id) SELECT a.id AS application_id, coalesce(s.reviews, 0) AS reviews, s.mean, s.min, s.max FROM applications a LEFT JOIN stats s ON s.application_id = a.id WHERE a.offer_id = :offer_id AND a.id = ANY(:ids::uuid[]);
