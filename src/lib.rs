@@ -11,6 +11,7 @@ pub mod error;
 pub mod health;
 pub mod http;
 pub mod jobs;
+pub mod metrics;
 pub mod offers;
 pub mod openapi;
 pub mod partners;
@@ -47,7 +48,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(reviews::routes::register)
             .configure(partners::register),
     )
-    .configure(health::register);
+    .configure(health::register)
+    .configure(metrics::register);
 }
 
 /// Headers every response carries (a handler's own value wins).
@@ -108,5 +110,6 @@ pub fn build_app(
             Logger::new("%{METHOD}xi %U %s %b %Dms request_id=%{x-request-id}i")
                 .custom_request_replace("METHOD", |req| req.method().to_string()),
         )
+        .wrap(actix_web::middleware::from_fn(metrics::middleware))
         .wrap(actix_web::middleware::from_fn(request_id::middleware))
 }

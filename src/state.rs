@@ -33,6 +33,8 @@ pub struct AppState {
     pub jwt: Arc<JwtKeys>,
     pub passwords: PasswordHasher,
     pub clock: Arc<dyn Clock>,
+    /// Request counters and latencies of this instance, for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// Slots for applications being received: bounds their memory.
     pub uploads: Arc<tokio::sync::Semaphore>,
     /// Counts and facets of the public catalogue, per catalogue version.
@@ -56,6 +58,7 @@ impl AppState {
             clock: Arc::new(SystemClock),
             catalog: Arc::new(CatalogCache::default()),
             uploads,
+            metrics: Arc::default(),
             mailer,
         })
     }

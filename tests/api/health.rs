@@ -122,3 +122,37 @@ async fn ready_is_503_while_the_database_is_unreachable_and_recovers_without_res
     }
     assert_eq!(status, 200, "recovered once the database is back");
 }
+
+#[actix_web::test]
+async fn metrics_count_requests_by_route_pattern_and_show_the_queue() {
+    let app = TestApp::new().await;
+    let id = uuid::Uuid::new_v4();
+    app.get(&format!("/api/v1/offers/{id}"), None).await;
+    app.get("/api/v1/offers", None).await;
+    app.get("/api/v1/offers", None).await;
+    let res = app.get("/metrics", None).await;
+    assert_eq!(res.status, 200);
+    assert!(res
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = String::from_utf8(res.body.clone()).unwrap();
+    assert!(
+        text.contains(
+            r#"passerelle_http_requests_total{method="GET",route="/api/v1/offers",status="200"} 2"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"route="/api/v1/offers/{id_or_slug}",status="404""#),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&id.to_string()),
+        "concrete paths stay out of the labels"
+    );
+    assert!(text
+        .contains(r#"passerelle_http_request_duration_seconds_count{route="/api/v1/offers"} 2"#));
+    assert!(text.contains(r#"passerelle_jobs{state="due"} 0"#));
+    assert!(text.contains("passerelle_db_pool_connections{state=\"in_use\"}"));
+}
