@@ -5,6 +5,7 @@ pub mod applications;
 pub mod audit;
 pub mod auth;
 pub mod cli;
+pub mod cors;
 pub mod db;
 pub mod demo;
 pub mod error;
@@ -110,6 +111,7 @@ pub fn build_app(
             Logger::new("%{METHOD}xi %U %s %b %Dms request_id=%{x-request-id}i")
                 .custom_request_replace("METHOD", |req| req.method().to_string()),
         )
+        .wrap(actix_web::middleware::from_fn(cors::middleware))
         .wrap(actix_web::middleware::from_fn(metrics::middleware))
         .wrap(actix_web::middleware::from_fn(request_id::middleware))
 }

@@ -33,6 +33,9 @@ pub struct Settings {
     pub json_body_limit: usize,
     /// `WORKERS` (default: number of CPUs).
     pub workers: usize,
+    /// `CORS_ALLOWED_ORIGINS` (default none): comma-separated origins of the city's
+    /// front-ends (`https://stages.ville.example`) that browsers may call the API from.
+    pub cors_allowed_origins: Vec<String>,
     pub applications: ApplicationSettings,
     pub mail: MailSettings,
     pub jobs: JobSettings,
@@ -288,6 +291,16 @@ impl Settings {
         }
 
         let partners = partner_settings(get, &public_base_url)?;
+        let cors_invalid = get("CORS_ALLOWED_ORIGINS")
+            .into_iter()
+            .flat_map(|l| l.split(','))
+            .map(str::trim)
+            .find(|o| !(o.is_empty() || o.starts_with("https://") || o.starts_with("http://")));
+        if let Some(o) = cors_invalid {
+            return Err(SettingsError(format!(
+                "CORS_ALLOWED_ORIGINS: {o:?} is not an origin like https://stages.ville.example"
+            )));
+        }
         Ok(Settings {
             database_url: get("DATABASE_URL").map(str::to_owned),
             data_dir: PathBuf::from(get("DATA_DIR").unwrap_or("./data")),
@@ -311,6 +324,14 @@ impl Settings {
             trust_forwarded_for: parse_or(get, "TRUST_FORWARDED_FOR", false)?,
             json_body_limit: parse_or(get, "JSON_BODY_LIMIT_BYTES", 64 * 1024)?,
             workers: parse_or(get, "WORKERS", cpus)?.max(1),
+            cors_allowed_origins: get("CORS_ALLOWED_ORIGINS")
+                .map(|list| {
+                    list.split(',')
+                        .map(|o| o.trim().trim_end_matches('/').to_owned())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
             applications: ApplicationSettings::from_env(&get)?,
             mail: mail_settings(get)?,
             jobs: job_settings(get)?,
@@ -626,6 +647,20 @@ mod tests {
             let err = Settings::from_map(&env(&pairs)).unwrap_err();
             assert!(err.to_string().contains(name), "{name}: {err}");
         }
+    }
+
+    #[test]
+    fn cors_origins_are_parsed_and_checked() {
+        let s = Settings::from_map(&env(&[(
+            "CORS_ALLOWED_ORIGINS",
+            "https://a.example/, http://localhost:3000",
+        )]))
+        .unwrap();
+        assert_eq!(
+            s.cors_allowed_origins,
+            ["https://a.example", "http://localhost:3000"]
+        );
+        assert!(Settings::from_map(&env(&[("CORS_ALLOWED_ORIGINS", "a.example")])).is_err());
     }
 
     #[test]

@@ -120,3 +120,53 @@ async fn every_response_has_a_request_id_that_problems_quote() {
         "replaced by a fresh id"
     );
 }
+
+#[actix_web::test]
+async fn only_listed_origins_get_cors_headers() {
+    let app = TestApp::with_settings(|s| {
+        s.cors_allowed_origins = vec!["https://stages.ville.example".into()]
+    })
+    .await;
+    let preflight = app
+        .send(
+            TestRequest::default()
+                .method(actix_web::http::Method::OPTIONS)
+                .uri("/api/v1/offers/00000000-0000-0000-0000-000000000000/applications")
+                .insert_header(("Origin", "https://stages.ville.example"))
+                .insert_header(("Access-Control-Request-Method", "POST")),
+        )
+        .await;
+    assert_eq!(preflight.status, 204);
+    assert_eq!(
+        preflight.header("access-control-allow-origin"),
+        Some("https://stages.ville.example")
+    );
+    assert!(preflight
+        .header("access-control-allow-headers")
+        .unwrap()
+        .contains("Idempotency-Key"));
+    let res = app
+        .send(
+            TestRequest::get()
+                .uri("/api/v1/offers")
+                .insert_header(("Origin", "https://stages.ville.example")),
+        )
+        .await;
+    assert_eq!(
+        res.header("access-control-allow-origin"),
+        Some("https://stages.ville.example")
+    );
+    assert!(res
+        .header("access-control-expose-headers")
+        .unwrap()
+        .contains("ETag"));
+    let other = app
+        .send(
+            TestRequest::get()
+                .uri("/api/v1/offers")
+                .insert_header(("Origin", "https://evil.example")),
+        )
+        .await;
+    assert_eq!(other.status, 200);
+    assert!(other.header("access-control-allow-origin").is_none());
+}

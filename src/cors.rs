@@ -1,0 +1,59 @@
+//! CORS for the city's front-end: only the origins listed in `CORS_ALLOWED_ORIGINS` get
+//! `Access-Control-Allow-Origin`; preflight requests from them are answered here.
+
+use crate::state::AppState;
+use actix_web::{
+    body::{EitherBody, MessageBody},
+    dev::{ServiceRequest, ServiceResponse},
+    http::{header, Method},
+    middleware::Next,
+    web, HttpResponse,
+};
+
+const ALLOWED_METHODS: &str = "GET, POST, PUT, PATCH, DELETE";
+const ALLOWED_HEADERS: &str =
+    "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id";
+const EXPOSED_HEADERS: &str = "ETag, Link, Location, Retry-After, X-Request-Id";
+
+pub async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let allowed = origin.filter(|o| {
+        req.app_data::<web::Data<AppState>>()
+            .is_some_and(|s| s.settings.cors_allowed_origins.iter().any(|a| a == o))
+    });
+    let Some(origin) = allowed else {
+        return Ok(next.call(req).await?.map_into_left_body());
+    };
+    let preflight = req.method() == Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    if preflight {
+        let res = HttpResponse::NoContent()
+            .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin))
+            .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, ALLOWED_METHODS))
+            .insert_header((header::ACCESS_CONTROL_ALLOW_HEADERS, ALLOWED_HEADERS))
+            .insert_header((header::ACCESS_CONTROL_MAX_AGE, "600"))
+            .insert_header((header::VARY, "Origin"))
+            .finish();
+        return Ok(req.into_response(res).map_into_right_body());
+    }
+    let mut res = next.call(req).await?;
+    let headers = res.headers_mut();
+    if let Ok(v) = header::HeaderValue::from_str(&origin) {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+    }
+    headers.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        header::HeaderValue::from_static(EXPOSED_HEADERS),
+    );
+    headers.append(header::VARY, header::HeaderValue::from_static("Origin"));
+    Ok(res.map_into_left_body())
+}
