@@ -24,6 +24,30 @@ pub fn version_etag(id: Uuid, version: i32) -> String {
     format!("\"{}\"", hex::encode(&h.finalize()[..12]))
 }
 
+/// A strong ETag of exactly the bytes sent.
+pub fn bytes_etag(body: &[u8]) -> String {
+    format!("\"{}\"", hex::encode(&Sha256::digest(body)[..16]))
+}
+
+/// Whether the client's `If-None-Match` already names `etag` (or `*`).
+pub fn if_none_match(req: &HttpRequest, etag: &str) -> bool {
+    header_str(req, header::IF_NONE_MATCH).is_some_and(|v| matches_any(v, etag))
+}
+
+/// An opaque bearer secret: `prefix` then 256 random bits in base64url.
+pub fn opaque_token(prefix: &str) -> String {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    let mut bytes = [0u8; 32];
+    rand::fill(&mut bytes);
+    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// What is stored of an opaque token: its SHA-256. The token has 256 random bits, so a
+/// slow hash adds nothing, and lookups by hash need no constant-time comparison.
+pub fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
 fn header_str(req: &HttpRequest, name: header::HeaderName) -> Option<&str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
@@ -36,7 +60,7 @@ fn matches_any(list: &str, etag: &str) -> bool {
 
 /// 200 with `body` and its ETag, or 304 when the client's `If-None-Match` already has it.
 pub fn respond_with_etag<T: Serialize>(req: &HttpRequest, etag: &str, body: &T) -> HttpResponse {
-    if header_str(req, header::IF_NONE_MATCH).is_some_and(|v| matches_any(v, etag)) {
+    if if_none_match(req, etag) {
         return HttpResponse::NotModified()
             .insert_header((header::ETAG, etag.to_owned()))
             .finish();
@@ -122,6 +146,17 @@ mod tests {
             .insert_header((header::IF_MATCH, "\"old\", \"abc\""))
             .to_http_request();
         assert!(require_if_match(&fresh, current).is_ok());
+    }
+
+    #[test]
+    fn opaque_tokens_are_random_prefixed_and_hashed() {
+        let (a, b) = (opaque_token("pct_"), opaque_token("pct_"));
+        assert!(a.starts_with("pct_") && a.len() == 4 + 43);
+        assert_ne!(a, b);
+        assert_eq!(token_hash(&a), token_hash(&a));
+        assert_ne!(token_hash(&a), token_hash(&b));
+        assert_eq!(bytes_etag(b"x"), bytes_etag(b"x"));
+        assert_ne!(bytes_etag(b"x"), bytes_etag(b"y"));
     }
 
     #[test]

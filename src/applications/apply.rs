@@ -13,7 +13,6 @@ use crate::{
     state::AppState,
 };
 use actix_web::{http::header, post, web, HttpRequest, HttpResponse};
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, Utc};
 use diesel::{Connection, PgConnection};
 use serde::Serialize;
@@ -151,16 +150,11 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     Ok(Some(key.to_owned()))
 }
 
+/// A new tracking token (shown once to the candidate) and the hash stored for it.
 pub fn new_tracking_token() -> (String, Vec<u8>) {
-    let mut bytes = [0u8; 32];
-    rand::fill(&mut bytes);
-    let token = format!("pct_{}", URL_SAFE_NO_PAD.encode(bytes));
-    let hash = hash_tracking_token(&token);
+    let token = crate::http::opaque_token("pct_");
+    let hash = crate::http::token_hash(&token);
     (token, hash)
-}
-
-pub fn hash_tracking_token(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
 }
 
 /// 404 unless the public can see the offer; 409 unless it takes applications today.

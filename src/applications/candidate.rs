@@ -2,7 +2,6 @@
 //! got when applying, sees their application, withdraws it, exports or erases everything.
 
 use super::{
-    apply::hash_tracking_token,
     domain::ApplicationStatus,
     model::{self, Actor, Application},
     views::{ApplicationExport, CandidateApplicationView, OfferRef},
@@ -42,7 +41,7 @@ impl FromRequest for CandidateAuth {
                     "Send the tracking token you received when applying (Authorization: Bearer).",
                 )
             })?;
-            let hash = hash_tracking_token(&token);
+            let hash = crate::http::token_hash(&token);
             let application = state
                 .db(move |conn| Ok(model::find_by_token(conn, &hash)?))
                 .await?

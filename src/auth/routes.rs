@@ -8,15 +8,13 @@ use super::{
 use crate::{
     audit,
     error::{ApiError, Problem},
-    http::client_address,
+    http::{client_address, opaque_token, token_hash},
     state::AppState,
 };
 use actix_web::{get, http::header, post, web, HttpRequest, HttpResponse};
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::Duration;
 use diesel::Connection;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
@@ -89,15 +87,9 @@ fn invalid_credentials() -> ApiError {
 
 /// A new opaque refresh token and the hash stored for it.
 fn new_refresh_token() -> (String, Vec<u8>) {
-    let mut bytes = [0u8; 32];
-    rand::fill(&mut bytes);
-    let token = format!("prt_{}", URL_SAFE_NO_PAD.encode(bytes));
-    let hash = hash_refresh_token(&token);
+    let token = opaque_token("prt_");
+    let hash = token_hash(&token);
     (token, hash)
-}
-
-fn hash_refresh_token(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
 }
 
 fn token_response(body: TokenResponse) -> HttpResponse {
@@ -241,7 +233,7 @@ pub async fn refresh(
     body: web::Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     body.validate()?;
-    let presented = hash_refresh_token(&body.refresh_token);
+    let presented = token_hash(&body.refresh_token);
     let now = state.now();
     let (next_token, next_hash) = new_refresh_token();
     let outcome = state

@@ -14,7 +14,6 @@ use actix_web::{get, http::header, web, HttpRequest, HttpResponse};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, NaiveDate};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
@@ -355,12 +354,8 @@ pub async fn get_public_offer(
     let body = serde_json::to_vec(&OfferResponse::new(&offer, state.now().date_naive()))
         .map_err(ApiError::internal)?;
     // The ETag covers the body itself: it changes when `accepting_applications` does too.
-    let tag = format!("\"{}\"", hex::encode(&Sha256::digest(&body)[..16]));
-    let not_modified = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
+    let tag = crate::http::bytes_etag(&body);
+    let not_modified = crate::http::if_none_match(&req, &tag);
     let mut res = if not_modified {
         HttpResponse::NotModified()
     } else {

@@ -9,7 +9,6 @@ use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::future::LocalBoxFuture;
-use sha2::{Digest, Sha256};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -40,7 +39,7 @@ pub fn generate_key() -> NewKey {
 /// Keys are high-entropy random values: a plain SHA-256 is enough to make a stolen table
 /// useless, and a lookup by hash needs no comparison in constant time.
 pub fn hash_key(key: &str) -> Vec<u8> {
-    Sha256::digest(key.as_bytes()).to_vec()
+    crate::http::token_hash(key)
 }
 
 /// The fixed window `now` falls in, and the seconds left until it ends.

@@ -15,7 +15,6 @@ pub mod xml;
 
 use crate::error::ApiError;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub fn register(cfg: &mut ServiceConfig) {
@@ -40,5 +39,5 @@ pub fn register(cfg: &mut ServiceConfig) {
 /// A strong ETag of a JSON body: the hash of exactly what is sent.
 pub fn body_etag<T: Serialize>(body: &T) -> Result<String, ApiError> {
     let bytes = serde_json::to_vec(body).map_err(ApiError::internal)?;
-    Ok(format!("\"{}\"", hex::encode(&Sha256::digest(bytes)[..16])))
+    Ok(crate::http::bytes_etag(&bytes))
 }

@@ -18,12 +18,7 @@ use actix_web::{
     web, HttpRequest, HttpResponse,
 };
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 use std::time::{Duration, SystemTime};
-
-fn strong_etag(body: &[u8]) -> String {
-    format!("\"{}\"", hex::encode(&Sha256::digest(body)[..16]))
-}
 
 fn header_str(req: &HttpRequest, name: header::HeaderName) -> Option<&str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
@@ -42,13 +37,10 @@ fn cacheable(
     body: String,
     last_modified: Option<DateTime<Utc>>,
 ) -> HttpResponse {
-    let etag = strong_etag(body.as_bytes());
+    let etag = crate::http::bytes_etag(body.as_bytes());
     let modified = last_modified.map(http_date);
     let not_modified = match header_str(req, header::IF_NONE_MATCH) {
-        Some(list) => list
-            .split(',')
-            .map(str::trim)
-            .any(|t| t == etag || t == "*"),
+        Some(_) => crate::http::if_none_match(req, &etag),
         None => match (header_str(req, header::IF_MODIFIED_SINCE), modified) {
             (Some(since), Some(modified)) => since
                 .parse::<HttpDate>()

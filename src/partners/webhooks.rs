@@ -18,7 +18,6 @@ use crate::{
     state::AppState,
 };
 use actix_web::{delete, get, http::header, patch, post, web, HttpRequest, HttpResponse};
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, SecondsFormat, Utc};
 use diesel::{Connection, PgConnection};
 use hmac::{Hmac, Mac};
@@ -55,9 +54,7 @@ pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
 }
 
 fn new_secret() -> String {
-    let mut bytes = [0u8; 32];
-    rand::fill(&mut bytes);
-    format!("whsec_{}", URL_SAFE_NO_PAD.encode(bytes))
+    crate::http::opaque_token("whsec_")
 }
 
 // --- events -----------------------------------------------------------------------------
