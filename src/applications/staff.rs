@@ -376,17 +376,7 @@ pub async fn download_document(
             }
         })
         .collect();
-    let encoded: String = meta
-        .filename
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b".-_".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
+    let encoded = crate::db::pagination::percent_encode(&meta.filename);
     Ok(HttpResponse::Ok()
         .content_type(meta.content_type.as_str())
         .insert_header((
