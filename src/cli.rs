@@ -79,6 +79,13 @@ pub struct Database {
 impl Database {
     /// `DATABASE_URL` (its database created when missing), or the private cluster.
     pub fn open(settings: &Settings) -> Result<(Self, PgConnection), BoxError> {
+        let database = Self::locate(settings)?;
+        let conn = db::connect_creating_database(&database.url)?;
+        Ok((database, conn))
+    }
+
+    /// `DATABASE_URL` without connecting to it, or the private cluster, started.
+    pub fn locate(settings: &Settings) -> Result<Self, BoxError> {
         let (url, cluster) = match &settings.database_url {
             Some(url) => (url.clone(), None),
             None => {
@@ -90,8 +97,7 @@ impl Database {
                 (cluster.url("passerelle"), Some(cluster))
             }
         };
-        let conn = db::connect_creating_database(&url)?;
-        Ok((Database { url, cluster }, conn))
+        Ok(Database { url, cluster })
     }
 
     pub fn is_private_cluster(&self) -> bool {
@@ -158,11 +164,10 @@ fn serve(settings: Settings) -> Result<(), BoxError> {
              not survive a restart nor work across instances. Set JWT_SECRET in production."
         );
     }
-    let (database, mut conn) = Database::open(&settings)?;
-    let applied = db::run_migrations(&mut conn)?;
-    drop(conn);
-    log::info!("{} migration(s) applied", applied.len());
-    let pool = db::build_pool(&database.url, settings.pool_size, settings.database_timeout);
+    // The server opens even while the database is down: a thread migrates as soon as it
+    // can, and API requests get 503 until then.
+    let database = Database::locate(&settings)?;
+    let pool = db::pool_for(&settings, &database.url);
     let (listen, workers) = (settings.listen_addr, settings.workers);
     let job_workers = settings.jobs.workers;
     match &settings.mail.smtp {
@@ -176,10 +181,15 @@ fn serve(settings: Settings) -> Result<(), BoxError> {
             "SMTP_HOST is unset: emails are not sent, only logged (without recipient or text)"
         ),
     }
-    let state = AppState::new(settings, pool)?;
+    let timeouts = settings.timeouts;
+    let state = AppState::new(settings, pool)?.awaiting_schema();
+    let migrator = crate::availability::spawn_migrator(database.url.clone(), state.schema.clone());
     let http_state = state.clone();
     let server = actix_web::HttpServer::new(move || build_app(http_state.clone()))
         .workers(workers)
+        .client_request_timeout(timeouts.client_headers)
+        .keep_alive(timeouts.keep_alive)
+        .shutdown_timeout(timeouts.shutdown.as_secs())
         .bind(listen)
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     log::info!("listening on http://{listen}");
@@ -195,6 +205,10 @@ fn serve(settings: Settings) -> Result<(), BoxError> {
         }
         served
     })?;
+    // A migrator still retrying has nothing left to do; a finished one is joined.
+    if migrator.is_finished() {
+        let _ = migrator.join();
+    }
     // `database` drops here: a private cluster this process started is stopped.
     drop(database);
     Ok(())

@@ -321,6 +321,14 @@ impl From<diesel::result::Error> for ApiError {
                     "The database is unreachable.",
                 )
             }
+            // `statement_timeout` (the request deadline) cancelled the query.
+            Error::DatabaseError(_, info) if info.message().contains("statement timeout") => {
+                ApiError::service_unavailable(
+                    "deadline_exceeded",
+                    "The server could not answer in time; retry shortly.",
+                )
+                .with_retry_after(1)
+            }
             other => ApiError::internal(format!("database: {other}")),
         }
     }
@@ -404,6 +412,11 @@ pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error
                 "The request body is larger than this endpoint accepts.",
             )
         }
+        JsonPayloadError::Payload(e) if crate::availability::is_body_timeout(e) => ApiError::new(
+            ErrorKind::RequestTimeout,
+            "body_timeout",
+            "The request body did not arrive in time; send it again.",
+        ),
         JsonPayloadError::ContentType => ApiError::new(
             ErrorKind::UnsupportedMediaType,
             "unsupported_media_type",

@@ -4,6 +4,7 @@
 pub mod applications;
 pub mod audit;
 pub mod auth;
+pub mod availability;
 pub mod cli;
 pub mod cors;
 pub mod db;
@@ -104,6 +105,8 @@ pub fn build_app(
         .app_data(web::PathConfig::default().error_handler(error::path_error))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", api))
         .default_service(web::to(error::route_not_found))
+        .wrap(actix_web::middleware::from_fn(availability::deadline))
+        .wrap(actix_web::middleware::from_fn(availability::schema_gate))
         .wrap(ErrorHandlers::new().default_handler(error::problem_for_plain_errors))
         .wrap(security_headers(https))
         // Path only: query strings may carry search terms or emails.

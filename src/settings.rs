@@ -31,6 +31,7 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     /// `JSON_BODY_LIMIT_BYTES` (default 65536).
     pub json_body_limit: usize,
+    pub timeouts: Timeouts,
     /// `WORKERS` (default: number of CPUs).
     pub workers: usize,
     /// `CORS_ALLOWED_ORIGINS` (default none): comma-separated origins of the city's
@@ -40,6 +41,23 @@ pub struct Settings {
     pub mail: MailSettings,
     pub jobs: JobSettings,
     pub partners: PartnerSettings,
+}
+
+/// How long the server waits for slow clients, slow handlers and a stop.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    /// `REQUEST_TIMEOUT_SECONDS` (default 30): deadline of a request once its headers are
+    /// in, body included; past it the client gets 408 (body still arriving) or 503. Uploads
+    /// of applications have their own, `UPLOAD_TIMEOUT_SECONDS`.
+    pub request: Duration,
+    /// `CLIENT_HEADER_TIMEOUT_SECONDS` (default 5): time a new connection has to send its
+    /// request headers.
+    pub client_headers: Duration,
+    /// `KEEP_ALIVE_SECONDS` (default 5): an idle keep-alive connection is closed after it.
+    pub keep_alive: Duration,
+    /// `SHUTDOWN_TIMEOUT_SECONDS` (default 30): on SIGTERM, how long in-flight requests
+    /// may take to finish before the server closes their connections.
+    pub shutdown: Duration,
 }
 
 /// Partner job boards: rate limit, key rotation, publication formats and webhooks.
@@ -222,6 +240,22 @@ impl std::fmt::Debug for MailSettings {
     }
 }
 
+fn timeouts<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<Timeouts, SettingsError> {
+    let secs = |name: &str, default: u64| -> Result<Duration, SettingsError> {
+        let value = parse_or(&get, name, default)?;
+        if value == 0 {
+            return Err(SettingsError(format!("{name} must be at least 1")));
+        }
+        Ok(Duration::from_secs(value))
+    };
+    Ok(Timeouts {
+        request: secs("REQUEST_TIMEOUT_SECONDS", 30)?,
+        client_headers: secs("CLIENT_HEADER_TIMEOUT_SECONDS", 5)?,
+        keep_alive: secs("KEEP_ALIVE_SECONDS", 5)?,
+        shutdown: secs("SHUTDOWN_TIMEOUT_SECONDS", 30)?,
+    })
+}
+
 impl Settings {
     /// Reads the process environment (after loading `.env` if present).
     pub fn from_env() -> Result<Self, SettingsError> {
@@ -323,6 +357,7 @@ impl Settings {
             password_hash_concurrency: parse_or(get, "PASSWORD_HASH_CONCURRENCY", cpus)?.max(1),
             trust_forwarded_for: parse_or(get, "TRUST_FORWARDED_FOR", false)?,
             json_body_limit: parse_or(get, "JSON_BODY_LIMIT_BYTES", 64 * 1024)?,
+            timeouts: timeouts(get)?,
             workers: parse_or(get, "WORKERS", cpus)?.max(1),
             cors_allowed_origins: get("CORS_ALLOWED_ORIGINS")
                 .map(|list| {

@@ -3,6 +3,7 @@
 
 use crate::{
     auth::{jwt::JwtKeys, password::PasswordHasher},
+    availability::SchemaGate,
     db::DbPool,
     error::ApiError,
     jobs::mail::{mailer_from_settings, Mailer},
@@ -41,6 +42,8 @@ pub struct AppState {
     pub catalog: Arc<CatalogCache>,
     /// SMTP when configured, else a mailer that only logs; called by the job workers.
     pub mailer: Arc<dyn Mailer>,
+    /// Open once the database schema is known to be current (see `availability`).
+    pub schema: Arc<SchemaGate>,
 }
 
 impl AppState {
@@ -60,7 +63,15 @@ impl AppState {
             uploads,
             metrics: Arc::default(),
             mailer,
+            schema: Arc::new(SchemaGate::new(true)),
         })
+    }
+
+    /// For a server that opens before its database is migrated: API requests get 503 and
+    /// job workers wait until the gate opens.
+    pub fn awaiting_schema(mut self) -> Self {
+        self.schema = Arc::new(SchemaGate::new(false));
+        self
     }
 
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {

@@ -157,6 +157,23 @@ impl LocalCluster {
         )
     }
 
+    /// Stops the cluster as a power cut would (`pg_ctl -m immediate`: no checkpoint, crash
+    /// recovery at the next start). For tests that prove acknowledged writes survive.
+    pub fn crash(&mut self) -> Result<(), LocalDbError> {
+        self.started_here = false;
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                path_str(&self.pgdata),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
+        )
+    }
+
     /// Keeps the cluster running after this handle is dropped (tests share it across runs).
     pub fn detach(mut self) {
         self.started_here = false;

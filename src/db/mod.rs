@@ -8,7 +8,7 @@ pub mod test_db;
 
 use diesel::{
     pg::PgConnection,
-    r2d2::{ConnectionManager, Pool, PooledConnection},
+    r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection},
     sql_query, Connection, RunQueryDsl,
 };
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
@@ -33,6 +33,31 @@ pub fn build_pool(url: &str, size: u32, timeout: Duration) -> DbPool {
         .connection_timeout(timeout)
         .test_on_check_out(false)
         .build_unchecked(ConnectionManager::new(url))
+}
+
+/// The server's pool: `build_pool` with every statement bounded by the request deadline
+/// (`REQUEST_TIMEOUT_SECONDS` as PostgreSQL's `statement_timeout`), so a slow query or a
+/// lock wait ends in a 503 instead of holding the request and its connection.
+pub fn pool_for(settings: &crate::settings::Settings, url: &str) -> DbPool {
+    Pool::builder()
+        .max_size(settings.pool_size)
+        .min_idle(Some(1.min(settings.pool_size)))
+        .connection_timeout(settings.database_timeout)
+        .test_on_check_out(false)
+        .connection_customizer(Box::new(StatementTimeout(settings.timeouts.request)))
+        .build_unchecked(ConnectionManager::new(url))
+}
+
+#[derive(Debug)]
+struct StatementTimeout(Duration);
+
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for StatementTimeout {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        sql_query(format!("SET statement_timeout = {}", self.0.as_millis()))
+            .execute(conn)
+            .map(drop)
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
 }
 
 /// Applies pending migrations while holding an advisory lock, so that two instances starting

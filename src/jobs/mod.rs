@@ -416,6 +416,11 @@ impl Workers {
 async fn work_loop(state: AppState, worker: usize, mut stop: watch::Receiver<bool>) {
     let poll = state.settings.jobs.poll_interval;
     let mut failing = false;
+    // A server started before its database: no job runs on a schema not yet migrated.
+    tokio::select! {
+        _ = state.schema.wait_ready() => {}
+        _ = stop.changed() => return,
+    }
     // The sender gone counts as a stop: nobody could ever tell this loop to end otherwise.
     while !(*stop.borrow() || stop.has_changed().is_err()) {
         let idle = match run_next(&state).await {

@@ -5,7 +5,7 @@ use actix_web::test::TestRequest;
 use passerelle::{applications::pdf::sample_pdf, auth::Role};
 use serde_json::json;
 
-const BOUNDARY: &str = "----passerelle-test-boundary";
+pub const BOUNDARY: &str = "----passerelle-test-boundary";
 
 /// A multipart body: text fields, then files as (field, filename, declared type, bytes).
 pub fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, &str, Vec<u8>)]) -> Vec<u8> {

@@ -22,14 +22,14 @@ async fn live_and_ready_answer_200() {
 }
 
 /// A TCP proxy in front of PostgreSQL that can cut every connection and refuse new ones.
-struct Switch {
+pub struct Switch {
     up: Arc<AtomicBool>,
     open: Arc<Mutex<Vec<TcpStream>>>,
-    port: u16,
+    pub port: u16,
 }
 
 impl Switch {
-    fn start(target: String) -> Self {
+    pub fn start(target: String) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let up = Arc::new(AtomicBool::new(true));
@@ -54,14 +54,14 @@ impl Switch {
         Switch { up, open, port }
     }
 
-    fn down(&self) {
+    pub fn down(&self) {
         self.up.store(false, Ordering::SeqCst);
         for s in self.open.lock().unwrap().drain(..) {
             let _ = s.shutdown(Shutdown::Both);
         }
     }
 
-    fn up(&self) {
+    pub fn up(&self) {
         self.up.store(true, Ordering::SeqCst);
     }
 }

@@ -18,7 +18,7 @@ use passerelle::{
         Role,
     },
     build_app,
-    db::{build_pool, test_db::TestDb},
+    db::{pool_for, test_db::TestDb},
     settings::Settings,
     state::{AppState, Clock},
 };
@@ -113,7 +113,7 @@ impl TestApp {
         let db = TestDb::new();
         let mut settings = Settings::for_tests(db.url());
         adjust(&mut settings);
-        let pool = build_pool(db.url(), settings.pool_size, settings.database_timeout);
+        let pool = pool_for(&settings, db.url());
         let clock = Arc::new(ManualClock(Mutex::new(Utc::now())));
         let state = AppState::new(settings, pool)
             .expect("state")
@@ -131,7 +131,7 @@ impl TestApp {
     /// own pool and state, the same settings and clock.
     pub fn another_instance(&self) -> AppState {
         let settings = (*self.state.settings).clone();
-        let pool = build_pool(self.db.url(), settings.pool_size, settings.database_timeout);
+        let pool = pool_for(&settings, self.db.url());
         AppState::new(settings, pool)
             .expect("state")
             .with_clock(self.clock.clone())

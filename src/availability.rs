@@ -1,0 +1,181 @@
+//! What the service does when it cannot answer normally: it starts before its database is
+//! reachable (API requests get a fast 503 until the schema is migrated), and every request
+//! has deadlines: for its body (408), for its database statements (503), for a pooled
+//! connection (503, `DATABASE_TIMEOUT_SECONDS`).
+
+use crate::{db, error::ApiError, state::AppState};
+use actix_web::error::PayloadError;
+use actix_web::{
+    body::{EitherBody, MessageBody},
+    dev::{Payload, ServiceRequest, ServiceResponse},
+    http::header,
+    middleware::Next,
+    web, HttpMessage, ResponseError,
+};
+use futures_util::{Future, Stream};
+use std::{
+    io,
+    pin::Pin,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    task::{Context, Poll},
+    time::Duration,
+};
+
+/// Whether the database schema is known to be current. The server opens before it is (the
+/// migrator thread keeps trying), so that a database outage at start does not crash-loop it.
+#[derive(Debug)]
+pub struct SchemaGate {
+    ready: AtomicBool,
+    changed: tokio::sync::Notify,
+}
+
+impl SchemaGate {
+    pub fn new(ready: bool) -> Self {
+        SchemaGate {
+            ready: AtomicBool::new(ready),
+            changed: tokio::sync::Notify::new(),
+        }
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    pub fn set_ready(&self) {
+        self.ready.store(true, Ordering::Release);
+        self.changed.notify_waiters();
+    }
+
+    /// Returns once the schema is current.
+    pub async fn wait_ready(&self) {
+        loop {
+            let notified = self.changed.notified();
+            if self.is_ready() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// Connects (creating the database when missing) and migrates, retrying with a capped
+/// backoff until it succeeds, on a thread of its own; then opens the gate.
+pub fn spawn_migrator(url: String, gate: Arc<SchemaGate>) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut wait = Duration::from_millis(500);
+        let mut attempts = 0u32;
+        loop {
+            let result = db::connect_creating_database(&url).and_then(|mut conn| {
+                // The advisory lock makes another instance migrating at the same time wait.
+                db::run_migrations(&mut conn)
+            });
+            match result {
+                Ok(applied) => {
+                    log::info!("{} migration(s) applied; serving", applied.len());
+                    gate.set_ready();
+                    return;
+                }
+                Err(e) => {
+                    attempts += 1;
+                    // The first failure, then every tenth: an outage is not a log flood.
+                    if attempts == 1 || attempts.is_multiple_of(10) {
+                        log::warn!(
+                            "database not ready ({e}); API requests get 503 until it is; \
+                             retrying (attempt {attempts})"
+                        );
+                    }
+                    std::thread::sleep(wait);
+                    wait = (wait * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
+    })
+}
+
+/// API requests get 503 while the schema is not known to be current.
+pub async fn schema_gate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let waiting = req.path().starts_with("/api/")
+        && req
+            .app_data::<web::Data<AppState>>()
+            .is_some_and(|s| !s.schema.is_ready());
+    if waiting {
+        let error = ApiError::service_unavailable(
+            "database_unavailable",
+            "The service is waiting for its database; retry shortly.",
+        )
+        .with_retry_after(5);
+        return Ok(req
+            .into_response(error.error_response())
+            .map_into_right_body());
+    }
+    Ok(next.call(req).await?.map_into_left_body())
+}
+
+/// A request body that must arrive before a deadline: past it, reading fails with
+/// `TimedOut`, which the body extractors answer with 408 (`error::json_error`).
+struct DeadlineBody {
+    inner: Payload,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Stream for DeadlineBody {
+    type Item = Result<web::Bytes, PayloadError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if let Poll::Ready(item) = Pin::new(&mut self.inner).poll_next(cx) {
+            return Poll::Ready(item);
+        }
+        match self.deadline.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err(PayloadError::Io(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "request body deadline",
+            ))))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// True for the error a [`DeadlineBody`] gives.
+pub fn is_body_timeout(e: &PayloadError) -> bool {
+    matches!(e, PayloadError::Io(io) if io.kind() == io::ErrorKind::TimedOut)
+}
+
+fn is_upload(req: &ServiceRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/")
+        })
+}
+
+/// A request body must arrive within `REQUEST_TIMEOUT_SECONDS` of its headers (uploads of
+/// applications have their own `UPLOAD_TIMEOUT_SECONDS`). The handler's database work is
+/// bounded by the same figure as `statement_timeout` (see `db::build_pool`), and waiting
+/// for a connection by `DATABASE_TIMEOUT_SECONDS`.
+pub async fn deadline(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let limit = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.settings.timeouts.request);
+    if let Some(limit) = limit.filter(|_| !is_upload(&req)) {
+        let inner = req.take_payload();
+        req.set_payload(Payload::Stream {
+            payload: Box::pin(DeadlineBody {
+                inner,
+                deadline: Box::pin(tokio::time::sleep(limit)),
+            }),
+        });
+    }
+    next.call(req).await
+}

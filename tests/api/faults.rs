@@ -1,0 +1,345 @@
+//! Faults, with real server processes: a database down at start, a stop signal during an
+//! upload, slow clients, and a crash of both the server and the database.
+
+use crate::{
+    applications::{candidate_fields, multipart, pdfs, BOUNDARY},
+    health::Switch,
+    process::{cli, finish, head, request, ServerProcess},
+    support::{open_offer, TestApp},
+};
+use diesel::{sql_query, Connection, PgConnection, RunQueryDsl};
+use passerelle::{
+    auth::Role,
+    db::{self, local::LocalCluster, quote_ident, split_database_name, with_database_name},
+};
+use std::{
+    io::{Read, Write},
+    net::TcpStream,
+    time::Duration,
+};
+
+/// The TCP address of the test server, when it is reached over TCP.
+fn tcp_target(server: &str) -> Option<String> {
+    server
+        .split_once('@')
+        .and_then(|(_, rest)| rest.split('/').next())
+        .filter(|host| host.contains(':'))
+        .map(str::to_owned)
+}
+
+/// A database name on the test server that nothing created yet; dropped at the end.
+struct FreshDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for FreshDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
+            let _ = sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                quote_ident(&self.name)
+            ))
+            .execute(&mut admin);
+        }
+    }
+}
+
+fn apply_body(email: &str) -> Vec<u8> {
+    let fields = candidate_fields(email);
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    multipart(&fields, &pdfs())
+}
+
+fn multipart_type() -> String {
+    format!("multipart/form-data; boundary={BOUNDARY}")
+}
+
+#[actix_web::test]
+async fn serve_starts_while_its_database_is_down_and_serves_once_it_is_back() {
+    let server_url = db::test_db::server_url().unwrap();
+    let Some(target) = tcp_target(&server_url) else {
+        eprintln!("skipped: the test server is not reached over TCP ({server_url})");
+        return;
+    };
+    let switch = Switch::start(target.clone());
+    switch.down();
+    let name = format!("passerelle_test_{}", uuid::Uuid::new_v4().simple());
+    let (admin_url, _) =
+        split_database_name(&with_database_name(&server_url, "x").unwrap()).expect("server url");
+    let _fresh = FreshDatabase {
+        admin_url,
+        name: name.clone(),
+    };
+    let proxied = with_database_name(&server_url, &name).unwrap().replacen(
+        &target,
+        &format!("127.0.0.1:{}", switch.port),
+        1,
+    );
+
+    // Down at start: the process still starts, says it is not ready, and API requests get a
+    // fast 503 problem.
+    let server = ServerProcess::start(&proxied, &[("DATABASE_TIMEOUT_SECONDS", "1")]);
+    assert_eq!(server.get("/health/ready").unwrap().status, 503);
+    let offers = server.get("/api/v1/offers").unwrap();
+    assert_eq!(offers.status, 503, "{}", offers.text());
+    assert_eq!(
+        offers.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert_eq!(offers.json()["code"], "database_unavailable");
+    assert!(offers.header("retry-after").is_some());
+    assert!(offers.json()["request_id"].is_string());
+
+    // Back: the database is created and migrated, and the same process serves.
+    switch.up();
+    server.wait_ready();
+    let offers = server.get("/api/v1/offers").unwrap();
+    assert_eq!(offers.status, 200, "{}", offers.text());
+    assert_eq!(offers.json()["items"], serde_json::json!([]));
+    assert!(server.log_text().contains("database not ready"));
+}
+
+#[actix_web::test]
+async fn sigterm_lets_an_upload_in_flight_finish_then_the_server_exits() {
+    let app = TestApp::new().await;
+    let (_, token) = app.token_for(Role::Manager).await;
+    let offer = app
+        .publish_new_offer(&token, open_offer("VDG-STOP-1"))
+        .await;
+    let offer_id = offer["id"].as_str().unwrap().to_owned();
+    let mut server = ServerProcess::start(app.db.url(), &[("SHUTDOWN_TIMEOUT_SECONDS", "20")]);
+    server.wait_ready();
+
+    let body = apply_body("arret@exemple.fr");
+    let (first, rest) = body.split_at(body.len() / 2);
+    let mut upload = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    upload
+        .write_all(&head(
+            "POST",
+            &format!("/api/v1/offers/{offer_id}/applications"),
+            &[("Content-Type", &multipart_type())],
+            body.len(),
+        ))
+        .unwrap();
+    upload.write_all(first).unwrap();
+    upload.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+
+    server.terminate();
+    std::thread::sleep(Duration::from_millis(500));
+    // Nothing new is accepted while the upload finishes.
+    let refused = request(server.port, "GET", "/health/live", &[], b"");
+    assert!(
+        refused.is_err(),
+        "a new connection was served during the stop: {refused:?}"
+    );
+    assert!(server.child.try_wait().unwrap().is_none(), "still running");
+
+    upload.write_all(rest).unwrap();
+    let res = finish(upload).unwrap();
+    assert_eq!(res.status, 201, "{}", res.text());
+    let status = server.wait_exit(Duration::from_secs(30));
+    assert!(status.success(), "exit status {status:?}");
+    assert_eq!(app.count("SELECT count(*) AS n FROM applications"), 1);
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM application_documents"),
+        2
+    );
+}
+
+#[actix_web::test]
+async fn slow_clients_are_cut_off_with_408() {
+    let app = TestApp::new().await;
+    let server = ServerProcess::start(
+        app.db.url(),
+        &[
+            ("REQUEST_TIMEOUT_SECONDS", "1"),
+            ("CLIENT_HEADER_TIMEOUT_SECONDS", "1"),
+        ],
+    );
+    server.wait_ready();
+
+    // Headers that never end: the connection is answered 408 or closed, not kept.
+    let mut slow = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    slow.write_all(b"GET /api/v1/offers HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let mut raw = Vec::new();
+    let _ = slow.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw);
+    assert!(
+        raw.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "unexpected answer to slow headers: {text}"
+    );
+
+    // A body that stops halfway: 408 problem+json once the request deadline passes.
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(&head(
+            "POST",
+            "/api/v1/auth/login",
+            &[("Content-Type", "application/json")],
+            200,
+        ))
+        .unwrap();
+    stream.write_all(b"{\"email\": \"len").unwrap();
+    let res = finish(stream).unwrap();
+    assert_eq!(res.status, 408, "{}", res.text());
+    assert_eq!(res.json()["code"], "body_timeout");
+
+    // The server is still fine.
+    assert_eq!(server.get("/health/ready").unwrap().status, 200);
+}
+
+#[actix_web::test]
+async fn acknowledged_applications_survive_a_crash_of_the_server_and_the_database() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("crash-{}", uuid::Uuid::new_v4().simple()));
+    let mut cluster = match LocalCluster::start(&dir) {
+        Ok(c) => c,
+        Err(passerelle::db::local::LocalDbError::BinariesNotFound) => {
+            eprintln!("skipped: no PostgreSQL server binaries on this machine");
+            return;
+        }
+        Err(e) => panic!("{e}"),
+    };
+    let url = cluster.url("passerelle_crash");
+    let password = "phrase secrète de la panne totale";
+    cli(
+        &url,
+        &[
+            "staff",
+            "create",
+            "--email",
+            "crash@ville.example",
+            "--name",
+            "Camille Martin",
+            "--role",
+            "manager",
+        ],
+        password,
+    );
+    let server = ServerProcess::start(&url, &[]);
+    server.wait_ready();
+    let token = server.login("crash@ville.example", password);
+    let created = server.json(
+        "POST",
+        "/api/v1/staff/offers",
+        Some(&token),
+        &open_offer("VDG-CRASH-1"),
+    );
+    assert_eq!(created.status, 201, "{}", created.text());
+    let id = created.json()["id"].as_str().unwrap().to_owned();
+    let etag = created.header("etag").unwrap().to_owned();
+    let publish = request(
+        server.port,
+        "POST",
+        &format!("/api/v1/staff/offers/{id}/publish"),
+        &[
+            ("Authorization", &format!("Bearer {token}")),
+            ("If-Match", &etag),
+            ("Content-Type", "application/json"),
+        ],
+        b"{}",
+    )
+    .unwrap();
+    assert_eq!(publish.status, 200, "{}", publish.text());
+
+    // Candidates apply from four connections until the lights go out.
+    let port = server.port;
+    let appliers: Vec<_> = (0..4)
+        .map(|t| {
+            let id = id.clone();
+            std::thread::spawn(move || {
+                let mut acknowledged = Vec::new();
+                for i in 0.. {
+                    let body = apply_body(&format!("c{t}-{i}@exemple.fr"));
+                    let res = request(
+                        port,
+                        "POST",
+                        &format!("/api/v1/offers/{id}/applications"),
+                        &[("Content-Type", &multipart_type())],
+                        &body,
+                    );
+                    match res {
+                        Ok(r) if r.status == 201 => acknowledged
+                            .push(r.json()["application"]["id"].as_str().unwrap().to_owned()),
+                        Ok(r) if r.status >= 500 || r.status == 408 => break,
+                        Ok(r) => panic!("unexpected {}: {}", r.status, r.text()),
+                        Err(_) => break,
+                    }
+                }
+                acknowledged
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    // Both die at once, without any chance to clean up.
+    let mut server = server;
+    server.child.kill().unwrap();
+    cluster.crash().unwrap();
+    let acknowledged: Vec<String> = appliers
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    assert!(!acknowledged.is_empty(), "no application got through");
+    eprintln!(
+        "{} applications acknowledged before the crash",
+        acknowledged.len()
+    );
+
+    // After crash recovery every acknowledged application is there, with both documents.
+    let _cluster = LocalCluster::start(&dir).unwrap();
+    let mut conn = PgConnection::establish(&url).unwrap();
+    #[derive(diesel::QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let list = acknowledged
+        .iter()
+        .map(|id| format!("'{id}'"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let found: Found = sql_query(format!(
+        "SELECT count(*) AS n FROM applications a WHERE a.id IN ({list}) \
+         AND (SELECT count(*) FROM application_documents d WHERE d.application_id = a.id) = 2"
+    ))
+    .get_result(&mut conn)
+    .unwrap();
+    assert_eq!(found.n as usize, acknowledged.len());
+    drop(conn);
+    drop(_cluster);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[actix_web::test]
+async fn a_handler_stuck_on_the_database_ends_in_503_at_the_request_deadline() {
+    let app = TestApp::with_settings(|s| s.timeouts.request = Duration::from_secs(1)).await;
+    let (_, token) = app.token_for(Role::Manager).await;
+    // Another session holds the lock every offer write takes.
+    let mut blocker = app.db.connect();
+    sql_query("BEGIN").execute(&mut blocker).unwrap();
+    sql_query("SELECT version FROM catalog_version FOR UPDATE")
+        .execute(&mut blocker)
+        .unwrap();
+    let res = app
+        .post_json(
+            "/api/v1/staff/offers",
+            Some(&token),
+            open_offer("VDG-SLOW-1"),
+        )
+        .await;
+    let problem = res.assert_problem(503, "deadline_exceeded");
+    assert!(problem["request_id"].is_string());
+    assert!(res.header("retry-after").is_some());
+    sql_query("ROLLBACK").execute(&mut blocker).unwrap();
+    // Nothing half-written, and the same request goes through once the lock is gone.
+    assert_eq!(app.count("SELECT count(*) AS n FROM offers"), 0);
+    app.create_offer(&token, open_offer("VDG-SLOW-1")).await;
+}
