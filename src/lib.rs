@@ -48,7 +48,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(offers::staff::register)
             .configure(applications::register)
             .configure(reviews::routes::register)
-            .configure(partners::register),
+            .configure(partners::register)
+            .configure(audit::routes::register),
     )
     .configure(health::register)
     .configure(metrics::register);

@@ -29,6 +29,7 @@ use utoipa_actix_web::AppExt;
         (name = "staff partners", description = "Partner accounts, API keys, webhooks and attribution (admin; attribution also manager)"),
         (name = "partners", description = "Syncing the public offers, with a partner API key"),
         (name = "publication", description = "JSON-LD and XML/Atom feeds of the public offers"),
+        (name = "audit", description = "Who did and saw what (admin)"),
         (name = "operations", description = "Health checks"),
     )
 )]

@@ -1,6 +1,7 @@
 //! HTTP API tests: one binary, each test on its own database.
 
 mod applications;
+mod audit;
 mod auth;
 mod catalog;
 mod cli;

@@ -1,6 +1,9 @@
 //! The audit log: who did and saw what. Features call [`record`] inside the transaction of
 //! the change they make, so a change is never without its trace.
 
+pub mod model;
+pub mod routes;
+
 use crate::db::schema::audit_log;
 use chrono::{DateTime, Utc};
 use diesel::{prelude::*, PgConnection};
