@@ -2,6 +2,7 @@
 
 mod applications;
 mod auth;
+mod authz;
 mod catalog;
 mod cli;
 mod errors;
