@@ -738,12 +738,16 @@ impl World {
                 let n = self.next();
                 call.json(json!({"name": format!("Nouveau {n}"), "slug": format!("nouveau-{n}"), "contact_email": "stages@univ.example"}))
             }
-            RenamePartner => call.json(json!({ "name": format!("Partenaire renommé {}", self.next()) })),
+            RenamePartner => {
+                call.json(json!({ "name": format!("Partenaire renommé {}", self.next()) }))
+            }
             RotateKey => Call::on(&Target {
                 partner: self.spare_partner.clone(),
                 ..target.clone()
             }),
-            NewWebhook => call.json(json!({ "url": format!("http://127.0.0.1:9/new/{}", self.next()) })),
+            NewWebhook => {
+                call.json(json!({ "url": format!("http://127.0.0.1:9/new/{}", self.next()) }))
+            }
             EnableWebhook => call.json(json!({ "active": true })),
             OwnWebhook => {
                 let webhook = self.webhook(&target.partner).await;
@@ -755,7 +759,13 @@ impl World {
         }
     }
 
-    async fn send(&self, method: &str, uri: &str, call: &Call, token: Option<&str>) -> TestResponse {
+    async fn send(
+        &self,
+        method: &str,
+        uri: &str,
+        call: &Call,
+        token: Option<&str>,
+    ) -> TestResponse {
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         let mut req = TestRequest::default().method(method).uri(uri);
         if let Some(t) = token {
@@ -782,7 +792,10 @@ impl World {
 fn text(res: &TestResponse) -> String {
     let kind = res.header("content-type").unwrap_or("");
     if kind.contains("json") {
-        String::from_utf8_lossy(&res.body).chars().take(400).collect()
+        String::from_utf8_lossy(&res.body)
+            .chars()
+            .take(400)
+            .collect()
     } else {
         format!("<{} bytes of {kind}>", res.body.len())
     }
@@ -809,7 +822,12 @@ fn refusal_problems(res: &TestResponse, call: &Call, world: &World) -> Vec<Strin
         out.push(format!("not a problem of this status: {body}"));
     }
     let raw = String::from_utf8_lossy(&res.body);
-    for secret in call.target.ids().into_iter().chain(world.secrets.iter().map(String::as_str)) {
+    for secret in call
+        .target
+        .ids()
+        .into_iter()
+        .chain(world.secrets.iter().map(String::as_str))
+    {
         if raw.contains(secret) {
             out.push(format!("mentions {secret}"));
         }
@@ -822,7 +840,11 @@ fn refusal_problems(res: &TestResponse, call: &Call, world: &World) -> Vec<Strin
 fn foreign_objects(world: &World, caller: Caller, path: &str, res: &TestResponse) -> Vec<String> {
     let foreign = match caller {
         Caller::Reviewer | Caller::ReviewerElsewhere if path.starts_with("/api/v1/staff/") => {
-            vec![&world.elsewhere.offer, &world.elsewhere.application, &world.elsewhere.document]
+            vec![
+                &world.elsewhere.offer,
+                &world.elsewhere.application,
+                &world.elsewhere.document,
+            ]
         }
         Caller::Candidate if path.starts_with("/api/v1/candidate/") => {
             vec![&world.elsewhere.application, &world.elsewhere.document]
@@ -965,11 +987,14 @@ async fn blind_review_keeps_documents_from_reviewers() {
     let res = world.app.get(&path, Some(&world.reviewer.1)).await;
     res.assert_problem(403, "blind_review");
     assert!(refusal_problems(&res, &Call::on(&world.here), &world).is_empty());
-    let documented = &spec_operations()
-        ["GET /api/v1/staff/applications/{id}/documents/{document_id}"];
+    let documented =
+        &spec_operations()["GET /api/v1/staff/applications/{id}/documents/{document_id}"];
     assert!(documented.contains(&403));
     // Managers still download it; the reviewer still reads the application, without names.
-    assert_eq!(world.app.get(&path, Some(&world.manager.1)).await.status, 200);
+    assert_eq!(
+        world.app.get(&path, Some(&world.manager.1)).await.status,
+        200
+    );
     let res = world
         .app
         .get(
@@ -981,3 +1006,70 @@ async fn blind_review_keeps_documents_from_reviewers() {
     assert!(!String::from_utf8_lossy(&res.body).contains("Benali"));
 }
 
+#[actix_web::test]
+async fn a_child_id_under_another_parent_is_not_found() {
+    let world = World::new().await;
+    let (here, elsewhere) = (&world.here, &world.elsewhere);
+    // Another application's document, under an application the caller may read.
+    let path = format!(
+        "/api/v1/staff/applications/{}/documents/{}",
+        here.application, elsewhere.document
+    );
+    for token in [&world.reviewer.1, &world.admin.1] {
+        world
+            .app
+            .get(&path, Some(token))
+            .await
+            .assert_problem(404, "not_found");
+    }
+    // A partner's webhook, under another partner.
+    let path = format!(
+        "/api/v1/staff/partners/{}/webhooks/{}",
+        world.spare_partner, here.webhook
+    );
+    world
+        .app
+        .patch_json(&path, Some(world.admin()), json!({ "active": false }))
+        .await
+        .assert_problem(404, "not_found");
+    world
+        .app
+        .send(
+            TestRequest::delete()
+                .uri(&path)
+                .insert_header(("Authorization", format!("Bearer {}", world.admin()))),
+        )
+        .await
+        .assert_problem(404, "not_found");
+    let res = world
+        .app
+        .get(
+            &format!("/api/v1/staff/partners/{}/webhooks", here.partner),
+            Some(world.admin()),
+        )
+        .await;
+    assert_eq!(res.json()[0]["id"], here.webhook.as_str());
+    assert_eq!(res.json()[0]["active"], true);
+    // The reviewer of one offer, unassigned from another.
+    let path = format!(
+        "/api/v1/staff/offers/{}/reviewers/{}",
+        elsewhere.offer, world.reviewer.0.id
+    );
+    world
+        .app
+        .send(
+            TestRequest::delete()
+                .uri(&path)
+                .insert_header(("Authorization", format!("Bearer {}", world.manager.1))),
+        )
+        .await
+        .assert_problem(404, "not_found");
+    let res = world
+        .app
+        .get(
+            &format!("/api/v1/staff/offers/{}", here.offer),
+            Some(&world.reviewer.1),
+        )
+        .await;
+    assert_eq!(res.status, 200, "still assigned: {}", text(&res));
+}
