@@ -53,7 +53,7 @@ pub struct ApplicationListQuery {
     pub sort: Option<String>,
 }
 
-/// List an offer's applications (admin, manager). Never returns document contents.
+/// List an offer's applications (admin, manager, its reviewers). Never returns document contents.
 #[utoipa::path(
     tag = "staff applications",
     security(("bearer" = [])),
@@ -323,7 +323,7 @@ pub async fn get_application(
     Ok(res)
 }
 
-/// Download a document of an application (admin, manager).
+/// Download a document of an application (admin, manager; its reviewers unless the review is blind).
 #[utoipa::path(
     tag = "staff applications",
     security(("bearer" = [])),
@@ -331,6 +331,7 @@ pub async fn get_application(
     responses(
         (status = 200, description = "The PDF", content_type = "application/pdf", body = Vec<u8>),
         (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Blind review: documents are for managers", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such document, or not yours to see", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -449,6 +450,7 @@ pub struct TransitionRequest {
     responses(
         (status = 200, description = "Moved", body = StaffApplicationView),
         (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Reviewers may not move applications", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application, or not yours to see", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not a move the pipeline allows from here", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The application changed since it was read", body = Problem, content_type = "application/problem+json"),
@@ -542,6 +544,7 @@ fn csv_cell(value: &str) -> String {
     responses(
         (status = 200, description = "UTF-8 CSV, one line per application", content_type = "text/csv", body = String),
         (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Reviewers may not export applications", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such offer, or not yours to see", body = Problem, content_type = "application/problem+json"),
     )
 )]

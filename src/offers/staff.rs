@@ -175,7 +175,7 @@ pub struct StaffOfferQuery {
     pub q: Option<String>,
 }
 
-/// List offers, drafts included, newest first.
+/// List offers, drafts included, newest first; a reviewer sees those assigned to them.
 #[utoipa::path(
     tag = "staff offers",
     security(("bearer" = [])),
@@ -183,7 +183,6 @@ pub struct StaffOfferQuery {
     responses(
         (status = 200, description = "A page of offers", body = Page<StaffOfferListItem>),
         (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Reviewers may not list offers", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid query", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -243,8 +242,7 @@ pub async fn list_offers(
             headers(("ETag" = String, description = "Version, for If-Match"))),
         (status = 304, description = "Unchanged since If-None-Match"),
         (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Reviewers may not read offers here", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such offer", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such offer, or not assigned to you (reviewers)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/staff/offers/{id}")]

@@ -351,6 +351,7 @@ pub async fn get_review_settings(
         (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Reviewers may not change settings", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such offer", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a settings object", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/staff/offers/{id}/review-settings")]

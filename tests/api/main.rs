@@ -3,6 +3,7 @@
 mod applications;
 mod audit;
 mod auth;
+mod authz;
 mod catalog;
 mod cli;
 mod errors;
