@@ -153,6 +153,7 @@ const MATRIX: &[(&str, &str, Setup)] = &[
     ("GET /api/v1/staff/reviewers",                                  "UUU FF AA", Plain),
     ("GET /api/v1/staff/attribution",                                "UUU FF AA", Plain),
     // Admin only: staff accounts, partners
+    ("GET /api/v1/staff/audit",                                      "UUU FF FA", Plain),
     ("GET /api/v1/staff/users",                                      "UUU FF FA", Plain),
     ("POST /api/v1/staff/users",                                     "UUU FF FA", NewUser),
     ("GET /api/v1/staff/users/{id}",                                 "UUU FF FA", Plain),
