@@ -41,11 +41,25 @@ pub fn build_pool(url: &str, size: u32, timeout: Duration) -> DbPool {
 pub fn pool_for(settings: &crate::settings::Settings, url: &str) -> DbPool {
     Pool::builder()
         .max_size(settings.pool_size)
-        .min_idle(Some(1.min(settings.pool_size)))
+        // No connection is opened ahead of need: a server started before its database
+        // would only log failures for it.
+        .min_idle(Some(0))
         .connection_timeout(settings.database_timeout)
         .test_on_check_out(false)
+        .error_handler(Box::new(WarnOnFailure))
         .connection_customizer(Box::new(StatementTimeout(settings.timeouts.request)))
         .build_unchecked(ConnectionManager::new(url))
+}
+
+/// A connection that cannot be opened is an outage to report, not a server error: the
+/// request that needed it gets a 503, and this logs why.
+#[derive(Debug)]
+struct WarnOnFailure;
+
+impl diesel::r2d2::HandleError<diesel::r2d2::Error> for WarnOnFailure {
+    fn handle_error(&self, error: diesel::r2d2::Error) {
+        log::warn!("database connection failed: {error}");
+    }
 }
 
 #[derive(Debug)]

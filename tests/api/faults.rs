@@ -4,13 +4,13 @@
 use crate::{
     applications::{candidate_fields, multipart, pdfs, BOUNDARY},
     health::Switch,
-    process::{cli, finish, head, request, ServerProcess},
+    process::{cli, finish, head, request, FreshDatabase, ServerProcess},
     support::{open_offer, TestApp},
 };
 use diesel::{sql_query, Connection, PgConnection, RunQueryDsl};
 use passerelle::{
     auth::Role,
-    db::{self, local::LocalCluster, quote_ident, split_database_name, with_database_name},
+    db::{self, local::LocalCluster},
 };
 use std::{
     io::{Read, Write},
@@ -19,7 +19,7 @@ use std::{
 };
 
 /// The TCP address of the test server, when it is reached over TCP.
-fn tcp_target(server: &str) -> Option<String> {
+pub fn tcp_target(server: &str) -> Option<String> {
     server
         .split_once('@')
         .and_then(|(_, rest)| rest.split('/').next())
@@ -27,31 +27,13 @@ fn tcp_target(server: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// A database name on the test server that nothing created yet; dropped at the end.
-struct FreshDatabase {
-    admin_url: String,
-    name: String,
-}
-
-impl Drop for FreshDatabase {
-    fn drop(&mut self) {
-        if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
-            let _ = sql_query(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                quote_ident(&self.name)
-            ))
-            .execute(&mut admin);
-        }
-    }
-}
-
-fn apply_body(email: &str) -> Vec<u8> {
+pub fn apply_body(email: &str) -> Vec<u8> {
     let fields = candidate_fields(email);
     let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
     multipart(&fields, &pdfs())
 }
 
-fn multipart_type() -> String {
+pub fn multipart_type() -> String {
     format!("multipart/form-data; boundary={BOUNDARY}")
 }
 
@@ -64,18 +46,10 @@ async fn serve_starts_while_its_database_is_down_and_serves_once_it_is_back() {
     };
     let switch = Switch::start(target.clone());
     switch.down();
-    let name = format!("passerelle_test_{}", uuid::Uuid::new_v4().simple());
-    let (admin_url, _) =
-        split_database_name(&with_database_name(&server_url, "x").unwrap()).expect("server url");
-    let _fresh = FreshDatabase {
-        admin_url,
-        name: name.clone(),
-    };
-    let proxied = with_database_name(&server_url, &name).unwrap().replacen(
-        &target,
-        &format!("127.0.0.1:{}", switch.port),
-        1,
-    );
+    let fresh = FreshDatabase::new(&server_url);
+    let proxied = fresh
+        .url
+        .replacen(&target, &format!("127.0.0.1:{}", switch.port), 1);
 
     // Down at start: the process still starts, says it is not ready, and API requests get a
     // fast 503 problem.

@@ -9,6 +9,7 @@ mod cli;
 mod errors;
 mod faults;
 mod health;
+mod instances;
 mod jobs;
 mod migrations;
 mod offers;

@@ -1,6 +1,8 @@
 //! Real `passerelle serve` processes, spoken to over TCP: for what an in-process service
 //! cannot show (start-up, signals, crashes, several instances).
 
+use diesel::{sql_query, Connection, PgConnection, RunQueryDsl};
+use passerelle::db::{quote_ident, split_database_name, with_database_name};
 use serde_json::Value;
 use std::{
     io::{self, Read, Write},
@@ -9,6 +11,39 @@ use std::{
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
+
+/// A database on the test server that nothing created yet (the server creates it); dropped
+/// at the end.
+pub struct FreshDatabase {
+    admin_url: String,
+    name: String,
+    pub url: String,
+}
+
+impl FreshDatabase {
+    pub fn new(server_url: &str) -> Self {
+        let name = format!("passerelle_test_{}", uuid::Uuid::new_v4().simple());
+        let url = with_database_name(server_url, &name).expect("server url");
+        let (admin_url, _) = split_database_name(&url).expect("server url");
+        FreshDatabase {
+            admin_url,
+            name,
+            url,
+        }
+    }
+}
+
+impl Drop for FreshDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
+            let _ = sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                quote_ident(&self.name)
+            ))
+            .execute(&mut admin);
+        }
+    }
+}
 
 pub const JWT_SECRET: &str = "process-test-secret-that-is-long-enough!";
 
