@@ -40,13 +40,17 @@ if mix == "browse" then
     }
     build = function(i)
         if i % 3 == 0 then
-            return wrk.format("GET", fixed[(i // 3) % #fixed + 1])
+            return wrk.format("GET", fixed[math.floor(i / 3) % #fixed + 1])
         end
         return wrk.format("GET", "/api/v1/offers/" .. slugs[i % #slugs + 1])
     end
 elseif mix == "search" then
     local words = { "coopération", "cooperation", "jeunesse", "culture", "eau", "urbanisme",
         "solidarité", "international", "communication", "environnement", "santé", "éducation" }
+    local function encode(s)
+        return (s:gsub("[^%w%-_%.~]", function(c) return string.format("%%%02X", string.byte(c)) end))
+    end
+    for k, w in ipairs(words) do words[k] = encode(w) end
     build = function(i)
         return wrk.format("GET", "/api/v1/offers?q=" .. words[i % #words + 1])
     end

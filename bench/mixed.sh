@@ -53,7 +53,19 @@ psql -X -q -d "$DB" -c "VACUUM ANALYZE"
 
 TOKEN=$(manager_token)
 export TOKEN
-OFFER_ID=$(curl -fsS "$BASE/api/v1/offers?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
+# An offer that asks for a CV only (the load sends no cover letter).
+OFFER_ID=$(python3 - "$BASE" <<'PY'
+import json, sys, urllib.request
+base = sys.argv[1]
+for card in json.load(urllib.request.urlopen(base + "/api/v1/offers?limit=100"))["items"]:
+    offer = json.load(urllib.request.urlopen(base + "/api/v1/offers/" + card["slug"]))
+    if offer["application"]["documents"] == ["cv"]:
+        print(offer["id"])
+        break
+else:
+    sys.exit("no published offer asks for a CV only")
+PY
+)
 export OFFER_ID
 curl -fsS "$BASE/api/v1/offers?limit=100" |
     python3 -c 'import json,sys; [print(i["slug"]) for i in json.load(sys.stdin)["items"]]' >"$WORK/slugs.txt"
@@ -100,7 +112,7 @@ kill "$SAMPLER" 2>/dev/null || true
     echo "# $N offers, 200 seeded applications; DURATION=$DURATION; WORKERS=$WORKERS; $(nproc) CPUs"
     for name in browse search staff apply; do
         printf '%-7s %s\n' "$name" "$(wrk_line <"$RESULTS/$name.txt")"
-        grep '^status ' "$RESULTS/$name.txt" | sed 's/^/        /'
+        { grep '^status ' "$RESULTS/$name.txt" || echo 'no status counted'; } | sed 's/^/        /'
     done
     awk 'NR==1 {first=$2} {last=$2; if ($2>max) max=$2} NR==13 {warm=$2}
          END {printf "rss kB: at start %s, after 1 min %s, at end %s, max %s (samples every 5 s)\n", first, warm, last, max}' \

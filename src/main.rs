@@ -3,7 +3,14 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+    let mut logger =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
+    // actix logs every malformed request a client sends (answered 400) at ERROR: a flood an
+    // outsider controls. `RUST_LOG=actix_http=debug` brings them back.
+    if !std::env::var("RUST_LOG").is_ok_and(|v| v.contains("actix_http")) {
+        logger.filter_module("actix_http::h1::dispatcher", log::LevelFilter::Off);
+    }
+    logger
         .format(|buf, record| {
             use std::io::Write;
             // Lines written while a request is handled name it.
