@@ -329,9 +329,25 @@ impl From<diesel::result::Error> for ApiError {
                 )
                 .with_retry_after(1)
             }
+            Error::DatabaseError(DatabaseErrorKind::Unknown, info) if is_nul_rejection(&*info) => {
+                ApiError::new(
+                    ErrorKind::Unprocessable,
+                    "nul_character",
+                    "Text may not contain the NUL character (U+0000).",
+                )
+            }
             other => ApiError::internal(format!("database: {other}")),
         }
     }
+}
+
+/// PostgreSQL refuses U+0000 in text (SQLSTATE 22021, "invalid byte sequence for encoding
+/// \"UTF8\": 0x00") and `\u0000` in jsonb (22P05, detail "\u0000 cannot be converted to
+/// text"). Rust strings are valid UTF-8, so these come only from a client's NUL character,
+/// in any text a request carries (bodies, query strings, form fields). diesel does not keep
+/// the SQLSTATE; the byte and the escape read the same whatever the server's language.
+fn is_nul_rejection(info: &dyn diesel::result::DatabaseErrorInformation) -> bool {
+    info.message().ends_with(": 0x00") || info.details().is_some_and(|d| d.contains("\\u0000"))
 }
 
 impl From<diesel::r2d2::PoolError> for ApiError {

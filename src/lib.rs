@@ -86,11 +86,12 @@ pub fn build_app(
 > {
     let json_limit = state.settings.json_body_limit;
     let https = state.settings.public_base_url.starts_with("https://");
-    let (app, api) = App::new()
+    let (app, mut api) = App::new()
         .into_utoipa_app()
         .openapi(openapi::ApiDoc::openapi())
         .configure(routes)
         .split_for_parts();
+    openapi::add_json_body_rejections(&mut api);
     app.app_data(web::Data::new(state))
         .app_data(
             web::JsonConfig::default()

@@ -78,12 +78,74 @@ impl Modify for BearerAuth {
 
 /// The whole document, as served at `/api-docs/openapi.json`.
 pub fn document() -> utoipa::openapi::OpenApi {
-    let (_, api) = actix_web::App::new()
+    let (_, mut api) = actix_web::App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(crate::routes)
         .split_for_parts();
+    add_json_body_rejections(&mut api);
     api
+}
+
+/// Documents, on every operation that takes a JSON body, the answers of the JSON extractor
+/// (`JsonConfig` and `error::json_error`, shared by all routes) before its handler runs:
+/// 400 malformed JSON, 413 over `JSON_BODY_LIMIT_BYTES`, 415 not a JSON content type, 422
+/// JSON of the wrong shape. A route's own description of a status, when it has one, stays.
+///
+/// Runs after the routes are collected (a `Modify` on `ApiDoc` runs before there are paths).
+pub fn add_json_body_rejections(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    const REJECTIONS: [(&str, &str); 4] = [
+        ("400", "Malformed JSON (`malformed_json`)"),
+        (
+            "413",
+            "Body larger than JSON_BODY_LIMIT_BYTES (`payload_too_large`)",
+        ),
+        (
+            "415",
+            "Body not sent as application/json (`unsupported_media_type`)",
+        ),
+        (
+            "422",
+            "JSON of the wrong shape (`invalid_body`) or invalid values",
+        ),
+    ];
+    for item in api.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in operations.into_iter().flatten() {
+            let takes_json = op.request_body.as_ref().is_some_and(|body| {
+                body.content
+                    .keys()
+                    .any(|ct| ct == "application/json" || ct.ends_with("+json"))
+            });
+            if !takes_json {
+                continue;
+            }
+            for (status, description) in REJECTIONS {
+                op.responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| {
+                        ResponseBuilder::new()
+                            .description(description)
+                            .content(
+                                crate::error::PROBLEM_JSON,
+                                ContentBuilder::new()
+                                    .schema(Some(Ref::from_schema_name("Problem")))
+                                    .build(),
+                            )
+                            .build()
+                            .into()
+                    });
+            }
+        }
+    }
 }
 
 /// The document as committed in `openapi/openapi.json`.

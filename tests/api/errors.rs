@@ -170,3 +170,38 @@ async fn only_listed_origins_get_cors_headers() {
     assert_eq!(other.status, 200);
     assert!(other.header("access-control-allow-origin").is_none());
 }
+
+/// PostgreSQL text cannot hold U+0000 (nor jsonb `\u0000`): such input is a 422, never a 500,
+/// wherever it comes in (found by Schemathesis on POST /api/v1/staff/partners).
+#[actix_web::test]
+async fn nul_characters_in_input_are_422() {
+    let app = TestApp::new().await;
+    let (_, admin) = app.token_for(passerelle::auth::Role::Admin).await;
+    let partner = serde_json::json!({
+        "name": "Career\u{0}Center", "slug": "career-center", "contact_email": "c@uga.example"
+    });
+    app.post_json("/api/v1/staff/partners", Some(&admin), partner)
+        .await
+        .assert_problem(422, "nul_character");
+    let mut offer = crate::support::fixture_offer();
+    offer["title"] = "Stage\u{0}".into();
+    app.post_json("/api/v1/staff/offers", Some(&admin), offer)
+        .await
+        .assert_problem(422, "nul_character");
+    let mut offer = crate::support::fixture_offer();
+    offer["tags"] = serde_json::json!(["coop\u{0}"]);
+    app.post_json("/api/v1/staff/offers", Some(&admin), offer)
+        .await
+        .assert_problem(422, "nul_character");
+    app.post_json(
+        "/api/v1/auth/login",
+        None,
+        serde_json::json!({"email": "a\u{0}@b.example", "password": "x"}),
+    )
+    .await
+    .assert_problem(422, "nul_character");
+    let res = app.get("/api/v1/offers?q=stage%00", None).await;
+    assert!(res.status.as_u16() < 500, "search: {}", res.status);
+    let res = app.get("/api/v1/offers?tag=a%00", None).await;
+    assert!(res.status.as_u16() < 500, "tag: {}", res.status);
+}
