@@ -42,6 +42,8 @@ struct Inner {
 #[derive(Default)]
 pub struct Metrics {
     inner: Mutex<Inner>,
+    /// Units of database work waiting for a pooled connection right now.
+    pub pool_waiting: std::sync::atomic::AtomicUsize,
 }
 
 impl Metrics {
@@ -167,6 +169,19 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         out,
         "passerelle_db_pool_connections{{state=\"in_use\"}} {}",
         pool.connections.saturating_sub(pool.idle_connections)
+    );
+    let _ = writeln!(
+        out,
+        "# HELP passerelle_db_pool_waiting Requests and jobs waiting for a database connection."
+    );
+    let _ = writeln!(out, "# TYPE passerelle_db_pool_waiting gauge");
+    let _ = writeln!(
+        out,
+        "passerelle_db_pool_waiting {}",
+        state
+            .metrics
+            .pool_waiting
+            .load(std::sync::atomic::Ordering::Relaxed)
     );
     let _ = writeln!(
         out,

@@ -95,8 +95,13 @@ impl AppState {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
+        let metrics = self.metrics.clone();
         actix_web::web::block(move || {
-            let mut conn = pool.get()?;
+            use std::sync::atomic::Ordering::Relaxed;
+            metrics.pool_waiting.fetch_add(1, Relaxed);
+            let conn = pool.get();
+            metrics.pool_waiting.fetch_sub(1, Relaxed);
+            let mut conn = conn?;
             work(&mut conn)
         })
         .await?

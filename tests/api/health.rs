@@ -155,4 +155,5 @@ async fn metrics_count_requests_by_route_pattern_and_show_the_queue() {
         .contains(r#"passerelle_http_request_duration_seconds_count{route="/api/v1/offers"} 2"#));
     assert!(text.contains(r#"passerelle_jobs{state="due"} 0"#));
     assert!(text.contains("passerelle_db_pool_connections{state=\"in_use\"}"));
+    assert!(text.contains("passerelle_db_pool_waiting 0"), "{text}");
 }
