@@ -1,9 +1,13 @@
 //! What the service does when it cannot answer normally: it starts before its database is
 //! reachable (API requests get a fast 503 until the schema is migrated), and every request
 //! has deadlines: for its body (408), for its database statements (503), for a pooled
-//! connection (503, `DATABASE_TIMEOUT_SECONDS`).
+//! connection (503, `DATABASE_TIMEOUT_SECONDS`); bodies are bounded per route (413).
 
-use crate::{db, error::ApiError, state::AppState};
+use crate::{
+    db,
+    error::{ApiError, ErrorKind},
+    state::AppState,
+};
 use actix_web::error::PayloadError;
 use actix_web::{
     body::{EitherBody, MessageBody},
@@ -122,6 +126,9 @@ pub async fn schema_gate(
 struct DeadlineBody {
     inner: Payload,
     deadline: Pin<Box<tokio::time::Sleep>>,
+    /// The route's body limit, and what has arrived so far (bodies without a length).
+    limit: usize,
+    received: usize,
 }
 
 impl Stream for DeadlineBody {
@@ -129,6 +136,12 @@ impl Stream for DeadlineBody {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         if let Poll::Ready(item) = Pin::new(&mut self.inner).poll_next(cx) {
+            if let Some(Ok(chunk)) = &item {
+                self.received = self.received.saturating_add(chunk.len());
+                if self.received > self.limit {
+                    return Poll::Ready(Some(Err(PayloadError::Overflow)));
+                }
+            }
             return Poll::Ready(item);
         }
         match self.deadline.as_mut().poll(cx) {
@@ -157,25 +170,70 @@ fn is_upload(req: &ServiceRequest) -> bool {
         })
 }
 
-/// A request body must arrive within `REQUEST_TIMEOUT_SECONDS` of its headers (uploads of
-/// applications have their own `UPLOAD_TIMEOUT_SECONDS`). The handler's database work is
-/// bounded by the same figure as `statement_timeout` (see `db::build_pool`), and waiting
-/// for a connection by `DATABASE_TIMEOUT_SECONDS`.
+/// Bodies of sign-in and token routes are a few hundred bytes: anything near the general
+/// JSON limit there is not a client of ours.
+pub const AUTH_BODY_LIMIT: usize = 8 * 1024;
+
+/// The most a route's (non-upload) body may hold.
+fn body_limit(path: &str, json_limit: usize) -> usize {
+    if path.starts_with("/api/v1/auth/") {
+        AUTH_BODY_LIMIT.min(json_limit)
+    } else {
+        json_limit
+    }
+}
+
+/// A request body must arrive within `REQUEST_TIMEOUT_SECONDS` of its headers and stay
+/// within its route's limit (413 from the declared length, before reading; uploads of
+/// applications have their own deadline and caps). The handler's database work is bounded
+/// by the same figure as `statement_timeout` (see `db::pool_for`), and waiting for a
+/// connection by `DATABASE_TIMEOUT_SECONDS`.
 pub async fn deadline(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let limit = req
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let settings = req
         .app_data::<web::Data<AppState>>()
-        .map(|s| s.settings.timeouts.request);
-    if let Some(limit) = limit.filter(|_| !is_upload(&req)) {
-        let inner = req.take_payload();
-        req.set_payload(Payload::Stream {
-            payload: Box::pin(DeadlineBody {
-                inner,
-                deadline: Box::pin(tokio::time::sleep(limit)),
-            }),
-        });
+        .map(|s| (s.settings.timeouts.request, s.settings.json_body_limit));
+    let Some((deadline, json_limit)) = settings.filter(|_| !is_upload(&req)) else {
+        return Ok(next.call(req).await?.map_into_left_body());
+    };
+    let limit = body_limit(req.path(), json_limit);
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        let error = ApiError::new(
+            ErrorKind::PayloadTooLarge,
+            "payload_too_large",
+            "The request body is larger than this endpoint accepts.",
+        );
+        let mut res = error.error_response();
+        // The unread body stays on the connection: close it.
+        res.head_mut()
+            .set_connection_type(actix_web::http::ConnectionType::Close);
+        return Ok(req.into_response(res).map_into_right_body());
     }
-    next.call(req).await
+    let inner = req.take_payload();
+    req.set_payload(Payload::Stream {
+        payload: Box::pin(DeadlineBody {
+            inner,
+            deadline: Box::pin(tokio::time::sleep(deadline)),
+            limit,
+            received: 0,
+        }),
+    });
+    Ok(next.call(req).await?.map_into_left_body())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn auth_routes_take_small_bodies_only() {
+        assert_eq!(super::body_limit("/api/v1/auth/login", 65536), 8192);
+        assert_eq!(super::body_limit("/api/v1/staff/offers", 65536), 65536);
+        assert_eq!(super::body_limit("/api/v1/auth/login", 4096), 4096);
+    }
 }

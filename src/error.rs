@@ -421,13 +421,13 @@ fn default_message(code: &str) -> String {
 /// 422, a body over the limit is 413, a non-JSON content type is 415.
 pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     let api = match &err {
-        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
-            ApiError::new(
-                ErrorKind::PayloadTooLarge,
-                "payload_too_large",
-                "The request body is larger than this endpoint accepts.",
-            )
-        }
+        JsonPayloadError::OverflowKnownLength { .. }
+        | JsonPayloadError::Overflow { .. }
+        | JsonPayloadError::Payload(actix_web::error::PayloadError::Overflow) => ApiError::new(
+            ErrorKind::PayloadTooLarge,
+            "payload_too_large",
+            "The request body is larger than this endpoint accepts.",
+        ),
         JsonPayloadError::Payload(e) if crate::availability::is_body_timeout(e) => ApiError::new(
             ErrorKind::RequestTimeout,
             "body_timeout",

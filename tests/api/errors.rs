@@ -205,3 +205,31 @@ async fn nul_characters_in_input_are_422() {
     let res = app.get("/api/v1/offers?tag=a%00", None).await;
     assert!(res.status.as_u16() < 500, "tag: {}", res.status);
 }
+
+#[actix_web::test]
+async fn bodies_are_limited_per_route() {
+    let app = TestApp::new().await;
+    // A sign-in body has no business being 10 KB...
+    let res = app
+        .post_json(
+            "/api/v1/auth/login",
+            None,
+            serde_json::json!({"email": "a@b.example", "password": "x".repeat(10_000)}),
+        )
+        .await;
+    res.assert_problem(413, "payload_too_large");
+    // ... while an offer of that size is fine.
+    let (_, token) = app.token_for(passerelle::auth::Role::Manager).await;
+    let mut offer = crate::support::open_offer("VDG-BIG-1");
+    offer["context"] = serde_json::Value::from("Une mission riche. ".repeat(250));
+    app.create_offer(&token, offer).await;
+    // Above the general JSON limit, every route says 413 before reading the body.
+    let res = app
+        .post_json(
+            "/api/v1/staff/offers",
+            Some(&token),
+            serde_json::json!({"description": "x".repeat(70_000)}),
+        )
+        .await;
+    res.assert_problem(413, "payload_too_large");
+}
