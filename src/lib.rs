@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod offers;
 pub mod openapi;
 pub mod partners;
+pub mod ratelimit;
 pub mod request_id;
 pub mod reviews;
 pub mod settings;
@@ -105,6 +106,7 @@ pub fn build_app(
         .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", api))
         .default_service(web::to(error::route_not_found))
         .wrap(ErrorHandlers::new().default_handler(error::problem_for_plain_errors))
+        .wrap(actix_web::middleware::from_fn(ratelimit::headers))
         .wrap(security_headers(https))
         // Path only: query strings may carry search terms or emails.
         .wrap(

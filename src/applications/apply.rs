@@ -10,6 +10,7 @@ use super::{
 use crate::{
     error::{ApiError, FieldError, Problem},
     offers::{domain::OfferStatus, model as offers, model::Offer},
+    ratelimit::{self, Policy},
     state::AppState,
 };
 use actix_web::{http::header, post, web, HttpRequest, HttpResponse};
@@ -352,6 +353,8 @@ pub async fn apply(
     id: web::Path<Uuid>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    // Before anything is read: a refused client does not get to send megabytes first.
+    ratelimit::check(&state, &req, Policy::Apply).await?;
     let offer_id = id.into_inner();
     let key = idempotency_key(&req)?;
     let limits = state.settings.applications;

@@ -9,6 +9,7 @@ use crate::{
     audit,
     error::{ApiError, Problem},
     http::{client_address, opaque_token, token_hash},
+    ratelimit::{self, Policy},
     state::AppState,
 };
 use actix_web::{get, http::header, post, web, HttpRequest, HttpResponse};
@@ -164,6 +165,8 @@ pub async fn login(
     req: HttpRequest,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    // Every attempt counts, on top of the failure throttling below.
+    ratelimit::check(&state, &req, Policy::Login).await?;
     body.validate()?;
     let LoginRequest { email, password } = body.into_inner();
     let address = client_address(&req, state.settings.trust_forwarded_for);

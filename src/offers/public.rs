@@ -8,6 +8,7 @@ use super::{
 use crate::{
     db::pagination::{next_link, PageParams},
     error::{ApiError, FieldError, Problem},
+    ratelimit::{self, Policy},
     state::AppState,
 };
 use actix_web::{get, http::header, web, HttpRequest, HttpResponse};
@@ -266,6 +267,13 @@ pub async fn list_public_offers(
     query: web::Query<PublicOfferQuery>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
+    let searching = query.q.as_deref().is_some_and(|q| !q.trim().is_empty());
+    let policy = if searching {
+        Policy::Search
+    } else {
+        Policy::Reads
+    };
+    ratelimit::check(&state, &req, policy).await?;
     let Parsed {
         filter,
         sort,
@@ -344,6 +352,7 @@ pub async fn get_public_offer(
     req: HttpRequest,
     id_or_slug: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    ratelimit::check(&state, &req, Policy::Reads).await?;
     let key = id_or_slug.into_inner();
     if key.len() > 200 {
         return Err(ApiError::not_found());

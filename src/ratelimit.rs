@@ -1,0 +1,357 @@
+//! Rate limits per client address on the public routes (reads, search, applying, login),
+//! counted in PostgreSQL so that every instance behind the load balancer shares one budget.
+//!
+//! Each policy is a fixed window per client: one row per (policy, address) in
+//! `rate_limit_counters`, upserted by one statement per request. The row is keyed by a
+//! SHA-256 of the policy and the address; the address itself is never stored. Windows are
+//! shifted per client (by a fraction of the window derived from the bucket), so clients do
+//! not all get their budget back at the same second.
+//!
+//! A handler calls [`check`] first; [`headers`], a middleware, then adds `RateLimit-Policy`
+//! and `RateLimit` (draft-ietf-httpapi-ratelimit-headers-11) to whatever the handler
+//! answered, a 429 included.
+
+use crate::{
+    error::{ApiError, ErrorKind},
+    http::client_address,
+    settings::RateLimit,
+    state::AppState,
+};
+use actix_web::{
+    body::MessageBody,
+    dev::{ServiceRequest, ServiceResponse},
+    http::header::{HeaderName, HeaderValue},
+    middleware::Next,
+    HttpMessage, HttpRequest,
+};
+use chrono::{DateTime, Utc};
+use diesel::{
+    prelude::*,
+    sql_types::{Bytea, Int4, Timestamptz},
+    PgConnection,
+};
+use sha2::{Digest, Sha256};
+use std::net::IpAddr;
+
+pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+pub const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+
+/// How many ended windows one clean-up deletes at most.
+const CLEANUP_BATCH: i64 = 100;
+
+/// What a request is counted as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    /// The offer list without `q`, and single offers.
+    Reads,
+    /// The offer list with `q`.
+    Search,
+    /// Sending an application.
+    Apply,
+    /// Staff login attempts.
+    Login,
+}
+
+impl Policy {
+    /// The policy's name in the headers and the logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Policy::Reads => "reads",
+            Policy::Search => "search",
+            Policy::Apply => "apply",
+            Policy::Login => "login",
+        }
+    }
+
+    fn rule(self, state: &AppState) -> RateLimit {
+        let limits = &state.settings.rate_limits;
+        match self {
+            Policy::Reads => limits.reads,
+            Policy::Search => limits.search,
+            Policy::Apply => limits.apply,
+            Policy::Login => limits.login,
+        }
+    }
+}
+
+/// Where a request stands under its policy; kept in the request's extensions for
+/// [`headers`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quota {
+    pub policy: Policy,
+    pub limit: u32,
+    pub window_secs: u64,
+    /// Requests left in the current window.
+    pub remaining: u32,
+    /// Seconds until the window ends (at least 1).
+    pub reset_secs: u64,
+}
+
+impl Quota {
+    fn new(policy: Policy, rule: RateLimit, hits: i32, reset_secs: u64) -> Self {
+        let used = u32::try_from(hits).unwrap_or(0);
+        Quota {
+            policy,
+            limit: rule.limit,
+            window_secs: rule.window.as_secs(),
+            remaining: rule.limit.saturating_sub(used),
+            reset_secs: reset_secs.max(1),
+        }
+    }
+
+    pub fn exceeded(&self, hits: i32) -> bool {
+        i64::from(hits) > i64::from(self.limit)
+    }
+
+    /// `RateLimit-Policy`: `"reads";q=600;w=60`.
+    pub fn policy_header(&self) -> String {
+        format!(
+            "\"{}\";q={};w={}",
+            self.policy.name(),
+            self.limit,
+            self.window_secs
+        )
+    }
+
+    /// `RateLimit`: `"reads";r=599;t=42`.
+    pub fn limit_header(&self) -> String {
+        format!(
+            "\"{}\";r={};t={}",
+            self.policy.name(),
+            self.remaining,
+            self.reset_secs
+        )
+    }
+}
+
+/// The counter a client has under a policy: SHA-256 of both, so the table holds no address.
+/// IPv6 clients are counted per /64, the block one subscriber usually gets.
+pub fn bucket(policy: Policy, address: &str) -> Vec<u8> {
+    let address = match address.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(IpAddr::V6(v6)) => v6.to_ipv4_mapped().map_or(String::new(), |v4| v4.to_string()),
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Err(_) => address.to_owned(),
+    };
+    let mut h = Sha256::new();
+    h.update(b"ratelimit:");
+    h.update(policy.name().as_bytes());
+    h.update(b":");
+    h.update(address.as_bytes());
+    h.finalize().to_vec()
+}
+
+/// The end of the window `now` falls in, for this bucket, and the seconds left until then.
+/// Windows are `window` long, aligned on the epoch plus a phase taken from the bucket.
+pub fn window_end(
+    bucket: &[u8],
+    now: DateTime<Utc>,
+    window: std::time::Duration,
+) -> (DateTime<Utc>, u64) {
+    let len = i64::try_from(window.as_micros()).unwrap_or(i64::MAX).max(1);
+    let mut first = [0u8; 8];
+    for (dst, src) in first.iter_mut().zip(bucket) {
+        *dst = *src;
+    }
+    let phase = i64::try_from(u64::from_be_bytes(first) % len.unsigned_abs()).unwrap_or(0);
+    let micros = now.timestamp_micros();
+    let end = micros - (micros - phase).rem_euclid(len) + len;
+    let left_secs = u64::try_from(end - micros)
+        .unwrap_or(0)
+        .div_ceil(1_000_000);
+    (
+        DateTime::from_timestamp_micros(end).unwrap_or(now),
+        left_secs.max(1),
+    )
+}
+
+#[derive(QueryableByName)]
+struct Counted {
+    #[diesel(sql_type = Int4)]
+    hits: i32,
+    #[diesel(sql_type = Timestamptz)]
+    window_end: DateTime<Utc>,
+}
+
+/// Counts one hit in the bucket's window ending at `window_end`; returns the hits so far in
+/// the window the row is in and that window's end. One statement: concurrent requests on
+/// any instance all count. An instance whose clock is behind counts into the newer window
+/// instead of resetting it.
+pub fn hit(
+    conn: &mut PgConnection,
+    bucket: &[u8],
+    window_end: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> QueryResult<(i32, DateTime<Utc>)> {
+    let counted: Counted = diesel::sql_query(
+        "INSERT INTO rate_limit_counters AS c (bucket, window_end, hits) VALUES ($1, $2, 1) \
+         ON CONFLICT (bucket) DO UPDATE SET \
+             hits = CASE WHEN c.window_end < EXCLUDED.window_end THEN 1 ELSE c.hits + 1 END, \
+             window_end = GREATEST(c.window_end, EXCLUDED.window_end) \
+         RETURNING hits, window_end",
+    )
+    .bind::<Bytea, _>(bucket)
+    .bind::<Timestamptz, _>(window_end)
+    .get_result(conn)?;
+    if counted.hits == 1 {
+        // A new window: the moment to forget a few clients whose windows ended. Each new
+        // window deletes up to a batch, so ended rows cannot pile up, and no request pays
+        // for more than a batch.
+        forget_ended(conn, now, CLEANUP_BATCH)?;
+    }
+    Ok((counted.hits, counted.window_end))
+}
+
+/// Deletes at most `batch` counters whose window ended before `now`; rows another
+/// transaction holds are left for the next time.
+pub fn forget_ended(conn: &mut PgConnection, now: DateTime<Utc>, batch: i64) -> QueryResult<usize> {
+    diesel::sql_query(
+        "DELETE FROM rate_limit_counters WHERE bucket IN ( \
+             SELECT bucket FROM rate_limit_counters WHERE window_end < $1 \
+             LIMIT $2 FOR UPDATE SKIP LOCKED)",
+    )
+    .bind::<Timestamptz, _>(now)
+    .bind::<diesel::sql_types::Int8, _>(batch)
+    .execute(conn)
+}
+
+fn rate_limited(quota: &Quota) -> ApiError {
+    ApiError::new(
+        ErrorKind::TooManyRequests,
+        "rate_limited",
+        format!(
+            "Too many requests of this kind from your address (policy \"{}\": {} per {} s): \
+             wait {} s.",
+            quota.policy.name(),
+            quota.limit,
+            quota.window_secs,
+            quota.reset_secs
+        ),
+    )
+    .with_retry_after(quota.reset_secs)
+}
+
+/// Counts the request under `policy` for its client address; 429 `rate_limited` with
+/// `Retry-After` when the address is over the limit. Does nothing when the policy is off.
+///
+/// Like all database work, it fails with 503 when the database cannot be reached: every
+/// limited route needs the database anyway, so failing open would only move the 503.
+pub async fn check(state: &AppState, req: &HttpRequest, policy: Policy) -> Result<(), ApiError> {
+    let rule = policy.rule(state);
+    if !rule.is_enabled() {
+        return Ok(());
+    }
+    let bucket = bucket(
+        policy,
+        &client_address(req, state.settings.trust_forwarded_for),
+    );
+    let now = state.now();
+    let (end, _) = window_end(&bucket, now, rule.window);
+    let (hits, end) = state
+        .db(move |conn| Ok(hit(conn, &bucket, end, now)?))
+        .await?;
+    let reset_secs = u64::try_from((end - now).num_milliseconds())
+        .unwrap_or(0)
+        .div_ceil(1000);
+    let quota = Quota::new(policy, rule, hits, reset_secs);
+    req.extensions_mut().insert(quota);
+    if quota.exceeded(hits) {
+        // Once per window and client, not for every refused request.
+        if i64::from(hits) == i64::from(rule.limit) + 1 {
+            log::info!("rate limit {} reached by a client", policy.name());
+        }
+        return Err(rate_limited(&quota));
+    }
+    Ok(())
+}
+
+/// Adds the RateLimit headers to the response of a request that [`check`] counted.
+pub async fn headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let mut res = next.call(req).await?;
+    let quota = res.request().extensions().get::<Quota>().copied();
+    if let Some(quota) = quota {
+        let headers = res.headers_mut();
+        for (name, value) in [
+            (RATELIMIT_POLICY, quota.policy_header()),
+            (RATELIMIT, quota.limit_header()),
+        ] {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                headers.insert(name, value);
+            }
+        }
+    }
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn buckets_are_hashed_per_policy_and_address() {
+        let a = bucket(Policy::Reads, "192.0.2.1");
+        assert_eq!(a.len(), 32);
+        assert_eq!(a, bucket(Policy::Reads, "192.0.2.1"));
+        assert_ne!(a, bucket(Policy::Search, "192.0.2.1"));
+        assert_ne!(a, bucket(Policy::Reads, "192.0.2.2"));
+        // An IPv4 client seen through an IPv6 socket is the same client.
+        assert_eq!(a, bucket(Policy::Reads, "::ffff:192.0.2.1"));
+        // IPv6: one /64, one client.
+        assert_eq!(
+            bucket(Policy::Login, "2001:db8:1:2::1"),
+            bucket(Policy::Login, "2001:db8:1:2:aaaa:bbbb:cccc:dddd")
+        );
+        assert_ne!(
+            bucket(Policy::Login, "2001:db8:1:2::1"),
+            bucket(Policy::Login, "2001:db8:1:3::1")
+        );
+    }
+
+    #[test]
+    fn windows_are_shifted_per_bucket_and_say_how_long_is_left() {
+        let minute = Duration::from_secs(60);
+        let at = |s: i64| DateTime::from_timestamp(s, 0).unwrap();
+        // A bucket whose phase is 0: windows aligned on the minute.
+        let zero = [0u8; 32];
+        assert_eq!(window_end(&zero, at(120), minute), (at(180), 60));
+        assert_eq!(window_end(&zero, at(179), minute), (at(180), 1));
+        let half = DateTime::from_timestamp_micros(150_500_000).unwrap();
+        assert_eq!(window_end(&zero, half, minute), (at(180), 30));
+        // Phase of 10 s (10_000_000 µs, big-endian in the first 8 bytes).
+        let mut ten = [0u8; 32];
+        ten[..8].copy_from_slice(&10_000_000u64.to_be_bytes());
+        assert_eq!(window_end(&ten, at(125), minute), (at(130), 5));
+        assert_eq!(window_end(&ten, at(130), minute), (at(190), 60));
+        // Every bucket gets a window of the right length that contains now.
+        for b in [bucket(Policy::Reads, "a"), bucket(Policy::Apply, "b")] {
+            let now = at(1_000_000);
+            let (end, left) = window_end(&b, now, minute);
+            assert!(end > now && end <= now + chrono::Duration::seconds(60));
+            assert!((1..=60).contains(&left));
+        }
+    }
+
+    #[test]
+    fn headers_follow_the_draft_syntax() {
+        let rule = RateLimit {
+            limit: 10,
+            window: Duration::from_secs(3600),
+        };
+        let q = Quota::new(Policy::Apply, rule, 3, 1800);
+        assert_eq!(q.policy_header(), "\"apply\";q=10;w=3600");
+        assert_eq!(q.limit_header(), "\"apply\";r=7;t=1800");
+        assert!(!q.exceeded(10));
+        let over = Quota::new(Policy::Apply, rule, 11, 0);
+        assert!(over.exceeded(11));
+        assert_eq!(over.limit_header(), "\"apply\";r=0;t=1");
+        let e = rate_limited(&over);
+        assert_eq!((e.code(), e.kind()), ("rate_limited", ErrorKind::TooManyRequests));
+    }
+}
