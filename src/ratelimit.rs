@@ -132,7 +132,9 @@ pub fn bucket(policy: Policy, address: &str) -> Vec<u8> {
             let s = v6.segments();
             format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
         }
-        Ok(IpAddr::V6(v6)) => v6.to_ipv4_mapped().map_or(String::new(), |v4| v4.to_string()),
+        Ok(IpAddr::V6(v6)) => v6
+            .to_ipv4_mapped()
+            .map_or(String::new(), |v4| v4.to_string()),
         Ok(IpAddr::V4(v4)) => v4.to_string(),
         Err(_) => address.to_owned(),
     };
@@ -159,9 +161,7 @@ pub fn window_end(
     let phase = i64::try_from(u64::from_be_bytes(first) % len.unsigned_abs()).unwrap_or(0);
     let micros = now.timestamp_micros();
     let end = micros - (micros - phase).rem_euclid(len) + len;
-    let left_secs = u64::try_from(end - micros)
-        .unwrap_or(0)
-        .div_ceil(1_000_000);
+    let left_secs = u64::try_from(end - micros).unwrap_or(0).div_ceil(1_000_000);
     (
         DateTime::from_timestamp_micros(end).unwrap_or(now),
         left_secs.max(1),
@@ -352,6 +352,9 @@ mod tests {
         assert!(over.exceeded(11));
         assert_eq!(over.limit_header(), "\"apply\";r=0;t=1");
         let e = rate_limited(&over);
-        assert_eq!((e.code(), e.kind()), ("rate_limited", ErrorKind::TooManyRequests));
+        assert_eq!(
+            (e.code(), e.kind()),
+            ("rate_limited", ErrorKind::TooManyRequests)
+        );
     }
 }

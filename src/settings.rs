@@ -782,7 +782,10 @@ mod tests {
             let err = Settings::from_map(&env(&pairs)).unwrap_err();
             assert!(err.to_string().contains(name), "{name}: {err}");
         }
-        assert_eq!(Settings::for_tests("postgres://x/y").rate_limits, RateLimits::OFF);
+        assert_eq!(
+            Settings::for_tests("postgres://x/y").rate_limits,
+            RateLimits::OFF
+        );
     }
 
     #[test]

@@ -251,13 +251,17 @@ fn decode_cursor(raw: &str, sort: PublicSort) -> Result<PublicCursor, ApiError> 
 }
 
 /// Published offers: filters, French full-text search, keyset pages, optional facets.
+///
+/// Rate-limited per client address: the `reads` policy, or `search` when `q` is given.
 #[utoipa::path(
     tag = "offers",
     params(PublicOfferQuery, PageParams),
     responses(
         (status = 200, description = "A page of published offers", body = OfferPage,
-            headers(("Link" = String, description = "RFC 8288 link to the next page"))),
+            headers(("Link" = String, description = "RFC 8288 link to the next page"), ("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"reads\";q=600;w=60` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"reads\";r=599;t=42`"))),
         (status = 422, description = "An invalid filter, sort, limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests from this address: `rate_limited` under the `reads` policy, or `search` with `q`; see Retry-After", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"), ("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"reads\";q=600;w=60` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"reads\";r=599;t=42`"))),
     )
 )]
 #[get("/offers")]
@@ -336,14 +340,18 @@ pub async fn list_public_offers(
 }
 
 /// One published or closed offer, by id or slug. Drafts and archived offers are 404.
+///
+/// Rate-limited per client address (the `reads` policy).
 #[utoipa::path(
     tag = "offers",
     params(("id_or_slug" = String, Path, description = "Offer id or slug")),
     responses(
         (status = 200, description = "The offer", body = OfferResponse,
-            headers(("ETag" = String, description = "Strong validator of the body"))),
+            headers(("ETag" = String, description = "Strong validator of the body"), ("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"reads\";q=600;w=60` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"reads\";r=599;t=42`"))),
         (status = 304, description = "Unchanged since If-None-Match"),
         (status = 404, description = "No such public offer", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests from this address (`rate_limited`, policy `reads`); see Retry-After", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"), ("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"reads\";q=600;w=60` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"reads\";r=599;t=42`"))),
     )
 )]
 #[get("/offers/{id_or_slug}")]

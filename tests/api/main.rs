@@ -11,6 +11,7 @@ mod migrations;
 mod offers;
 mod openapi;
 mod partners;
+mod ratelimit;
 mod reviews;
 mod smtp_sink;
 mod support;
