@@ -85,6 +85,8 @@ pub struct Quota {
     pub remaining: u32,
     /// Seconds until the window ends (at least 1).
     pub reset_secs: u64,
+    /// This request was over the limit.
+    pub exceeded: bool,
 }
 
 impl Quota {
@@ -96,11 +98,8 @@ impl Quota {
             window_secs: rule.window.as_secs(),
             remaining: rule.limit.saturating_sub(used),
             reset_secs: reset_secs.max(1),
+            exceeded: used > rule.limit,
         }
-    }
-
-    pub fn exceeded(&self, hits: i32) -> bool {
-        i64::from(hits) > i64::from(self.limit)
     }
 
     /// `RateLimit-Policy`: `"reads";q=600;w=60`.
@@ -127,14 +126,16 @@ impl Quota {
 /// The counter a client has under a policy: SHA-256 of both, so the table holds no address.
 /// IPv6 clients are counted per /64, the block one subscriber usually gets.
 pub fn bucket(policy: Policy, address: &str) -> Vec<u8> {
-    let address = match address.parse::<IpAddr>() {
-        Ok(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
-        Ok(IpAddr::V6(v6)) => v6
-            .to_ipv4_mapped()
-            .map_or(String::new(), |v4| v4.to_string()),
+    // `Forwarded: for="[2001:db8::1]"` comes with brackets.
+    let bare = address.trim_start_matches('[').trim_end_matches(']');
+    let address = match bare.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
         Ok(IpAddr::V4(v4)) => v4.to_string(),
         Err(_) => address.to_owned(),
     };
@@ -179,7 +180,7 @@ struct Counted {
 /// Counts one hit in the bucket's window ending at `window_end`; returns the hits so far in
 /// the window the row is in and that window's end. One statement: concurrent requests on
 /// any instance all count. An instance whose clock is behind counts into the newer window
-/// instead of resetting it.
+/// instead of resetting it. The count saturates instead of overflowing under a flood.
 pub fn hit(
     conn: &mut PgConnection,
     bucket: &[u8],
@@ -189,7 +190,8 @@ pub fn hit(
     let counted: Counted = diesel::sql_query(
         "INSERT INTO rate_limit_counters AS c (bucket, window_end, hits) VALUES ($1, $2, 1) \
          ON CONFLICT (bucket) DO UPDATE SET \
-             hits = CASE WHEN c.window_end < EXCLUDED.window_end THEN 1 ELSE c.hits + 1 END, \
+             hits = CASE WHEN c.window_end < EXCLUDED.window_end THEN 1 \
+                         ELSE LEAST(c.hits, 2147483646) + 1 END, \
              window_end = GREATEST(c.window_end, EXCLUDED.window_end) \
          RETURNING hits, window_end",
     )
@@ -258,9 +260,9 @@ pub async fn check(state: &AppState, req: &HttpRequest, policy: Policy) -> Resul
         .div_ceil(1000);
     let quota = Quota::new(policy, rule, hits, reset_secs);
     req.extensions_mut().insert(quota);
-    if quota.exceeded(hits) {
+    if quota.exceeded {
         // Once per window and client, not for every refused request.
-        if i64::from(hits) == i64::from(rule.limit) + 1 {
+        if u32::try_from(hits).ok() == rule.limit.checked_add(1) {
             log::info!("rate limit {} reached by a client", policy.name());
         }
         return Err(rate_limited(&quota));
@@ -312,6 +314,10 @@ mod tests {
             bucket(Policy::Login, "2001:db8:1:2::1"),
             bucket(Policy::Login, "2001:db8:1:3::1")
         );
+        assert_eq!(
+            bucket(Policy::Login, "[2001:db8:1:2::1]"),
+            bucket(Policy::Login, "2001:db8:1:2::1")
+        );
     }
 
     #[test]
@@ -347,9 +353,9 @@ mod tests {
         let q = Quota::new(Policy::Apply, rule, 3, 1800);
         assert_eq!(q.policy_header(), "\"apply\";q=10;w=3600");
         assert_eq!(q.limit_header(), "\"apply\";r=7;t=1800");
-        assert!(!q.exceeded(10));
+        assert!(!q.exceeded && !Quota::new(Policy::Apply, rule, 10, 1).exceeded);
         let over = Quota::new(Policy::Apply, rule, 11, 0);
-        assert!(over.exceeded(11));
+        assert!(over.exceeded);
         assert_eq!(over.limit_header(), "\"apply\";r=0;t=1");
         let e = rate_limited(&over);
         assert_eq!(

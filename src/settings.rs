@@ -210,12 +210,6 @@ pub const MAX_RATE_LIMIT: u32 = 1_000_000_000;
 /// tomorrow") for no benefit.
 pub const MAX_RATE_WINDOW_SECS: u64 = 86_400;
 
-impl RateLimit {
-    pub fn is_enabled(self) -> bool {
-        self.limit > 0
-    }
-}
-
 impl RateLimits {
     /// Every policy off (tests that do not test the limits, benchmarks).
     pub const OFF: RateLimits = RateLimits {
@@ -240,6 +234,10 @@ impl RateLimit {
         limit: 0,
         window: Duration::from_secs(60),
     };
+
+    pub fn is_enabled(self) -> bool {
+        self.limit > 0
+    }
 
     /// `{prefix}_RATE_LIMIT` and `{prefix}_RATE_WINDOW_SECONDS`.
     fn from_env<'a>(
