@@ -2,7 +2,8 @@
 //! counted in PostgreSQL so that every instance behind the load balancer shares one budget.
 //!
 //! Each policy is a fixed window per client: one row per (policy, address) in
-//! `rate_limit_counters`, upserted by one statement per request. The row is keyed by a
+//! `rate_limit_counters` (an unlogged table: no WAL, no flush at commit), upserted by one
+//! statement per request. The row is keyed by a
 //! SHA-256 of the policy and the address; the address itself is never stored. Windows are
 //! shifted per client (by a fraction of the window derived from the bucket), so clients do
 //! not all get their budget back at the same second.
@@ -37,7 +38,9 @@ pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-poli
 pub const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
 
 /// How many ended windows one clean-up deletes at most.
-const CLEANUP_BATCH: i64 = 100;
+const CLEANUP_BATCH: i64 = 200;
+/// One new window in this many runs a clean-up (see [`cleans_up`]).
+const CLEANUP_ONE_IN: u8 = 8;
 
 /// What a request is counted as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -198,13 +201,22 @@ pub fn hit(
     .bind::<Bytea, _>(bucket)
     .bind::<Timestamptz, _>(window_end)
     .get_result(conn)?;
-    if counted.hits == 1 {
-        // A new window: the moment to forget a few clients whose windows ended. Each new
-        // window deletes up to a batch, so ended rows cannot pile up, and no request pays
-        // for more than a batch.
+    if counted.hits == 1 && cleans_up(bucket, counted.window_end) {
         forget_ended(conn, now, CLEANUP_BATCH)?;
     }
     Ok((counted.hits, counted.window_end))
+}
+
+/// Whether the first request of this bucket's window also deletes ended windows: one new
+/// window in [`CLEANUP_ONE_IN`], chosen by a hash of both so that every client takes its
+/// turn. Each new window adds at most one row and deletes `CLEANUP_BATCH / CLEANUP_ONE_IN`
+/// (25) on average, so ended rows cannot pile up; no request deletes more than a batch;
+/// and most requests, even first ones, run a single statement.
+pub fn cleans_up(bucket: &[u8], window_end: DateTime<Utc>) -> bool {
+    let mut h = Sha256::new();
+    h.update(bucket);
+    h.update(window_end.timestamp_micros().to_be_bytes());
+    h.finalize()[0] % CLEANUP_ONE_IN == 0
 }
 
 /// Deletes at most `batch` counters whose window ended before `now`; rows another
@@ -342,6 +354,22 @@ mod tests {
             assert!(end > now && end <= now + chrono::Duration::seconds(60));
             assert!((1..=60).contains(&left));
         }
+    }
+
+    #[test]
+    fn about_one_new_window_in_eight_cleans_up_and_every_client_takes_turns() {
+        let end = DateTime::from_timestamp(1_000_000, 0).unwrap();
+        let clients: Vec<_> = (0..800)
+            .map(|i| bucket(Policy::Reads, &format!("10.0.{}.{}", i / 256, i % 256)))
+            .collect();
+        let sweeping = clients.iter().filter(|b| cleans_up(b, end)).count();
+        assert!((60..=140).contains(&sweeping), "{sweeping} of 800");
+        let later = end + chrono::Duration::seconds(60);
+        let both = clients
+            .iter()
+            .filter(|b| cleans_up(b, end) && cleans_up(b, later))
+            .count();
+        assert!(both < sweeping, "the turn moves with the window");
     }
 
     #[test]

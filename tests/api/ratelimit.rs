@@ -353,7 +353,17 @@ async fn counters_hold_no_address_and_ended_windows_are_deleted() {
     let search = ratelimit::bucket(Policy::Search, "198.51.100.1");
     let (search_end, _) = ratelimit::window_end(&search, app.state.now(), Duration::from_secs(600));
     app.clock.advance(chrono::Duration::seconds(120));
-    app.get_from("198.51.100.200", "/api/v1/offers").await;
+    // One new window in eight cleans up: find a client whose first request does.
+    let now = app.state.now();
+    let sweeper = (1..=255)
+        .map(|i| format!("203.0.113.{i}"))
+        .find(|a| {
+            let b = ratelimit::bucket(Policy::Reads, a);
+            let (end, _) = ratelimit::window_end(&b, now, Duration::from_secs(60));
+            ratelimit::cleans_up(&b, end)
+        })
+        .unwrap();
+    app.get_from(&sweeper, "/api/v1/offers").await;
     let search_left = i64::from(search_end >= app.state.now());
     assert_eq!(
         app.counters(),
