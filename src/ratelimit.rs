@@ -28,7 +28,7 @@ use actix_web::{
 use chrono::{DateTime, Utc};
 use diesel::{
     prelude::*,
-    sql_types::{Bytea, Int4, Timestamptz},
+    sql_types::{Int4, Timestamptz},
     PgConnection,
 };
 use sha2::{Digest, Sha256};
@@ -172,39 +172,50 @@ pub fn window_end(
     )
 }
 
-#[derive(QueryableByName)]
-struct Counted {
-    #[diesel(sql_type = Int4)]
-    hits: i32,
-    #[diesel(sql_type = Timestamptz)]
-    window_end: DateTime<Utc>,
+diesel::define_sql_function! {
+    /// PostgreSQL's `GREATEST`.
+    fn greatest(a: Timestamptz, b: Timestamptz) -> Timestamptz;
+}
+diesel::define_sql_function! {
+    /// PostgreSQL's `LEAST`.
+    fn least(a: Int4, b: Int4) -> Int4;
 }
 
 /// Counts one hit in the bucket's window ending at `window_end`; returns the hits so far in
-/// the window the row is in and that window's end. One statement: concurrent requests on
-/// any instance all count. An instance whose clock is behind counts into the newer window
-/// instead of resetting it. The count saturates instead of overflowing under a flood.
+/// the window the row is in and that window's end. One statement (prepared once per
+/// connection): concurrent requests on any instance all count. An instance whose clock is
+/// behind counts into the newer window instead of resetting it. The count saturates instead
+/// of overflowing under a flood.
 pub fn hit(
     conn: &mut PgConnection,
     bucket: &[u8],
     window_end: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> QueryResult<(i32, DateTime<Utc>)> {
-    let counted: Counted = diesel::sql_query(
-        "INSERT INTO rate_limit_counters AS c (bucket, window_end, hits) VALUES ($1, $2, 1) \
-         ON CONFLICT (bucket) DO UPDATE SET \
-             hits = CASE WHEN c.window_end < EXCLUDED.window_end THEN 1 \
-                         ELSE LEAST(c.hits, 2147483646) + 1 END, \
-             window_end = GREATEST(c.window_end, EXCLUDED.window_end) \
-         RETURNING hits, window_end",
-    )
-    .bind::<Bytea, _>(bucket)
-    .bind::<Timestamptz, _>(window_end)
-    .get_result(conn)?;
-    if counted.hits == 1 && cleans_up(bucket, counted.window_end) {
+    use crate::db::schema::rate_limit_counters::dsl as c;
+    use diesel::{dsl::case_when, upsert::excluded};
+    let (hits, end): (i32, DateTime<Utc>) = diesel::insert_into(c::rate_limit_counters)
+        .values((
+            c::bucket.eq(bucket),
+            c::window_end.eq(window_end),
+            c::hits.eq(1),
+        ))
+        .on_conflict(c::bucket)
+        .do_update()
+        .set((
+            c::hits.eq(case_when(
+                c::window_end.lt(excluded(c::window_end)),
+                1.into_sql::<Int4>(),
+            )
+            .otherwise(least(c::hits, i32::MAX - 1) + 1)),
+            c::window_end.eq(greatest(c::window_end, excluded(c::window_end))),
+        ))
+        .returning((c::hits, c::window_end))
+        .get_result(conn)?;
+    if hits == 1 && cleans_up(bucket, end) {
         forget_ended(conn, now, CLEANUP_BATCH)?;
     }
-    Ok((counted.hits, counted.window_end))
+    Ok((hits, end))
 }
 
 /// Whether the first request of this bucket's window also deletes ended windows: one new
