@@ -13,7 +13,8 @@ use actix_web::{
 const ALLOWED_METHODS: &str = "GET, POST, PUT, PATCH, DELETE";
 const ALLOWED_HEADERS: &str =
     "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id";
-const EXPOSED_HEADERS: &str = "ETag, Link, Location, Retry-After, X-Request-Id";
+const EXPOSED_HEADERS: &str =
+    "ETag, Link, Location, RateLimit, RateLimit-Policy, Retry-After, X-Request-Id";
 
 pub async fn middleware(
     req: ServiceRequest,

@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod offers;
 pub mod openapi;
 pub mod partners;
+pub mod ratelimit;
 pub mod request_id;
 pub mod reviews;
 pub mod settings;
@@ -110,6 +111,7 @@ pub fn build_app(
         .wrap(actix_web::middleware::from_fn(availability::deadline))
         .wrap(actix_web::middleware::from_fn(availability::schema_gate))
         .wrap(ErrorHandlers::new().default_handler(error::problem_for_plain_errors))
+        .wrap(actix_web::middleware::from_fn(ratelimit::headers))
         .wrap(security_headers(https))
         // Path only: query strings may carry search terms or emails.
         .wrap(

@@ -24,6 +24,7 @@ pub struct Settings {
     /// `DATABASE_TIMEOUT_SECONDS` (default 5): waiting for a pooled connection.
     pub database_timeout: Duration,
     pub login_throttle: LoginThrottle,
+    pub rate_limits: RateLimits,
     /// `PASSWORD_HASH_CONCURRENCY` (default: number of CPUs): argon2 runs at once.
     pub password_hash_concurrency: usize,
     /// `TRUST_FORWARDED_FOR` (default false): take the client address from
@@ -196,6 +197,96 @@ pub struct LoginThrottle {
     pub window: Duration,
 }
 
+/// Requests per client address on the public routes, counted in the database so that every
+/// instance shares the budget (see `crate::ratelimit`). A limit of 0 turns a policy off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimits {
+    /// `READS_RATE_LIMIT` (default 600) per `READS_RATE_WINDOW_SECONDS` (60): the offer list
+    /// without `q`, and single offers.
+    pub reads: RateLimit,
+    /// `SEARCH_RATE_LIMIT` (default 120) per `SEARCH_RATE_WINDOW_SECONDS` (60): the offer list
+    /// with `q` (full-text search costs more than a page).
+    pub search: RateLimit,
+    /// `APPLY_RATE_LIMIT` (default 10) per `APPLY_RATE_WINDOW_SECONDS` (3600): applications
+    /// sent, accepted or not.
+    pub apply: RateLimit,
+    /// `LOGIN_RATE_LIMIT` (default 30) per `LOGIN_RATE_WINDOW_SECONDS` (300): login attempts,
+    /// successful or not, on top of the failure throttling of `LOGIN_MAX_FAILURES`.
+    pub login: RateLimit,
+}
+
+/// At most `limit` requests per fixed window of `window`; `limit == 0` means no limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    pub limit: u32,
+    pub window: Duration,
+}
+
+/// The largest limit accepted: the counter is a PostgreSQL `integer`.
+pub const MAX_RATE_LIMIT: u32 = 1_000_000_000;
+/// The longest window accepted, one day: longer ones would keep rows (and say "come back
+/// tomorrow") for no benefit.
+pub const MAX_RATE_WINDOW_SECS: u64 = 86_400;
+
+impl RateLimits {
+    /// Every policy off (tests that do not test the limits, benchmarks).
+    pub const OFF: RateLimits = RateLimits {
+        reads: RateLimit::OFF,
+        search: RateLimit::OFF,
+        apply: RateLimit::OFF,
+        login: RateLimit::OFF,
+    };
+
+    fn from_env<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<Self, SettingsError> {
+        Ok(RateLimits {
+            reads: RateLimit::from_env(get, "READS", 600, 60)?,
+            search: RateLimit::from_env(get, "SEARCH", 120, 60)?,
+            apply: RateLimit::from_env(get, "APPLY", 10, 3600)?,
+            login: RateLimit::from_env(get, "LOGIN", 30, 300)?,
+        })
+    }
+}
+
+impl RateLimit {
+    pub const OFF: RateLimit = RateLimit {
+        limit: 0,
+        window: Duration::from_secs(60),
+    };
+
+    pub fn is_enabled(self) -> bool {
+        self.limit > 0
+    }
+
+    /// `{prefix}_RATE_LIMIT` and `{prefix}_RATE_WINDOW_SECONDS`.
+    fn from_env<'a>(
+        get: &impl Fn(&str) -> Option<&'a str>,
+        prefix: &str,
+        limit: u32,
+        window_secs: u64,
+    ) -> Result<Self, SettingsError> {
+        let (limit_name, window_name) = (
+            format!("{prefix}_RATE_LIMIT"),
+            format!("{prefix}_RATE_WINDOW_SECONDS"),
+        );
+        let limit = parse_or(get, &limit_name, limit)?;
+        let window_secs = parse_or(get, &window_name, window_secs)?;
+        if limit > MAX_RATE_LIMIT {
+            return Err(SettingsError(format!(
+                "{limit_name} must be at most {MAX_RATE_LIMIT} (0 turns the limit off)"
+            )));
+        }
+        if !(1..=MAX_RATE_WINDOW_SECS).contains(&window_secs) {
+            return Err(SettingsError(format!(
+                "{window_name} must be from 1 to {MAX_RATE_WINDOW_SECS} seconds"
+            )));
+        }
+        Ok(RateLimit {
+            limit,
+            window: Duration::from_secs(window_secs),
+        })
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {0}")]
 pub struct SettingsError(pub String);
@@ -354,6 +445,7 @@ impl Settings {
                 max_failures,
                 window: Duration::from_secs(parse_or(get, "LOGIN_FAILURE_WINDOW_SECONDS", 900)?),
             },
+            rate_limits: RateLimits::from_env(&get)?,
             password_hash_concurrency: parse_or(get, "PASSWORD_HASH_CONCURRENCY", cpus)?.max(1),
             trust_forwarded_for: parse_or(get, "TRUST_FORWARDED_FOR", false)?,
             json_body_limit: parse_or(get, "JSON_BODY_LIMIT_BYTES", 64 * 1024)?,
@@ -384,7 +476,10 @@ impl Settings {
         );
         env.insert("DATABASE_POOL_SIZE".into(), "4".into());
         env.insert("DATABASE_TIMEOUT_SECONDS".into(), "2".into());
-        Self::from_map(&env).expect("test settings are valid")
+        let mut settings = Self::from_map(&env).expect("test settings are valid");
+        // Every test client has the same address: the limits are tested on their own.
+        settings.rate_limits = RateLimits::OFF;
+        settings
     }
 }
 
@@ -682,6 +777,48 @@ mod tests {
             let err = Settings::from_map(&env(&pairs)).unwrap_err();
             assert!(err.to_string().contains(name), "{name}: {err}");
         }
+    }
+
+    #[test]
+    fn rate_limits_have_defaults_can_be_turned_off_and_are_checked() {
+        let s = Settings::from_map(&env(&[])).unwrap().rate_limits;
+        let rule = |limit, secs| RateLimit {
+            limit,
+            window: Duration::from_secs(secs),
+        };
+        assert_eq!(s.reads, rule(600, 60));
+        assert_eq!(s.search, rule(120, 60));
+        assert_eq!(s.apply, rule(10, 3600));
+        assert_eq!(s.login, rule(30, 300));
+        let s = Settings::from_map(&env(&[
+            ("SEARCH_RATE_LIMIT", "0"),
+            ("APPLY_RATE_LIMIT", "3"),
+            ("APPLY_RATE_WINDOW_SECONDS", "86400"),
+        ]))
+        .unwrap()
+        .rate_limits;
+        assert!(!s.search.is_enabled() && s.reads.is_enabled());
+        assert_eq!(s.apply, rule(3, 86_400));
+        for (pairs, name) in [
+            (vec![("READS_RATE_LIMIT", "-1")], "READS_RATE_LIMIT"),
+            (vec![("SEARCH_RATE_LIMIT", "lots")], "SEARCH_RATE_LIMIT"),
+            (vec![("LOGIN_RATE_LIMIT", "2000000000")], "LOGIN_RATE_LIMIT"),
+            (
+                vec![("READS_RATE_WINDOW_SECONDS", "0")],
+                "READS_RATE_WINDOW_SECONDS",
+            ),
+            (
+                vec![("APPLY_RATE_WINDOW_SECONDS", "86401")],
+                "APPLY_RATE_WINDOW_SECONDS",
+            ),
+        ] {
+            let err = Settings::from_map(&env(&pairs)).unwrap_err();
+            assert!(err.to_string().contains(name), "{name}: {err}");
+        }
+        assert_eq!(
+            Settings::for_tests("postgres://x/y").rate_limits,
+            RateLimits::OFF
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ use super::{
 use crate::{
     error::{ApiError, FieldError, Problem},
     offers::{domain::OfferStatus, model as offers, model::Offer},
+    ratelimit::{self, Policy},
     state::AppState,
 };
 use actix_web::{http::header, post, web, HttpRequest, HttpResponse};
@@ -326,6 +327,9 @@ fn store(
 /// `multipart/form-data` with the candidate's fields, `cv` (PDF) and `cover_letter` (PDF) or
 /// `cover_letter_text`. Files are checked by content. Send `Idempotency-Key` to make retries
 /// safe: a retry with the same key and the same form gets the first answer again.
+///
+/// Rate-limited per client address (the `apply` policy): every submission counts, accepted
+/// or not, and is counted before its body is read.
 #[utoipa::path(
     tag = "applications",
     params(
@@ -334,7 +338,10 @@ fn store(
     ),
     request_body(content = ApplicationFormParts, content_type = "multipart/form-data"),
     responses(
-        (status = 201, description = "Received; the tracking token is shown once", body = ApplicationCreated),
+        (status = 201, description = "Received; the tracking token is shown once", body = ApplicationCreated,
+            headers(("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"reads\";q=600;w=60` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"reads\";r=599;t=42`"))),
+        (status = 429, description = "Too many applications sent from this address (`rate_limited`, policy `apply`); see Retry-After", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"), ("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"reads\";q=600;w=60` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"reads\";r=599;t=42`"))),
         (status = 400, description = "Unreadable multipart body or Idempotency-Key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such public offer", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Offer closed, deadline passed, or already applied with this email", body = Problem, content_type = "application/problem+json"),
@@ -352,6 +359,8 @@ pub async fn apply(
     id: web::Path<Uuid>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    // Before anything is read: a refused client does not get to send megabytes first.
+    ratelimit::check(&state, &req, Policy::Apply).await?;
     let offer_id = id.into_inner();
     let key = idempotency_key(&req)?;
     let limits = state.settings.applications;

@@ -9,6 +9,7 @@ use crate::{
     audit,
     error::{ApiError, Problem},
     http::{client_address, opaque_token, token_hash},
+    ratelimit::{self, Policy},
     state::AppState,
 };
 use actix_web::{get, http::header, post, web, HttpRequest, HttpResponse};
@@ -146,16 +147,18 @@ async fn start_session(
 /// Log in with email and password.
 ///
 /// Unknown accounts and wrong passwords get the same answer. After repeated failures for one
-/// account or from one address, attempts are refused with 429 and `Retry-After`.
+/// account or from one address, attempts are refused with 429 and `Retry-After`; so are all
+/// attempts from an address beyond the `login` rate limit.
 #[utoipa::path(
     tag = "auth",
     request_body = LoginRequest,
     responses(
-        (status = 200, description = "Logged in", body = TokenResponse),
+        (status = 200, description = "Logged in", body = TokenResponse,
+            headers(("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"reads\";q=600;w=60` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"reads\";r=599;t=42`"))),
         (status = 401, description = "Wrong email or password", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failed attempts; see Retry-After", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 429, description = "Too many failed attempts (`too_many_requests`), or too many attempts from this address (`rate_limited`, policy `login`); see Retry-After", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"), ("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"reads\";q=600;w=60` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"reads\";r=599;t=42`"))),
     )
 )]
 #[post("/auth/login")]
@@ -164,6 +167,8 @@ pub async fn login(
     req: HttpRequest,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    // Every attempt counts, on top of the failure throttling below.
+    ratelimit::check(&state, &req, Policy::Login).await?;
     body.validate()?;
     let LoginRequest { email, password } = body.into_inner();
     let address = client_address(&req, state.settings.trust_forwarded_for);

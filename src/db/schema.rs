@@ -238,6 +238,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    rate_limit_counters (bucket) {
+        bucket -> Bytea,
+        window_end -> Timestamptz,
+        hits -> Int4,
+    }
+}
+
+diesel::table! {
     refresh_tokens (token_hash) {
         token_hash -> Bytea,
         session_id -> Uuid,
@@ -378,6 +386,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     partner_keys,
     partner_rate_windows,
     partners,
+    rate_limit_counters,
     refresh_tokens,
     review_conflicts,
     review_criteria,

@@ -8,6 +8,7 @@ use super::{
 use crate::{
     db::pagination::{next_link, PageParams},
     error::{ApiError, FieldError, Problem},
+    ratelimit::{self, Policy},
     state::AppState,
 };
 use actix_web::{get, http::header, web, HttpRequest, HttpResponse};
@@ -250,13 +251,17 @@ fn decode_cursor(raw: &str, sort: PublicSort) -> Result<PublicCursor, ApiError> 
 }
 
 /// Published offers: filters, French full-text search, keyset pages, optional facets.
+///
+/// Rate-limited per client address: the `reads` policy, or `search` when `q` is given.
 #[utoipa::path(
     tag = "offers",
     params(PublicOfferQuery, PageParams),
     responses(
         (status = 200, description = "A page of published offers", body = OfferPage,
-            headers(("Link" = String, description = "RFC 8288 link to the next page"))),
+            headers(("Link" = String, description = "RFC 8288 link to the next page"), ("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"reads\";q=600;w=60` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"reads\";r=599;t=42`"))),
         (status = 422, description = "An invalid filter, sort, limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests from this address: `rate_limited` under the `reads` policy, or `search` with `q`; see Retry-After", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"), ("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"reads\";q=600;w=60` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"reads\";r=599;t=42`"))),
     )
 )]
 #[get("/offers")]
@@ -266,6 +271,13 @@ pub async fn list_public_offers(
     query: web::Query<PublicOfferQuery>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
+    let searching = query.q.as_deref().is_some_and(|q| !q.trim().is_empty());
+    let policy = if searching {
+        Policy::Search
+    } else {
+        Policy::Reads
+    };
+    ratelimit::check(&state, &req, policy).await?;
     let Parsed {
         filter,
         sort,
@@ -328,14 +340,18 @@ pub async fn list_public_offers(
 }
 
 /// One published or closed offer, by id or slug. Drafts and archived offers are 404.
+///
+/// Rate-limited per client address (the `reads` policy).
 #[utoipa::path(
     tag = "offers",
     params(("id_or_slug" = String, Path, description = "Offer id or slug")),
     responses(
         (status = 200, description = "The offer", body = OfferResponse,
-            headers(("ETag" = String, description = "Strong validator of the body"))),
+            headers(("ETag" = String, description = "Strong validator of the body"), ("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"reads\";q=600;w=60` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"reads\";r=599;t=42`"))),
         (status = 304, description = "Unchanged since If-None-Match"),
         (status = 404, description = "No such public offer", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests from this address (`rate_limited`, policy `reads`); see Retry-After", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"), ("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"reads\";q=600;w=60` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"reads\";r=599;t=42`"))),
     )
 )]
 #[get("/offers/{id_or_slug}")]
@@ -344,6 +360,7 @@ pub async fn get_public_offer(
     req: HttpRequest,
     id_or_slug: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    ratelimit::check(&state, &req, Policy::Reads).await?;
     let key = id_or_slug.into_inner();
     if key.len() > 200 {
         return Err(ApiError::not_found());

@@ -16,6 +16,7 @@ mod offers;
 mod openapi;
 mod partners;
 mod process;
+mod ratelimit;
 mod reviews;
 mod smtp_sink;
 mod support;
