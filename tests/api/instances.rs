@@ -1,6 +1,6 @@
 //! Two `passerelle serve` processes on one database, as behind a load balancer: they migrate
 //! without racing, share sessions, send each email and webhook once, serve the same change
-//! feed, and share login throttling.
+//! feed, and share rate limits and login throttling.
 
 use crate::{
     faults::{apply_body, multipart_type},
@@ -67,6 +67,8 @@ async fn two_servers_on_one_database_behave_as_one_service() {
         ("JOB_POLL_INTERVAL_MS", "50"),
         ("JOB_WORKERS", "3"),
         ("LOGIN_MAX_FAILURES", "3"),
+        ("APPLY_RATE_LIMIT", "100"),
+        ("SEARCH_RATE_LIMIT", "5"),
     ];
     // Both start at once on a database that does not exist yet: one creates and migrates
     // it under the advisory lock, the other waits and finds nothing left to do.
@@ -211,6 +213,18 @@ async fn two_servers_on_one_database_behave_as_one_service() {
     let (from_a, from_b) = (feed(&a), feed(&b));
     assert_eq!(from_a["items"], from_b["items"]);
     assert_eq!(from_a["items"].as_array().unwrap().len(), offers.len());
+
+    // The public rate limits are counted in the database: five searches a minute from one
+    // address, whichever server gets them.
+    for (i, server) in [&a, &b, &a, &b, &a].into_iter().enumerate() {
+        let res = server.get(&format!("/api/v1/offers?q=stage{i}")).unwrap();
+        assert_eq!(res.status, 200, "{}", res.text());
+    }
+    let limited = b.get("/api/v1/offers?q=stage").unwrap();
+    assert_eq!(limited.status, 429, "{}", limited.text());
+    assert!(limited.header("retry-after").is_some());
+    assert!(limited.header("ratelimit").is_some());
+    assert!(limited.header("ratelimit-policy").is_some());
 
     // Login failures add up across servers: the fourth attempt is refused on either.
     let wrong = json!({"email": MANAGER.0, "password": "pas le bon mot de passe"});
