@@ -145,6 +145,8 @@ pub fn spawn_schedule(
         return None;
     }
     Some(actix_web::rt::spawn(async move {
+        // Not before the schema is migrated (a server may start before its database).
+        state.schema.wait_ready().await;
         let mut ticks = actix_web::rt::time::interval(std::time::Duration::from_secs(every));
         loop {
             ticks.tick().await;
