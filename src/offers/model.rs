@@ -172,12 +172,22 @@ pub fn is_reference_taken(e: &diesel::result::Error) -> bool {
     )
 }
 
-/// `base`, or `base-2`, `base-3`… whichever no other offer uses.
+/// Namespace of the transaction-level advisory locks that serialise slug choices.
+const SLUG_LOCK_CLASS: i32 = 0x736c_7567; // "slug"
+
+/// `base`, or `base-2`, `base-3`… whichever no other offer uses. Call it inside the
+/// transaction that writes the slug: it holds a lock on `base` until that transaction ends,
+/// so two offers with the same title created at once get different slugs, not a unique
+/// violation.
 pub fn unique_slug(
     conn: &mut PgConnection,
     base: &str,
     except: Option<Uuid>,
 ) -> QueryResult<String> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+        .bind::<diesel::sql_types::Integer, _>(SLUG_LOCK_CLASS)
+        .bind::<diesel::sql_types::Text, _>(base)
+        .execute(conn)?;
     let pattern = format!(
         "{}-%",
         base.replace('\\', "\\\\")

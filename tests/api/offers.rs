@@ -438,3 +438,27 @@ async fn the_staff_list_filters_by_status_and_search() {
         .await
         .assert_problem(422, "validation_failed");
 }
+
+#[actix_web::test]
+async fn offers_with_the_same_title_created_at_once_get_distinct_slugs() {
+    let app = crate::support::TestApp::new().await;
+    let (_, token) = app.token_for(passerelle::auth::Role::Manager).await;
+    let creates = (0..8).map(|i| {
+        app.post_json(
+            "/api/v1/staff/offers",
+            Some(&token),
+            crate::support::open_offer(&format!("VDG-SAME-{i}")),
+        )
+    });
+    let answers = futures_util::future::join_all(creates).await;
+    let mut slugs: Vec<String> = answers
+        .iter()
+        .map(|res| {
+            assert_eq!(res.status, 201, "{}", String::from_utf8_lossy(&res.body));
+            res.json()["slug"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    slugs.sort();
+    slugs.dedup();
+    assert_eq!(slugs.len(), 8, "{slugs:?}");
+}
