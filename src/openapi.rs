@@ -89,17 +89,24 @@ pub fn document() -> utoipa::openapi::OpenApi {
 
 /// Documents, on every operation that takes a JSON body, the answers of the JSON extractor
 /// (`JsonConfig` and `error::json_error`, shared by all routes) before its handler runs:
-/// 400 malformed JSON, 413 over `JSON_BODY_LIMIT_BYTES`, 415 not a JSON content type, 422
-/// JSON of the wrong shape. A route's own description of a status, when it has one, stays.
+/// 400 malformed JSON, 408 body too slow, 413 over the route's limit, 415 not a JSON content
+/// type, 422 JSON of the wrong shape; and on every `/api/` operation the 503 of an
+/// unavailable database or a missed deadline. A route's own description of a status, when
+/// it has one, stays.
 ///
 /// Runs after the routes are collected (a `Modify` on `ApiDoc` runs before there are paths).
 pub fn add_json_body_rejections(api: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
-    const REJECTIONS: [(&str, &str); 4] = [
+    const REJECTIONS: [(&str, &str); 5] = [
         ("400", "Malformed JSON (`malformed_json`)"),
         (
+            "408",
+            "Body not received within REQUEST_TIMEOUT_SECONDS (`body_timeout`)",
+        ),
+        (
             "413",
-            "Body larger than JSON_BODY_LIMIT_BYTES (`payload_too_large`)",
+            "Body larger than the route's limit: 8 KiB on /api/v1/auth/*, JSON_BODY_LIMIT_BYTES \
+             elsewhere (`payload_too_large`)",
         ),
         (
             "415",
@@ -110,7 +117,8 @@ pub fn add_json_body_rejections(api: &mut utoipa::openapi::OpenApi) {
             "JSON of the wrong shape (`invalid_body`) or invalid values",
         ),
     ];
-    for item in api.paths.paths.values_mut() {
+    for (path, item) in api.paths.paths.iter_mut() {
+        let api_route = path.starts_with("/api/");
         let operations = [
             &mut item.get,
             &mut item.put,
@@ -119,6 +127,30 @@ pub fn add_json_body_rejections(api: &mut utoipa::openapi::OpenApi) {
             &mut item.patch,
         ];
         for op in operations.into_iter().flatten() {
+            // Any API operation can meet an unavailable database (at start-up too) or a
+            // statement past the request deadline.
+            if api_route {
+                op.responses
+                    .responses
+                    .entry("503".to_owned())
+                    .or_insert_with(|| {
+                        ResponseBuilder::new()
+                            .description(
+                                "Database unreachable or not migrated yet \
+                                 (`database_unavailable`), a statement past \
+                                 REQUEST_TIMEOUT_SECONDS (`deadline_exceeded`), or too many \
+                                 sign-ins at once (`busy`); with `Retry-After`",
+                            )
+                            .content(
+                                crate::error::PROBLEM_JSON,
+                                ContentBuilder::new()
+                                    .schema(Some(Ref::from_schema_name("Problem")))
+                                    .build(),
+                            )
+                            .build()
+                            .into()
+                    });
+            }
             let takes_json = op.request_body.as_ref().is_some_and(|body| {
                 body.content
                     .keys()

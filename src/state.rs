@@ -55,7 +55,10 @@ impl AppState {
         let mailer = mailer_from_settings(&settings.mail)?;
         Ok(AppState {
             pool,
-            passwords: PasswordHasher::new(settings.password_hash_concurrency),
+            passwords: PasswordHasher::new(
+                settings.password_hash_concurrency,
+                settings.timeouts.request,
+            ),
             jwt: Arc::new(jwt),
             settings: Arc::new(settings),
             clock: Arc::new(SystemClock),

@@ -15,27 +15,41 @@ pub const MAX_PASSWORD_CHARS: usize = 256;
 
 /// Hashes and verifies on the blocking pool, at most `concurrency` at a time, so a burst of
 /// logins queues instead of starving the workers or the machine's memory (19 MiB each).
+/// A request waits at most `max_wait` for a slot (the request deadline), then gets 503.
 #[derive(Clone)]
 pub struct PasswordHasher {
     slots: Arc<Semaphore>,
+    max_wait: std::time::Duration,
 }
 
 impl PasswordHasher {
-    pub fn new(concurrency: usize) -> Self {
+    pub fn new(concurrency: usize, max_wait: std::time::Duration) -> Self {
         PasswordHasher {
             slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            max_wait,
+        }
+    }
+
+    async fn slot(&self) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
+        match tokio::time::timeout(self.max_wait, self.slots.acquire()).await {
+            Ok(permit) => permit.map_err(ApiError::internal),
+            Err(_) => Err(ApiError::service_unavailable(
+                "busy",
+                "Too many sign-ins at once; retry shortly.",
+            )
+            .with_retry_after(1)),
         }
     }
 
     pub async fn hash(&self, password: String) -> Result<String, ApiError> {
-        let _slot = self.slots.acquire().await.map_err(ApiError::internal)?;
+        let _slot = self.slot().await?;
         actix_web::web::block(move || hash_password(&password)).await?
     }
 
     /// Verifies `password` against `hash`; with no hash (unknown account) it does the same
     /// work against a dummy hash so that both cases take the same time.
     pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, ApiError> {
-        let _slot = self.slots.acquire().await.map_err(ApiError::internal)?;
+        let _slot = self.slot().await?;
         let ok = actix_web::web::block(move || match hash {
             Some(hash) => verify_password(&password, &hash),
             None => {
@@ -132,6 +146,17 @@ pub fn check_password_policy(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[actix_web::test]
+    async fn a_sign_in_waits_for_a_slot_no_longer_than_the_deadline() {
+        let hasher = PasswordHasher::new(1, std::time::Duration::from_millis(50));
+        let held = hasher.slots.clone().acquire_owned().await.unwrap();
+        let err = hasher.verify("x".into(), None).await.unwrap_err();
+        assert_eq!(err.problem().code, "busy");
+        assert_eq!(err.problem().status, 503);
+        drop(held);
+        assert!(!hasher.verify("x".into(), None).await.unwrap());
+    }
 
     #[test]
     fn hashes_are_argon2id_and_verify() {
