@@ -135,7 +135,7 @@ pub struct Problem {
     pub request_id: Option<String>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ApiError {
     kind: ErrorKind,
     code: &'static str,

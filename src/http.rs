@@ -113,6 +113,37 @@ pub fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> String {
     addr.unwrap_or_else(|| "unknown".to_owned())
 }
 
+/// A JSON body whose rejection (400, 408, 413, 415, 422) is only reported when the handler
+/// takes it with [`JsonBody::take`], which handlers do after checking who calls: a staff
+/// member who may not use a route gets its 403 or 404 whatever the body says. (actix reads
+/// the body while the session is looked up, so with a plain `web::Json` the first to fail
+/// would win.)
+pub struct JsonBody<T>(Result<T, ApiError>);
+
+impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for JsonBody<T> {
+    type Error = actix_web::Error;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let json = actix_web::web::Json::<T>::from_request(req, payload);
+        Box::pin(async move {
+            Ok(JsonBody(json.await.map(|j| j.into_inner()).map_err(|e| {
+                // `JsonConfig`'s handler (`error::json_error`) makes every rejection an ApiError.
+                e.as_error::<ApiError>()
+                    .cloned()
+                    .unwrap_or_else(|| ApiError::internal(format!("json body: {e}")))
+            })))
+        })
+    }
+}
+
+impl<T> JsonBody<T> {
+    /// The body, or why it was refused.
+    pub fn take(self) -> Result<T, ApiError> {
+        self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

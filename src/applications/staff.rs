@@ -6,6 +6,7 @@ use super::{
     model::{self, Actor, Application, StaffFilter},
     views::{HistoryEntry, ReviewStats, StaffApplicationListItem, StaffApplicationView},
 };
+use crate::http::JsonBody;
 use crate::{
     audit,
     auth::AuthUser,
@@ -464,19 +465,20 @@ pub async fn transition_application(
     auth: AuthUser,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: web::Json<TransitionRequest>,
+    body: JsonBody<TransitionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let expected = if_match(&req)?;
-    let body = body.into_inner();
-    let to = ApplicationStatus::parse(&body.to).ok_or_else(|| {
-        ApiError::invalid_field("to", "invalid_choice", "is not a pipeline status")
-    })?;
     let (id, actor, now) = (id.into_inner(), auth.id, state.now());
     let (moved, docs) = state
         .db(move |conn| {
             conn.transaction(|conn| {
                 let current = model::lock(conn, id)?.ok_or_else(ApiError::not_found)?;
                 application_access(conn, &auth, &current)?.require_manager()?;
+                // The body is looked at once the caller is known to be allowed.
+                let body = body.take()?;
+                let to = ApplicationStatus::parse(&body.to).ok_or_else(|| {
+                    ApiError::invalid_field("to", "invalid_choice", "is not a pipeline status")
+                })?;
                 check_if_match(&expected, &current.etag())?;
                 staff_move(current.status(), to, body.reason.as_deref()).map_err(|e| match e {
                     MoveError::Illegal(why) => ApiError::conflict("illegal_transition", why),

@@ -10,7 +10,7 @@ use crate::{
     audit,
     db::pagination::{Page, PageParams, Position},
     error::{ApiError, FieldError, Problem},
-    http::{etag, respond_with_etag},
+    http::{etag, respond_with_etag, JsonBody},
     state::AppState,
 };
 use actix_web::{get, http::header, patch, post, web, HttpRequest, HttpResponse};
@@ -183,10 +183,10 @@ pub fn insert_account(
 pub async fn create_user(
     state: web::Data<AppState>,
     auth: AuthUser,
-    body: web::Json<CreateUserRequest>,
+    body: JsonBody<CreateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require_role(&[Role::Admin])?;
-    let mut body = body.into_inner();
+    let mut body = body.take()?;
     body.email = model::normalize_email(&body.email);
     let mut errors = body
         .validate()
@@ -325,11 +325,11 @@ pub async fn update_user(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateUserRequest>,
+    body: JsonBody<UpdateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require_role(&[Role::Admin])?;
+    let body = body.take()?;
     body.validate()?;
-    let body = body.into_inner();
     let role = body
         .role
         .as_deref()

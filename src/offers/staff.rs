@@ -6,6 +6,7 @@ use super::{
     model::{self, Offer, OfferContent},
     views::{offer_input, StaffOfferListItem, StaffOfferResponse},
 };
+use crate::http::JsonBody;
 use crate::{
     audit,
     auth::{AuthUser, Role},
@@ -128,10 +129,10 @@ fn validate(conn: &mut PgConnection, input: OfferInput) -> Result<ValidOffer, Ap
 pub async fn create_offer(
     state: web::Data<AppState>,
     auth: AuthUser,
-    body: web::Json<OfferInput>,
+    body: JsonBody<OfferInput>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require_role(WRITERS)?;
-    let input = body.into_inner();
+    let input = body.take()?;
     let (actor, now) = (auth.id, state.now());
     let offer = state
         .db(move |conn| {
@@ -339,10 +340,9 @@ pub async fn replace_offer(
     auth: AuthUser,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: web::Json<OfferInput>,
+    body: JsonBody<OfferInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let input = body.into_inner();
-    write_content(&state, &auth, &req, id.into_inner(), move |_| Ok(input)).await
+    write_content(&state, &auth, &req, id.into_inner(), move |_| body.take()).await
 }
 
 /// Change some fields of an offer (JSON merge patch, RFC 7396; needs If-Match).
@@ -370,9 +370,10 @@ pub async fn patch_offer(
     auth: AuthUser,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: web::Json<Value>,
+    body: JsonBody<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let patch = body.into_inner();
+    require_writer(&state, &auth, *id).await?;
+    let patch = body.take()?;
     if !patch.is_object() {
         return Err(ApiError::new(
             crate::error::ErrorKind::Unprocessable,

@@ -5,6 +5,7 @@ use super::{
     keys::{generate_key, hours_after},
     model::{self, NewPartner, Partner, PartnerChanges, PartnerKey},
 };
+use crate::http::JsonBody;
 use crate::{
     audit,
     auth::{model::normalize_email, AuthUser, Role},
@@ -197,10 +198,10 @@ fn record(
 pub async fn create_partner(
     state: web::Data<AppState>,
     auth: AuthUser,
-    body: web::Json<CreatePartnerRequest>,
+    body: JsonBody<CreatePartnerRequest>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require_role(&[Role::Admin])?;
-    let mut body = body.into_inner();
+    let mut body = body.take()?;
     body.contact_email = normalize_email(&body.contact_email);
     body.name = body.name.trim().to_owned();
     let mut errors = body
@@ -365,10 +366,10 @@ pub async fn update_partner(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<UpdatePartnerRequest>,
+    body: JsonBody<UpdatePartnerRequest>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require_role(&[Role::Admin])?;
-    let mut body = body.into_inner();
+    let mut body = body.take()?;
     body.contact_email = body.contact_email.map(|e| normalize_email(&e));
     body.name = body.name.map(|n| n.trim().to_owned());
     body.validate()?;

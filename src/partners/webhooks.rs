@@ -8,6 +8,7 @@ use super::{
     model::{self, NewDelivery, WebhookDelivery, WebhookEndpoint},
     outbound::{self, OutboundError},
 };
+use crate::http::JsonBody;
 use crate::{
     audit,
     auth::{AuthUser, Role},
@@ -452,10 +453,10 @@ pub async fn create_webhook(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<CreateWebhookRequest>,
+    body: JsonBody<CreateWebhookRequest>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require_role(&[Role::Admin])?;
-    let body = body.into_inner();
+    let body = body.take()?;
     let events = parse_events(body.events)?;
     let url = check_target(&state, body.url).await?;
     let (partner_id, actor, now) = (id.into_inner(), auth.id, state.now());
@@ -554,10 +555,10 @@ pub async fn update_webhook(
     state: web::Data<AppState>,
     auth: AuthUser,
     path: web::Path<(Uuid, Uuid)>,
-    body: web::Json<UpdateWebhookRequest>,
+    body: JsonBody<UpdateWebhookRequest>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require_role(&[Role::Admin])?;
-    let ((partner_id, webhook_id), active) = (path.into_inner(), body.active);
+    let ((partner_id, webhook_id), active) = (path.into_inner(), body.take()?.active);
     let (actor, now) = (auth.id, state.now());
     let endpoint = state
         .db(move |conn| {

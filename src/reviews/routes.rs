@@ -9,6 +9,7 @@ use super::{
     },
     model::{self, Review},
 };
+use crate::http::JsonBody;
 use crate::{
     applications::model as applications,
     audit,
@@ -126,11 +127,15 @@ pub async fn assign_reviewer(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<AssignRequest>,
+    body: JsonBody<AssignRequest>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require_role(&[Role::Admin, Role::Manager])?;
-    let (offer_id, reviewer_id, actor, now) =
-        (id.into_inner(), body.reviewer_id, auth.id, state.now());
+    let (offer_id, reviewer_id, actor, now) = (
+        id.into_inner(),
+        body.take()?.reviewer_id,
+        auth.id,
+        state.now(),
+    );
     let list = state
         .db(move |conn| {
             conn.transaction(|conn| {
@@ -269,14 +274,15 @@ pub async fn put_criteria(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<Vec<Criterion>>,
+    body: JsonBody<Vec<Criterion>>,
 ) -> Result<HttpResponse, ApiError> {
-    let (offer_id, list, now) = (id.into_inner(), body.into_inner(), state.now());
+    let (offer_id, body, now) = (id.into_inner(), body, state.now());
     let view = state
         .db(move |conn| {
             conn.transaction(|conn| {
                 offer_access(conn, &auth, offer_id)?.require_manager()?;
                 offer_or_404(conn, offer_id)?;
+                let list = body.take()?;
                 check_criteria(&list).map_err(ApiError::validation)?;
                 if model::offer_has_reviews(conn, offer_id)? {
                     return Err(ApiError::conflict(
@@ -359,14 +365,15 @@ pub async fn put_review_settings(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<ReviewSettings>,
+    body: JsonBody<ReviewSettings>,
 ) -> Result<HttpResponse, ApiError> {
-    let (offer_id, blind, now) = (id.into_inner(), body.blind, state.now());
-    state
+    let (offer_id, now) = (id.into_inner(), state.now());
+    let blind = state
         .db(move |conn| {
             conn.transaction(|conn| {
                 offer_access(conn, &auth, offer_id)?.require_manager()?;
                 offer_or_404(conn, offer_id)?;
+                let blind = body.take()?.blind;
                 model::set_blind(conn, offer_id, blind, auth.id, now)?;
                 audit::by_staff(
                     conn,
@@ -376,7 +383,8 @@ pub async fn put_review_settings(
                     "offer",
                     offer_id,
                     json!({ "blind": blind }),
-                )
+                )?;
+                Ok(blind)
             })
         })
         .await?;
@@ -494,9 +502,9 @@ pub async fn put_my_review(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<ReviewInput>,
+    body: JsonBody<ReviewInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let (application_id, input, now) = (id.into_inner(), body.into_inner(), state.now());
+    let (application_id, now) = (id.into_inner(), state.now());
     let view = state
         .db(move |conn| {
             conn.transaction(|conn| {
@@ -513,6 +521,7 @@ pub async fn put_my_review(
                 if model::has_conflict(conn, application_id, auth.id)? {
                     return Err(ApiError::not_found());
                 }
+                let input = body.take()?;
                 if !is_reviewable(application.status()) {
                     return Err(ApiError::conflict(
                         "not_reviewable",
