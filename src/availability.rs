@@ -3,11 +3,7 @@
 //! has deadlines: for its body (408), for its database statements (503), for a pooled
 //! connection (503, `DATABASE_TIMEOUT_SECONDS`); bodies are bounded per route (413).
 
-use crate::{
-    db,
-    error::{ApiError, ErrorKind},
-    state::AppState,
-};
+use crate::{db, error::ApiError, state::AppState};
 use actix_web::error::PayloadError;
 use actix_web::{
     body::{EitherBody, MessageBody},
@@ -67,7 +63,7 @@ impl SchemaGate {
 
 /// Connects (creating the database when missing) and migrates, retrying with a capped
 /// backoff until it succeeds, on a thread of its own; then opens the gate.
-pub fn spawn_migrator(url: String, gate: Arc<SchemaGate>) -> std::thread::JoinHandle<()> {
+pub fn spawn_migrator(url: String, gate: Arc<SchemaGate>) {
     std::thread::spawn(move || {
         let mut wait = Duration::from_millis(500);
         let mut attempts = 0u32;
@@ -96,7 +92,13 @@ pub fn spawn_migrator(url: String, gate: Arc<SchemaGate>) -> std::thread::JoinHa
                 }
             }
         }
-    })
+    });
+}
+
+/// The answer while this instance waits for its database (API requests and readiness).
+pub fn waiting_for_database() -> ApiError {
+    ApiError::database_unavailable("The service is waiting for its database; retry shortly.")
+        .with_retry_after(5)
 }
 
 /// API requests get 503 while the schema is not known to be current.
@@ -109,13 +111,8 @@ pub async fn schema_gate(
             .app_data::<web::Data<AppState>>()
             .is_some_and(|s| !s.schema.is_ready());
     if waiting {
-        let error = ApiError::service_unavailable(
-            "database_unavailable",
-            "The service is waiting for its database; retry shortly.",
-        )
-        .with_retry_after(5);
         return Ok(req
-            .into_response(error.error_response())
+            .into_response(waiting_for_database().error_response())
             .map_into_right_body());
     }
     Ok(next.call(req).await?.map_into_left_body())
@@ -159,6 +156,16 @@ pub fn is_body_timeout(e: &PayloadError) -> bool {
     matches!(e, PayloadError::Io(io) if io.kind() == io::ErrorKind::TimedOut)
 }
 
+/// Whether the request says a body follows (a length above 0, or chunked).
+fn has_body(req: &ServiceRequest) -> bool {
+    let headers = req.headers();
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0")
+}
+
 fn is_upload(req: &ServiceRequest) -> bool {
     req.headers()
         .get(header::CONTENT_TYPE)
@@ -195,7 +202,9 @@ pub async fn deadline(
     let settings = req
         .app_data::<web::Data<AppState>>()
         .map(|s| (s.settings.timeouts.request, s.settings.json_body_limit));
-    let Some((deadline, json_limit)) = settings.filter(|_| !is_upload(&req)) else {
+    // Most requests (every GET) carry no body: nothing to guard, no timer to arm.
+    let guarded = has_body(&req) && !is_upload(&req);
+    let Some((deadline, json_limit)) = settings.filter(|_| guarded) else {
         return Ok(next.call(req).await?.map_into_left_body());
     };
     let limit = body_limit(req.path(), json_limit);
@@ -205,12 +214,9 @@ pub async fn deadline(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        let error = ApiError::new(
-            ErrorKind::PayloadTooLarge,
-            "payload_too_large",
-            "The request body is larger than this endpoint accepts.",
-        );
-        let mut res = error.error_response();
+        let mut res =
+            ApiError::payload_too_large("The request body is larger than this endpoint accepts.")
+                .error_response();
         // The unread body stays on the connection: close it.
         res.head_mut()
             .set_connection_type(actix_web::http::ConnectionType::Close);

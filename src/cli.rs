@@ -183,7 +183,8 @@ fn serve(settings: Settings) -> Result<(), BoxError> {
     }
     let timeouts = settings.timeouts;
     let state = AppState::new(settings, pool)?.awaiting_schema();
-    let migrator = crate::availability::spawn_migrator(database.url.clone(), state.schema.clone());
+    // Detached: it ends once migrated, or with the process while the database is still away.
+    crate::availability::spawn_migrator(database.url.clone(), state.schema.clone());
     let http_state = state.clone();
     let server = actix_web::HttpServer::new(move || build_app(http_state.clone()))
         .workers(workers)
@@ -205,10 +206,6 @@ fn serve(settings: Settings) -> Result<(), BoxError> {
         }
         served
     })?;
-    // A migrator still retrying has nothing left to do; a finished one is joined.
-    if migrator.is_finished() {
-        let _ = migrator.join();
-    }
     // `database` drops here: a private cluster this process started is stopped.
     drop(database);
     Ok(())

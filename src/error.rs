@@ -260,6 +260,16 @@ impl ApiError {
         Self::new(ErrorKind::ServiceUnavailable, code, detail)
     }
 
+    /// 503 `database_unavailable`: the database is down, or not migrated yet at start-up.
+    pub fn database_unavailable(detail: impl Into<Cow<'static, str>>) -> Self {
+        Self::service_unavailable("database_unavailable", detail)
+    }
+
+    /// 413 `payload_too_large`, for bodies and files over their limit.
+    pub fn payload_too_large(detail: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::PayloadTooLarge, "payload_too_large", detail)
+    }
+
     /// An unexpected failure: logged once when the response is made, shown as a bare 500.
     pub fn internal(what: impl std::fmt::Display) -> Self {
         let mut e = Self::new(
@@ -316,10 +326,7 @@ impl From<diesel::result::Error> for ApiError {
                 "Another change happened at the same time; retry.",
             ),
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
-                ApiError::service_unavailable(
-                    "database_unavailable",
-                    "The database is unreachable.",
-                )
+                ApiError::database_unavailable("The database is unreachable.")
             }
             // `statement_timeout` (the request deadline) cancelled the query.
             Error::DatabaseError(_, info) if info.message().contains("statement timeout") => {
@@ -353,10 +360,7 @@ fn is_nul_rejection(info: &dyn diesel::result::DatabaseErrorInformation) -> bool
 impl From<diesel::r2d2::PoolError> for ApiError {
     fn from(e: diesel::r2d2::PoolError) -> Self {
         log::warn!("database pool: {e}");
-        ApiError::service_unavailable(
-            "database_unavailable",
-            "The database is unreachable; try again shortly.",
-        )
+        ApiError::database_unavailable("The database is unreachable; try again shortly.")
     }
 }
 
@@ -423,11 +427,9 @@ pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error
     let api = match &err {
         JsonPayloadError::OverflowKnownLength { .. }
         | JsonPayloadError::Overflow { .. }
-        | JsonPayloadError::Payload(actix_web::error::PayloadError::Overflow) => ApiError::new(
-            ErrorKind::PayloadTooLarge,
-            "payload_too_large",
-            "The request body is larger than this endpoint accepts.",
-        ),
+        | JsonPayloadError::Payload(actix_web::error::PayloadError::Overflow) => {
+            ApiError::payload_too_large("The request body is larger than this endpoint accepts.")
+        }
         JsonPayloadError::Payload(e) if crate::availability::is_body_timeout(e) => ApiError::new(
             ErrorKind::RequestTimeout,
             "body_timeout",

@@ -45,20 +45,13 @@ pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
     // Started before its database: not ready until this instance's migrator is done, even
     // when another instance has already migrated (API requests are refused until then).
     if !state.schema.is_ready() {
-        return Err(ApiError::service_unavailable(
-            "database_unavailable",
-            "The service is waiting for its database.",
-        )
-        .with_retry_after(5));
+        return Err(crate::availability::waiting_for_database());
     }
     let current = state
         .db(|conn| {
             db::migrations_current(conn).map_err(|e| {
                 log::warn!("readiness: cannot read migrations: {e}");
-                ApiError::service_unavailable(
-                    "database_unavailable",
-                    "The database is unreachable.",
-                )
+                ApiError::database_unavailable("The database is unreachable.")
             })
         })
         .await?;

@@ -83,7 +83,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .openapi(ApiDoc::openapi())
         .configure(crate::routes)
         .split_for_parts();
-    add_json_body_rejections(&mut api);
+    add_shared_responses(&mut api);
     api
 }
 
@@ -95,7 +95,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
 /// it has one, stays.
 ///
 /// Runs after the routes are collected (a `Modify` on `ApiDoc` runs before there are paths).
-pub fn add_json_body_rejections(api: &mut utoipa::openapi::OpenApi) {
+pub fn add_shared_responses(api: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
     const REJECTIONS: [(&str, &str); 5] = [
         ("400", "Malformed JSON (`malformed_json`)"),
@@ -117,8 +117,10 @@ pub fn add_json_body_rejections(api: &mut utoipa::openapi::OpenApi) {
             "JSON of the wrong shape (`invalid_body`) or invalid values",
         ),
     ];
+    const UNAVAILABLE: &str = "Database unreachable or not migrated yet \
+        (`database_unavailable`), a statement past REQUEST_TIMEOUT_SECONDS \
+        (`deadline_exceeded`), or too many sign-ins at once (`busy`); with `Retry-After`";
     for (path, item) in api.paths.paths.iter_mut() {
-        let api_route = path.starts_with("/api/");
         let operations = [
             &mut item.get,
             &mut item.put,
@@ -127,39 +129,16 @@ pub fn add_json_body_rejections(api: &mut utoipa::openapi::OpenApi) {
             &mut item.patch,
         ];
         for op in operations.into_iter().flatten() {
-            // Any API operation can meet an unavailable database (at start-up too) or a
-            // statement past the request deadline.
-            if api_route {
-                op.responses
-                    .responses
-                    .entry("503".to_owned())
-                    .or_insert_with(|| {
-                        ResponseBuilder::new()
-                            .description(
-                                "Database unreachable or not migrated yet \
-                                 (`database_unavailable`), a statement past \
-                                 REQUEST_TIMEOUT_SECONDS (`deadline_exceeded`), or too many \
-                                 sign-ins at once (`busy`); with `Retry-After`",
-                            )
-                            .content(
-                                crate::error::PROBLEM_JSON,
-                                ContentBuilder::new()
-                                    .schema(Some(Ref::from_schema_name("Problem")))
-                                    .build(),
-                            )
-                            .build()
-                            .into()
-                    });
-            }
             let takes_json = op.request_body.as_ref().is_some_and(|body| {
                 body.content
                     .keys()
                     .any(|ct| ct == "application/json" || ct.ends_with("+json"))
             });
-            if !takes_json {
-                continue;
-            }
-            for (status, description) in REJECTIONS {
+            // Any API operation can meet an unavailable database (at start-up too) or a
+            // statement past the request deadline.
+            let unavailable = path.starts_with("/api/").then_some(("503", UNAVAILABLE));
+            let rejections = REJECTIONS.iter().copied().filter(|_| takes_json);
+            for (status, description) in unavailable.into_iter().chain(rejections) {
                 op.responses
                     .responses
                     .entry(status.to_owned())

@@ -24,10 +24,6 @@ pub struct Submission {
     pub files: HashMap<String, UploadedFile>,
 }
 
-fn too_large(detail: String) -> ApiError {
-    ApiError::new(ErrorKind::PayloadTooLarge, "payload_too_large", detail)
-}
-
 fn field_error(field: &str, code: &str, message: &str) -> ApiError {
     ApiError::invalid_field(field, code, message)
 }
@@ -43,7 +39,7 @@ fn multipart_error(e: actix_multipart::MultipartError, max_request: usize) -> Ap
             "multipart_required",
             "Send the application as multipart/form-data.",
         ),
-        E::Payload(PayloadError::Overflow) => too_large(format!(
+        E::Payload(PayloadError::Overflow) => ApiError::payload_too_large(format!(
             "The application is larger than {} MiB in total.",
             max_request / (1024 * 1024)
         )),
@@ -71,7 +67,7 @@ pub async fn read_submission(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > max_request) {
-        return Err(too_large(format!(
+        return Err(ApiError::payload_too_large(format!(
             "The application is larger than {} MiB in total.",
             max_request / (1024 * 1024)
         )));
@@ -118,7 +114,7 @@ pub async fn read_submission(
             let chunk = chunk.map_err(|e| multipart_error(e, max_request))?;
             if bytes.len() + chunk.len() > cap {
                 return Err(if is_file {
-                    too_large(format!(
+                    ApiError::payload_too_large(format!(
                         "{name} is larger than {} MiB.",
                         max_document / (1024 * 1024)
                     ))

@@ -166,6 +166,30 @@ async fn slow_clients_are_cut_off_with_408() {
     assert_eq!(res.status, 408, "{}", res.text());
     assert_eq!(res.json()["code"], "body_timeout");
 
+    // A body without a declared length is cut as soon as it passes the route's limit
+    // (8 KiB on sign-in): 413, whatever the client sends after.
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(
+            b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+              Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+        )
+        .unwrap();
+    let chunk = format!("{:x}\r\n{}\r\n", 1024, " ".repeat(1024));
+    for _ in 0..9 {
+        // The server may answer before the client is done sending.
+        if stream.write_all(chunk.as_bytes()).is_err() {
+            break;
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n");
+    let res = finish(stream).unwrap();
+    assert_eq!(res.status, 413, "{}", res.text());
+    assert_eq!(res.json()["code"], "payload_too_large");
+
     // The server is still fine.
     assert_eq!(server.get("/health/ready").unwrap().status, 200);
 }
