@@ -47,6 +47,19 @@ impl TestDb {
         }
     }
 
+    /// A name for a database that does not exist yet, for tests where the server creates it
+    /// (start-up); dropped at the end like the others.
+    pub fn not_created() -> Self {
+        let server = server().unwrap_or_else(|e| panic!("test database server: {e}"));
+        let name = format!("passerelle_test_{}", uuid::Uuid::new_v4().simple());
+        let url = with_database_name(&server.base_url, &name).expect("test database url");
+        TestDb {
+            name,
+            url,
+            admin_url: maintenance_url(&server.base_url),
+        }
+    }
+
     pub fn url(&self) -> &str {
         &self.url
     }

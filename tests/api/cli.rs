@@ -1,40 +1,10 @@
 //! The command line, run as a separate process against a test database.
 
 use crate::support::TestApp;
-use std::{
-    io::Write,
-    process::{Command, Stdio},
-};
+use std::process::Command;
 
 fn passerelle(app: &TestApp, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_passerelle"))
-        .args(args)
-        .env("DATABASE_URL", app.db.url())
-        .env("JWT_SECRET", "cli-test-secret-that-is-long-enough!!")
-        .env("RUST_LOG", "warn")
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
+    crate::process::run_cli(app.db.url(), args, stdin)
 }
 
 #[actix_web::test]

@@ -3,29 +3,20 @@
 
 use crate::{
     applications::{candidate_fields, multipart, pdfs, BOUNDARY},
-    health::Switch,
-    process::{cli, finish, head, request, FreshDatabase, ServerProcess},
+    health::{tcp_target, Switch},
+    process::{cli, finish, head, request, ServerProcess},
     support::{open_offer, TestApp},
 };
 use diesel::{sql_query, Connection, PgConnection, RunQueryDsl};
 use passerelle::{
     auth::Role,
-    db::{self, local::LocalCluster},
+    db::{self, local::LocalCluster, test_db::TestDb},
 };
 use std::{
     io::{Read, Write},
     net::TcpStream,
     time::Duration,
 };
-
-/// The TCP address of the test server, when it is reached over TCP.
-pub fn tcp_target(server: &str) -> Option<String> {
-    server
-        .split_once('@')
-        .and_then(|(_, rest)| rest.split('/').next())
-        .filter(|host| host.contains(':'))
-        .map(str::to_owned)
-}
 
 pub fn apply_body(email: &str) -> Vec<u8> {
     let fields = candidate_fields(email);
@@ -46,9 +37,9 @@ async fn serve_starts_while_its_database_is_down_and_serves_once_it_is_back() {
     };
     let switch = Switch::start(target.clone());
     switch.down();
-    let fresh = FreshDatabase::new(&server_url);
+    let fresh = TestDb::not_created();
     let proxied = fresh
-        .url
+        .url()
         .replacen(&target, &format!("127.0.0.1:{}", switch.port), 1);
 
     // Down at start: the process still starts, says it is not ready, and API requests get a

@@ -21,6 +21,15 @@ async fn live_and_ready_answer_200() {
     assert_eq!(app.get("/health/ready", None).await.status, 200);
 }
 
+/// `host:port` of the test server when it is reached over TCP (the proxy below needs it).
+pub fn tcp_target(server_url: &str) -> Option<String> {
+    server_url
+        .split_once('@')
+        .and_then(|(_, rest)| rest.split('/').next())
+        .filter(|host| host.contains(':'))
+        .map(str::to_owned)
+}
+
 /// A TCP proxy in front of PostgreSQL that can cut every connection and refuse new ones.
 pub struct Switch {
     up: Arc<AtomicBool>,
@@ -77,20 +86,16 @@ fn pipe(mut from: TcpStream, mut to: TcpStream) {
 async fn ready_is_503_while_the_database_is_unreachable_and_recovers_without_restart() {
     // Only meaningful over TCP: skip the socket-only private cluster.
     let server = passerelle::db::test_db::server_url().unwrap();
-    let Some(target) = server
-        .split_once('@')
-        .and_then(|(_, rest)| rest.split('/').next())
-        .filter(|host| host.contains(':'))
-    else {
+    let Some(target) = tcp_target(&server) else {
         eprintln!("skipped: the test server is not reached over TCP ({server})");
         return;
     };
     let app = TestApp::new().await;
-    let switch = Switch::start(target.to_owned());
+    let switch = Switch::start(target.clone());
     let proxied = app
         .db
         .url()
-        .replacen(target, &format!("127.0.0.1:{}", switch.port), 1);
+        .replacen(&target, &format!("127.0.0.1:{}", switch.port), 1);
     let mut settings = Settings::for_tests(&proxied);
     settings.database_timeout = std::time::Duration::from_millis(700);
     let pool = build_pool(&proxied, 2, settings.database_timeout);

@@ -4,7 +4,7 @@
 
 use crate::{
     faults::{apply_body, multipart_type},
-    process::{cli, request, FreshDatabase, ServerProcess},
+    process::{cli, request, ServerProcess},
     smtp_sink::SmtpSink,
     support::open_offer,
     webhook_sink::WebhookSink,
@@ -53,8 +53,7 @@ fn settles_at(expected: usize, count: impl Fn() -> usize) -> usize {
 
 #[actix_web::test]
 async fn two_servers_on_one_database_behave_as_one_service() {
-    let server_url = passerelle::db::test_db::server_url().unwrap();
-    let fresh = FreshDatabase::new(&server_url);
+    let fresh = passerelle::db::test_db::TestDb::not_created();
     let smtp = SmtpSink::start();
     let hooks = WebhookSink::start();
     let smtp_port = smtp.port().to_string();
@@ -73,8 +72,8 @@ async fn two_servers_on_one_database_behave_as_one_service() {
     // Both start at once on a database that does not exist yet: one creates and migrates
     // it under the advisory lock, the other waits and finds nothing left to do.
     let (a, b) = std::thread::scope(|s| {
-        let a = s.spawn(|| ServerProcess::start(&fresh.url, &env));
-        let b = s.spawn(|| ServerProcess::start(&fresh.url, &env));
+        let a = s.spawn(|| ServerProcess::start(fresh.url(), &env));
+        let b = s.spawn(|| ServerProcess::start(fresh.url(), &env));
         (a.join().unwrap(), b.join().unwrap())
     });
     a.wait_ready();
@@ -88,7 +87,7 @@ async fn two_servers_on_one_database_behave_as_one_service() {
         .unwrap()
         .filter(|e| e.as_ref().unwrap().path().join("up.sql").exists())
         .count();
-    let mut conn = PgConnection::establish(&fresh.url).unwrap();
+    let mut conn = PgConnection::establish(fresh.url()).unwrap();
     let applied: N = sql_query("SELECT count(*) AS n FROM __diesel_schema_migrations")
         .get_result(&mut conn)
         .unwrap();
@@ -107,7 +106,7 @@ async fn two_servers_on_one_database_behave_as_one_service() {
         (MANAGER.0, MANAGER.1, "manager"),
     ] {
         cli(
-            &fresh.url,
+            fresh.url(),
             &[
                 "staff",
                 "create",

@@ -1,8 +1,6 @@
 //! Real `passerelle serve` processes, spoken to over TCP: for what an in-process service
 //! cannot show (start-up, signals, crashes, several instances).
 
-use diesel::{sql_query, Connection, PgConnection, RunQueryDsl};
-use passerelle::db::{quote_ident, split_database_name, with_database_name};
 use serde_json::Value;
 use std::{
     io::{self, Read, Write},
@@ -11,39 +9,6 @@ use std::{
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
-
-/// A database on the test server that nothing created yet (the server creates it); dropped
-/// at the end.
-pub struct FreshDatabase {
-    admin_url: String,
-    name: String,
-    pub url: String,
-}
-
-impl FreshDatabase {
-    pub fn new(server_url: &str) -> Self {
-        let name = format!("passerelle_test_{}", uuid::Uuid::new_v4().simple());
-        let url = with_database_name(server_url, &name).expect("server url");
-        let (admin_url, _) = split_database_name(&url).expect("server url");
-        FreshDatabase {
-            admin_url,
-            name,
-            url,
-        }
-    }
-}
-
-impl Drop for FreshDatabase {
-    fn drop(&mut self) {
-        if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
-            let _ = sql_query(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                quote_ident(&self.name)
-            ))
-            .execute(&mut admin);
-        }
-    }
-}
 
 pub const JWT_SECRET: &str = "process-test-secret-that-is-long-enough!";
 
@@ -179,31 +144,44 @@ impl Drop for ServerProcess {
     }
 }
 
-/// Runs the CLI once against `database_url`.
-pub fn cli(database_url: &str, args: &[&str], stdin: &str) -> String {
+/// Runs the CLI once against `database_url`, with `stdin` piped in when given: (success,
+/// stdout, stderr).
+pub fn run_cli(database_url: &str, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_passerelle"))
         .args(args)
         .env("DATABASE_URL", database_url)
         .env("JWT_SECRET", JWT_SECRET)
         .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
     let out = child.wait_with_output().unwrap();
-    assert!(
+    (
         out.status.success(),
-        "passerelle {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs the CLI and insists that it succeeds; its stdout.
+pub fn cli(database_url: &str, args: &[&str], stdin: &str) -> String {
+    let (ok, out, err) = run_cli(database_url, args, Some(stdin));
+    assert!(ok, "passerelle {args:?}: {err}");
+    out
 }
 
 #[derive(Debug)]
