@@ -4,12 +4,11 @@
 use super::model::{self, AuditFilter, AuditRow};
 use crate::{
     auth::{AuthUser, Role},
-    db::pagination::{next_link, MAX_LIMIT},
+    db::pagination::{checked_limit, decode_cursor, encode_cursor, next_link},
     error::{ApiError, Problem},
     state::AppState,
 };
 use actix_web::{get, http::header, web, HttpRequest, HttpResponse};
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -96,29 +95,6 @@ impl From<AuditRow> for AuditEntry {
     }
 }
 
-fn encode_cursor(at: DateTime<Utc>, id: i64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}|{id}", at.timestamp_micros()))
-}
-
-fn decode_cursor(raw: &str) -> Result<(DateTime<Utc>, i64), ApiError> {
-    let invalid = || {
-        ApiError::invalid_field(
-            "cursor",
-            "invalid_cursor",
-            "is not a cursor this API issued",
-        )
-    };
-    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
-    let text = std::str::from_utf8(&bytes).map_err(|_| invalid())?;
-    let (micros, id) = text.split_once('|').ok_or_else(invalid)?;
-    let at = micros
-        .parse::<i64>()
-        .ok()
-        .and_then(DateTime::from_timestamp_micros)
-        .ok_or_else(invalid)?;
-    Ok((at, id.parse().map_err(|_| invalid())?))
-}
-
 fn text_filter(field: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
     match value {
         Some(v) if v.is_empty() || v.len() > 200 => Err(ApiError::invalid_field(
@@ -153,17 +129,7 @@ pub async fn list_audit(
 ) -> Result<HttpResponse, ApiError> {
     auth.require_role(&[Role::Admin])?;
     let q = query.into_inner();
-    let limit = match q.limit {
-        None => DEFAULT_LIMIT,
-        Some(n) if (1..=MAX_LIMIT).contains(&n) => n,
-        Some(_) => {
-            return Err(ApiError::invalid_field(
-                "limit",
-                "range",
-                format!("must be between 1 and {MAX_LIMIT}"),
-            ))
-        }
-    };
+    let limit = checked_limit(q.limit, DEFAULT_LIMIT)?;
     if let (Some(from), Some(to)) = (q.from, q.to) {
         if from >= to {
             return Err(ApiError::invalid_field(
@@ -202,17 +168,4 @@ pub async fn list_audit(
         items: rows.into_iter().map(AuditEntry::from).collect(),
         next_cursor,
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_garbage_is_refused() {
-        let at = DateTime::from_timestamp_micros(1_764_590_400_123_456).unwrap();
-        assert_eq!(decode_cursor(&encode_cursor(at, 42)).unwrap(), (at, 42));
-        assert!(decode_cursor("nope").is_err());
-        assert!(decode_cursor(&URL_SAFE_NO_PAD.encode("1|x")).is_err());
-    }
 }

@@ -25,21 +25,51 @@ pub struct PageParams {
 
 impl PageParams {
     pub fn limit(&self) -> Result<i64, ApiError> {
-        match self.limit {
-            None => Ok(DEFAULT_LIMIT),
-            Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-            Some(_) => Err(ApiError::invalid_field(
-                "limit",
-                "range",
-                format!("must be between 1 and {MAX_LIMIT}"),
-            )),
-        }
+        checked_limit(self.limit, DEFAULT_LIMIT)
     }
 
     /// Decodes the cursor as a `(timestamp, id)` position.
     pub fn position(&self) -> Result<Option<Position>, ApiError> {
         self.cursor.as_deref().map(Position::decode).transpose()
     }
+}
+
+/// A page size from `?limit=`: 1 to `MAX_LIMIT`, `default` when absent.
+pub fn checked_limit(limit: Option<i64>, default: i64) -> Result<i64, ApiError> {
+    match limit {
+        None => Ok(default),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::invalid_field(
+            "limit",
+            "range",
+            format!("must be between 1 and {MAX_LIMIT}"),
+        )),
+    }
+}
+
+/// The opaque cursor of a position `(at, key)` in a list ordered by time, then key.
+pub fn encode_cursor(at: DateTime<Utc>, key: impl std::fmt::Display) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}|{key}", at.timestamp_micros()))
+}
+
+/// Reads a cursor made by [`encode_cursor`]; 422 `invalid_cursor` for anything else.
+pub fn decode_cursor<K: std::str::FromStr>(raw: &str) -> Result<(DateTime<Utc>, K), ApiError> {
+    let invalid = || {
+        ApiError::invalid_field(
+            "cursor",
+            "invalid_cursor",
+            "is not a cursor this API issued",
+        )
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| invalid())?;
+    let (micros, key) = text.split_once('|').ok_or_else(invalid)?;
+    let at = micros
+        .parse::<i64>()
+        .ok()
+        .and_then(DateTime::from_timestamp_micros)
+        .ok_or_else(invalid)?;
+    Ok((at, key.parse().map_err(|_| invalid())?))
 }
 
 /// A position in a list ordered by `(timestamp, id)`.
@@ -51,27 +81,11 @@ pub struct Position {
 
 impl Position {
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("{}|{}", self.at.timestamp_micros(), self.id))
+        encode_cursor(self.at, self.id)
     }
 
     pub fn decode(raw: &str) -> Result<Self, ApiError> {
-        let invalid = || {
-            ApiError::invalid_field(
-                "cursor",
-                "invalid_cursor",
-                "is not a cursor this API issued",
-            )
-        };
-        let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
-        let text = std::str::from_utf8(&bytes).map_err(|_| invalid())?;
-        let (micros, id) = text.split_once('|').ok_or_else(invalid)?;
-        let at = micros
-            .parse::<i64>()
-            .ok()
-            .and_then(DateTime::from_timestamp_micros)
-            .ok_or_else(invalid)?;
-        let id = Uuid::parse_str(id).map_err(|_| invalid())?;
-        Ok(Position { at, id })
+        decode_cursor(raw).map(|(at, id)| Position { at, id })
     }
 }
 
@@ -194,6 +208,13 @@ mod tests {
         assert_eq!(Position::decode(&p.encode()).unwrap(), p);
         assert!(Position::decode("not-a-cursor").is_err());
         assert!(Position::decode(&URL_SAFE_NO_PAD.encode("12|nope")).is_err());
+        // Other keys, such as the audit log's bigint ids.
+        let at = p.at;
+        assert_eq!(
+            decode_cursor::<i64>(&encode_cursor(at, 42)).unwrap(),
+            (at, 42)
+        );
+        assert!(decode_cursor::<i64>(&encode_cursor(at, "x")).is_err());
     }
 
     #[test]
