@@ -146,8 +146,7 @@ struct QueueDepth {
 #[utoipa::path(
     tag = "operations",
     responses(
-        (status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
-        (status = 503, description = "The database is unreachable (pool figures only are missing)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Prometheus text format; without the job queue gauges while the database is unreachable", content_type = "text/plain", body = String),
     )
 )]
 #[get("/metrics")]
@@ -193,25 +192,35 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         "passerelle_upload_slots_free {}",
         state.uploads.available_permits()
     );
-    let depth: QueueDepth = state
-        .db(|conn| {
-            Ok(sql_query(
-                "SELECT count(*) FILTER (WHERE attempts < max_attempts AND run_at <= now()) AS due, \
-                        count(*) FILTER (WHERE attempts > 0 AND attempts < max_attempts) AS retrying, \
-                        count(*) FILTER (WHERE attempts >= max_attempts) AS dead FROM jobs",
-            )
-            .get_result(conn)?)
-        })
-        .await?;
-    let _ = writeln!(out, "# HELP passerelle_jobs Jobs in the queue: due now, failed and waiting to retry, out of attempts.");
-    let _ = writeln!(out, "# TYPE passerelle_jobs gauge");
-    let _ = writeln!(out, "passerelle_jobs{{state=\"due\"}} {}", depth.due);
-    let _ = writeln!(
-        out,
-        "passerelle_jobs{{state=\"retrying\"}} {}",
-        depth.retrying
-    );
-    let _ = writeln!(out, "passerelle_jobs{{state=\"dead\"}} {}", depth.dead);
+    // The queue lives in the database: while it is unreachable (or not migrated yet) the
+    // queue gauges are left out, and the instance's own figures are still served — an
+    // outage is when they matter most.
+    let depth = if state.schema.is_ready() {
+        state
+            .db(|conn| {
+                Ok(sql_query(
+                    "SELECT count(*) FILTER (WHERE attempts < max_attempts AND run_at <= now()) AS due, \
+                            count(*) FILTER (WHERE attempts > 0 AND attempts < max_attempts) AS retrying, \
+                            count(*) FILTER (WHERE attempts >= max_attempts) AS dead FROM jobs",
+                )
+                .get_result::<QueueDepth>(conn)?)
+            })
+            .await
+            .ok()
+    } else {
+        None
+    };
+    if let Some(depth) = depth {
+        let _ = writeln!(out, "# HELP passerelle_jobs Jobs in the queue: due now, failed and waiting to retry, out of attempts.");
+        let _ = writeln!(out, "# TYPE passerelle_jobs gauge");
+        let _ = writeln!(out, "passerelle_jobs{{state=\"due\"}} {}", depth.due);
+        let _ = writeln!(
+            out,
+            "passerelle_jobs{{state=\"retrying\"}} {}",
+            depth.retrying
+        );
+        let _ = writeln!(out, "passerelle_jobs{{state=\"dead\"}} {}", depth.dead);
+    }
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .insert_header(("Cache-Control", "no-store"))

@@ -116,6 +116,23 @@ async fn ready_is_503_while_the_database_is_unreachable_and_recovers_without_res
         started.elapsed() < std::time::Duration::from_secs(5),
         "fails fast"
     );
+    // The instance's own metrics are still served; only the queue gauges need the database.
+    let metrics = call(
+        actix_web::test::TestRequest::get()
+            .uri("/metrics")
+            .to_request(),
+    )
+    .await;
+    assert_eq!(metrics.status().as_u16(), 200);
+    let text = String::from_utf8(
+        actix_web::body::to_bytes(metrics.into_body())
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(text.contains("passerelle_db_pool_connections"), "{text}");
+    assert!(!text.contains("passerelle_jobs{"), "{text}");
     switch.up();
     let mut status = 0;
     for _ in 0..20 {
