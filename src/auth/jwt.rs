@@ -44,8 +44,9 @@ impl JwtKeys {
         validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
         validation.set_issuer(&[&settings.issuer]);
         validation.set_audience(&[&settings.audience]);
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
+        // The times are checked in `verify` against the application's clock, the only clock.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
         validation.validate_aud = true;
         validation.leeway = 0;
         Ok(JwtKeys {
@@ -85,9 +86,27 @@ impl JwtKeys {
         jsonwebtoken::encode(&Header::new(ALGORITHM), &claims, &self.encoding)
     }
 
-    /// Checks signature, algorithm, `exp`, `nbf`, `iss`, `aud` and the presence of `iat`/`sub`.
-    pub fn verify(&self, token: &str) -> Result<Claims, jsonwebtoken::errors::Error> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map(|d| d.claims)
+    /// Checks signature, algorithm, `iss`, `aud` and every claim's presence; refuses a `crit`
+    /// header (RFC 7515 4.1.11: we understand no extension); then the times against `now`,
+    /// the application's clock, with no leeway: `nbf` and `iat` not after it, `exp` after it.
+    pub fn verify(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Claims, jsonwebtoken::errors::Error> {
+        use jsonwebtoken::errors::ErrorKind;
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)?;
+        if data.header.crit.is_some() {
+            return Err(ErrorKind::InvalidToken.into());
+        }
+        let (claims, now) = (data.claims, now.timestamp());
+        if claims.exp <= now {
+            return Err(ErrorKind::ExpiredSignature.into());
+        }
+        if claims.nbf > now || claims.iat > now {
+            return Err(ErrorKind::ImmatureSignature.into());
+        }
+        Ok(claims)
     }
 }
 
@@ -116,7 +135,7 @@ mod tests {
         let token = keys
             .issue(user, session, Role::Manager, Utc::now())
             .unwrap();
-        let claims = keys.verify(&token).unwrap();
+        let claims = keys.verify(&token, Utc::now()).unwrap();
         assert_eq!(
             (claims.sub, claims.sid, claims.role),
             (user, session, Role::Manager)
@@ -127,29 +146,67 @@ mod tests {
     #[test]
     fn expired_future_and_foreign_tokens_fail() {
         let keys = JwtKeys::new(&settings(SECRET)).unwrap();
-        let old = keys
-            .issue(
-                Uuid::new_v4(),
-                Uuid::new_v4(),
-                Role::Admin,
-                Utc::now() - chrono::Duration::seconds(901),
-            )
-            .unwrap();
-        assert!(keys.verify(&old).is_err(), "expired");
-        let future = keys
-            .issue(
-                Uuid::new_v4(),
-                Uuid::new_v4(),
-                Role::Admin,
-                Utc::now() + chrono::Duration::seconds(60),
-            )
-            .unwrap();
-        assert!(keys.verify(&future).is_err(), "not yet valid");
+        let now = Utc::now();
+        let issued_at = |t| {
+            keys.issue(Uuid::new_v4(), Uuid::new_v4(), Role::Admin, t)
+                .unwrap()
+        };
+        let old = issued_at(now - chrono::Duration::seconds(901));
+        assert!(keys.verify(&old, now).is_err(), "expired");
+        let future = issued_at(now + chrono::Duration::seconds(60));
+        assert!(keys.verify(&future, now).is_err(), "not yet valid");
         let other = JwtKeys::new(&settings("another-secret-of-at-least-32-bytes")).unwrap();
         let foreign = other
-            .issue(Uuid::new_v4(), Uuid::new_v4(), Role::Admin, Utc::now())
+            .issue(Uuid::new_v4(), Uuid::new_v4(), Role::Admin, now)
             .unwrap();
-        assert!(keys.verify(&foreign).is_err(), "signed with another key");
+        assert!(keys.verify(&foreign, now).is_err(), "signed with another key");
+    }
+
+    #[test]
+    fn the_times_are_read_on_the_given_clock_not_the_system_one() {
+        let keys = JwtKeys::new(&settings(SECRET)).unwrap();
+        // Two years ahead of the system clock, as a moved test clock or a faked date.
+        let later = Utc::now() + chrono::Duration::days(730);
+        let token = keys
+            .issue(Uuid::new_v4(), Uuid::new_v4(), Role::Admin, later)
+            .unwrap();
+        assert!(keys.verify(&token, later).is_ok());
+        assert!(keys.verify(&token, Utc::now()).is_err());
+        assert!(keys
+            .verify(&token, later + chrono::Duration::seconds(900))
+            .is_err());
+    }
+
+    fn sign(header: &Header, claims: &serde_json::Value) -> String {
+        jsonwebtoken::encode(header, claims, &EncodingKey::from_secret(SECRET.as_bytes())).unwrap()
+    }
+
+    fn claims_at(iat: i64, nbf: i64, exp: i64) -> serde_json::Value {
+        serde_json::json!({
+            "sub": Uuid::new_v4(), "sid": Uuid::new_v4(), "role": "admin",
+            "iss": "https://city.example", "aud": "passerelle-staff",
+            "iat": iat, "nbf": nbf, "exp": exp, "jti": Uuid::new_v4(),
+        })
+    }
+
+    #[test]
+    fn a_future_iat_is_refused() {
+        let keys = JwtKeys::new(&settings(SECRET)).unwrap();
+        let now = Utc::now().timestamp();
+        let good = sign(&Header::new(ALGORITHM), &claims_at(now, now, now + 600));
+        assert!(keys.verify(&good, Utc::now()).is_ok());
+        let future_iat = sign(&Header::new(ALGORITHM), &claims_at(now + 60, now, now + 600));
+        assert!(keys.verify(&future_iat, Utc::now()).is_err());
+    }
+
+    #[test]
+    fn a_crit_header_is_refused() {
+        let keys = JwtKeys::new(&settings(SECRET)).unwrap();
+        let now = Utc::now().timestamp();
+        let mut header = Header::new(ALGORITHM);
+        header.crit = Some(vec!["exp".into()]);
+        let token = sign(&header, &claims_at(now, now, now + 600));
+        assert!(keys.verify(&token, Utc::now()).is_err());
     }
 
     #[test]

@@ -96,8 +96,8 @@ impl FromRequest for AuthUser {
                     "This route needs a staff access token (Authorization: Bearer).",
                 )
             })?;
-            let claims = state.jwt.verify(&token).map_err(|_| invalid_token())?;
             let now = state.now();
+            let claims = state.jwt.verify(&token, now).map_err(|_| invalid_token())?;
             let (user, session) = (claims.sub, claims.sid);
             let row = state
                 .db(move |conn| Ok(model::live_session_user(conn, user, session, now)?))

@@ -582,8 +582,12 @@ fn validate_contract(
                 None
             } else {
                 let cents = cents as i32;
-                let year = starts_from.map_or(chrono::Utc::now().year(), |d| d.year());
-                if let Some(min) = minimums.for_year(year) {
+                // The minimum is the start year's; without a valid start date (already an
+                // error) there is no year to check against, and no clock is read here.
+                let year = starts_from.map(|d| d.year());
+                if let Some((year, min)) =
+                    year.and_then(|y| minimums.for_year(y).map(|min| (y, min)))
+                {
                     if cents < min {
                         e.add(
                             "contract.hourly_gratification_eur",

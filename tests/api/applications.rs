@@ -1,6 +1,6 @@
 //! Applying, the candidate's self-service, the staff pipeline and the retention purge.
 
-use crate::support::{open_offer, TestApp, TestResponse};
+use crate::support::{open_offer, OfferDates, TestApp, TestResponse};
 use actix_web::test::TestRequest;
 use passerelle::{applications::pdf::sample_pdf, auth::Role};
 use serde_json::json;
@@ -33,8 +33,8 @@ pub fn candidate_fields(email: &str) -> Vec<(&'static str, String)> {
         ("education_level", "master_1".into()),
         ("school", "Sciences Po Grenoble".into()),
         ("field_of_study", "sciences politiques".into()),
-        ("available_from", "2027-02-01".into()),
-        ("available_until", "2027-07-31".into()),
+        ("available_from", OfferDates::now().starts_from.to_string()),
+        ("available_until", OfferDates::now().ends_by.to_string()),
         (
             "languages",
             r#"[{"code":"ar","level":"C1"},{"code":"en","level":"B2"}]"#.into(),
@@ -355,12 +355,8 @@ async fn closed_offers_passed_deadlines_duplicates_and_drafts_are_refused() {
         .await
         .assert_problem(409, "already_applied");
 
-    // The deadline (2027-01-15) passes.
-    app.clock.set(
-        chrono::DateTime::parse_from_rfc3339("2027-01-16T08:00:00Z")
-            .unwrap()
-            .into(),
-    );
+    // The deadline passes.
+    app.clock.set(OfferDates::now().after_deadline());
     app.apply_with(&offer, &candidate_fields("late@example.org"), &pdfs(), None)
         .await
         .assert_problem(409, "deadline_passed");

@@ -35,7 +35,7 @@ async fn login_returns_a_token_pair_that_identifies_the_user() {
 
     // The claims are the ones the issue names, with the configured issuer and audience.
     let token = body["access_token"].as_str().unwrap();
-    let claims = app.state.jwt.verify(token).unwrap();
+    let claims = app.state.jwt.verify(token, app.state.now()).unwrap();
     assert_eq!(claims.sub, staff.id);
     assert_eq!(claims.aud, "passerelle-staff");
     assert_eq!(claims.iss, "http://localhost:8080");
@@ -170,8 +170,8 @@ async fn an_expired_token_is_refused() {
 }
 
 fn claims_for(app: &TestApp, staff_id: uuid::Uuid, token: &str) -> serde_json::Value {
-    let claims = app.state.jwt.verify(token).unwrap();
-    let now = chrono::Utc::now().timestamp();
+    let claims = app.state.jwt.verify(token, app.state.now()).unwrap();
+    let now = app.state.now().timestamp();
     json!({
         "sub": staff_id, "sid": claims.sid, "role": "admin",
         "iss": "http://localhost:8080", "aud": "passerelle-staff",
@@ -215,7 +215,13 @@ async fn forged_tokens_are_refused() {
     let mut no_exp = good.clone();
     no_exp.as_object_mut().unwrap().remove("exp");
     let mut not_yet = good.clone();
-    not_yet["nbf"] = json!(chrono::Utc::now().timestamp() + 120);
+    not_yet["nbf"] = json!(app.state.now().timestamp() + 120);
+    let mut issued_later = good.clone();
+    issued_later["iat"] = json!(app.state.now().timestamp() + 120);
+    let mut crit_header = Header::new(Algorithm::HS256);
+    crit_header.crit = Some(vec!["exp".into()]);
+    let with_crit =
+        jsonwebtoken::encode(&crit_header, &good, &EncodingKey::from_secret(TEST_SECRET)).unwrap();
     let sign = |claims: &serde_json::Value| {
         jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
@@ -242,6 +248,8 @@ async fn forged_tokens_are_refused() {
         ("wrong iss", sign(&wrong_iss)),
         ("no exp", sign(&no_exp)),
         ("nbf in the future", sign(&not_yet)),
+        ("iat in the future", sign(&issued_later)),
+        ("a crit header", with_crit),
         ("alg none", none),
     ] {
         let res = app.get("/api/v1/auth/me", Some(&token)).await;

@@ -4,7 +4,7 @@
 //! to a real local HTTP receiver, outbound safety, and attribution.
 
 use crate::{
-    support::{open_offer, TestApp, TestResponse},
+    support::{open_offer, OfferDates, TestApp, TestResponse},
     webhook_sink::WebhookSink,
 };
 use actix_web::test as actix_test;
@@ -872,7 +872,10 @@ async fn json_ld_is_a_job_posting_with_what_google_requires() {
     assert!(description.contains("Profil recherch"));
     assert!(description.contains("l'Algérie"));
     assert_eq!(ld["datePosted"], app.state.now().date_naive().to_string());
-    assert_eq!(ld["validThrough"], "2027-01-15T23:59:59Z");
+    assert_eq!(
+        ld["validThrough"],
+        format!("{}T23:59:59Z", OfferDates::now().deadline)
+    );
     assert_eq!(ld["employmentType"], json!(["INTERN", "FULL_TIME"]));
     assert_eq!(ld["hiringOrganization"]["@type"], "Organization");
     assert_eq!(ld["hiringOrganization"]["name"], "Ville de Grenoble");
@@ -888,7 +891,10 @@ async fn json_ld_is_a_job_posting_with_what_google_requires() {
     assert_eq!(ld["baseSalary"]["value"]["unitText"], "HOUR");
     assert_eq!(ld["identifier"]["value"], "LD-1");
     assert_eq!(ld["directApply"], true);
-    assert_eq!(ld["jobStartDate"], "2027-02-01");
+    assert_eq!(
+        ld["jobStartDate"],
+        OfferDates::now().starts_from.to_string()
+    );
     assert_eq!(
         ld["educationRequirements"],
         json!([{"@type": "EducationalOccupationalCredential", "credentialCategory": "postgraduate degree"}])
@@ -1276,7 +1282,10 @@ async fn the_xml_feed_is_well_formed_and_cdata_cannot_be_broken() {
         assert_eq!(job.child("company").text(), "Ville de Grenoble");
         assert_eq!(job.child("city").text(), "Grenoble");
         assert_eq!(job.child("country").text(), "FR");
-        assert_eq!(job.child("expirationdate").text(), "2027-01-15");
+        assert_eq!(
+            job.child("expirationdate").text(),
+            OfferDates::now().deadline.to_string()
+        );
         assert!(job.child("date").text().ends_with(" GMT"));
         assert!(job
             .child("url")

@@ -7,7 +7,7 @@ use actix_web::{
     http::{header::HeaderMap, StatusCode},
     test as actix_test,
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
 use futures_util::future::LocalBoxFuture;
 use passerelle::{
     auth::{
@@ -114,7 +114,7 @@ impl TestApp {
         let mut settings = Settings::for_tests(db.url());
         adjust(&mut settings);
         let pool = pool_for(&settings, db.url());
-        let clock = Arc::new(ManualClock(Mutex::new(Utc::now())));
+        let clock = Arc::new(ManualClock(Mutex::new(test_start())));
         let state = AppState::new(settings, pool)
             .expect("state")
             .with_clock(clock.clone());
@@ -287,14 +287,55 @@ pub fn fixture_offer() -> Value {
     serde_json::from_str(include_str!("../../demo/grenoble-offer.json")).unwrap()
 }
 
-/// The fixture with its dates moved a year ahead, so it can be published today, and a
+/// The instant every test clock starts at: the real time when the test starts, so that the
+/// database's own `now()` and the process tests' servers agree with it. No test date is
+/// written as a literal: each one is derived from this (see `OfferDates`), so the suite passes
+/// whatever the date (`.ci/run` runs it with the system date moved two years ahead).
+pub fn test_start() -> DateTime<Utc> {
+    Utc::now()
+}
+
+/// The dates of `open_offer`, relative to the day the test runs, with the fixture's shape:
+/// the deadline six weeks ahead, a six-month window starting on the first of a month after it.
+pub struct OfferDates {
+    pub deadline: NaiveDate,
+    pub starts_from: NaiveDate,
+    pub ends_by: NaiveDate,
+}
+
+impl OfferDates {
+    pub fn from_today(today: NaiveDate) -> Self {
+        let deadline = today + Days::new(42);
+        let next_month = (deadline + Months::new(1)).with_day(1).unwrap();
+        OfferDates {
+            deadline,
+            starts_from: next_month,
+            ends_by: (next_month + Months::new(6)).pred_opt().unwrap(),
+        }
+    }
+
+    pub fn now() -> Self {
+        Self::from_today(test_start().date_naive())
+    }
+
+    /// The first instant at which applying is refused (the day after the deadline, UTC).
+    pub fn after_deadline(&self) -> DateTime<Utc> {
+        (self.deadline + Days::new(1))
+            .and_hms_opt(8, 0, 0)
+            .unwrap()
+            .and_utc()
+    }
+}
+
+/// The fixture with its dates moved ahead (`OfferDates`), so it can be published today, and a
 /// reference of its own.
 pub fn open_offer(reference: &str) -> Value {
+    let dates = OfferDates::now();
     let mut o = fixture_offer();
     o["reference"] = Value::from(reference);
-    o["application"]["deadline"] = Value::from("2027-01-15");
-    o["contract"]["starts_from"] = Value::from("2027-02-01");
-    o["contract"]["ends_by"] = Value::from("2027-07-31");
+    o["application"]["deadline"] = Value::from(dates.deadline.to_string());
+    o["contract"]["starts_from"] = Value::from(dates.starts_from.to_string());
+    o["contract"]["ends_by"] = Value::from(dates.ends_by.to_string());
     o
 }
 
