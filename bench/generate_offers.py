@@ -3,12 +3,13 @@
 
 Writes a JSON array of N offers (default 10,000) in the exact shape of
 demo/grenoble-offer.json (the body of POST /api/v1/staff/offers). Same seed, same output:
-no network, no clock (every date is fixed, between 2027 and 2028).
+no network; the dates are relative to --today (default: the day it runs), so a given seed and
+day always give the same file and the deadlines never lie in the past.
 
 The offers follow the rules of src/offers/domain.rs: at most 6 months, paid above 2 months
 with at least 4.50 EUR per hour, gratification null when unpaid, a window that holds the
 shortest duration, unique references, enums from the lists in domain.rs, deadlines in the
-future (2027-2028).
+future (starts between 3 and 23 months after --today).
 
     python3 bench/generate_offers.py                 # 10,000 offers to stdout
     python3 bench/generate_offers.py -n 500 -o /tmp/offers.json --seed 7
@@ -292,7 +293,7 @@ def unique_tags(rng, pool, k):
     return out
 
 
-def offer(rng, i, year_counters):
+def offer(rng, i, year_counters, today):
     dept = weighted(rng, [(d, d["weight"]) for d in DEPARTMENTS])
     theme = rng.choice(dept["themes"])
     place = rng.choice(dept["places"])
@@ -301,8 +302,8 @@ def offer(rng, i, year_counters):
     if dept["code"] == "CCAS":
         org = "CCAS de Grenoble" if rng.random() < 0.7 else "Ville de Grenoble"
 
-    # Dates: starts between March 2027 and October 2028; deadline 3 to 10 weeks before.
-    start = dt.date(2027, 3, 1) + dt.timedelta(days=rng.randrange(0, 600))
+    # Dates: starts between 3 and 23 months after today; deadline 3 to 10 weeks before.
+    start = today + dt.timedelta(days=90 + rng.randrange(0, 600))
     dmin = weighted(rng, [(1, 10), (2, 20), (3, 15), (4, 25), (5, 15), (6, 15)])
     dmax = rng.randint(dmin, min(6, dmin + 2))
     if dmax <= 2:
@@ -415,10 +416,10 @@ def offer(rng, i, year_counters):
     }
 
 
-def generate(n, seed):
+def generate(n, seed, today):
     rng = random.Random(seed)
     counters = {}
-    return [offer(rng, i, counters) for i in range(n)]
+    return [offer(rng, i, counters, today) for i in range(n)]
 
 
 def main():
@@ -426,8 +427,10 @@ def main():
     p.add_argument("-n", type=int, default=10_000, help="number of offers (default 10000)")
     p.add_argument("--seed", type=int, default=20261201, help="random seed (default 20261201)")
     p.add_argument("-o", "--output", help="file to write (default stdout)")
+    p.add_argument("--today", type=dt.date.fromisoformat, default=dt.date.today(),
+                   help="the day the dates are relative to, YYYY-MM-DD (default: today)")
     args = p.parse_args()
-    offers = generate(args.n, args.seed)
+    offers = generate(args.n, args.seed, args.today)
     refs = [o["reference"] for o in offers]
     assert len(set(refs)) == len(refs), "references must be unique"
     text = json.dumps(offers, ensure_ascii=False, indent=None, separators=(",", ":"))
