@@ -159,7 +159,10 @@ mod tests {
         let foreign = other
             .issue(Uuid::new_v4(), Uuid::new_v4(), Role::Admin, now)
             .unwrap();
-        assert!(keys.verify(&foreign, now).is_err(), "signed with another key");
+        assert!(
+            keys.verify(&foreign, now).is_err(),
+            "signed with another key"
+        );
     }
 
     #[test]
@@ -195,7 +198,10 @@ mod tests {
         let now = Utc::now().timestamp();
         let good = sign(&Header::new(ALGORITHM), &claims_at(now, now, now + 600));
         assert!(keys.verify(&good, Utc::now()).is_ok());
-        let future_iat = sign(&Header::new(ALGORITHM), &claims_at(now + 60, now, now + 600));
+        let future_iat = sign(
+            &Header::new(ALGORITHM),
+            &claims_at(now + 60, now, now + 600),
+        );
         assert!(keys.verify(&future_iat, Utc::now()).is_err());
     }
 
