@@ -113,6 +113,25 @@ pub fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> String {
     addr.unwrap_or_else(|| "unknown".to_owned())
 }
 
+/// The one normalisation of a client address for every per-client budget (rate limits, login
+/// failures): IPv4 as is (also when seen through an IPv6 socket), IPv6 per /64, the block
+/// one subscriber usually gets. `Forwarded: for="[2001:db8::1]"` brackets are dropped.
+pub fn client_key(address: &str) -> String {
+    use std::net::IpAddr;
+    let bare = address.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Err(_) => address.to_owned(),
+    }
+}
+
 /// A JSON body whose rejection (400, 408, 413, 415, 422) is only reported when the handler
 /// takes it with [`JsonBody::take`], which handlers do after checking who calls: a staff
 /// member who may not use a route gets its 403 or 404 whatever the body says. (actix reads

@@ -32,7 +32,6 @@ use diesel::{
     PgConnection,
 };
 use sha2::{Digest, Sha256};
-use std::net::IpAddr;
 
 pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 pub const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
@@ -127,21 +126,9 @@ impl Quota {
 }
 
 /// The counter a client has under a policy: SHA-256 of both, so the table holds no address.
-/// IPv6 clients are counted per /64, the block one subscriber usually gets.
+/// Addresses are normalised by [`crate::http::client_key`] (IPv6 per /64).
 pub fn bucket(policy: Policy, address: &str) -> Vec<u8> {
-    // `Forwarded: for="[2001:db8::1]"` comes with brackets.
-    let bare = address.trim_start_matches('[').trim_end_matches(']');
-    let address = match bare.parse::<IpAddr>() {
-        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-        },
-        Ok(IpAddr::V4(v4)) => v4.to_string(),
-        Err(_) => address.to_owned(),
-    };
+    let address = crate::http::client_key(address);
     let mut h = Sha256::new();
     h.update(b"ratelimit:");
     h.update(policy.name().as_bytes());

@@ -174,7 +174,7 @@ pub async fn login(
     let address = client_address(&req, state.settings.trust_forwarded_for);
     let subjects = vec![
         throttle::subject("account", &email),
-        throttle::subject("ip", &address),
+        throttle::subject("ip", &crate::http::client_key(&address)),
     ];
     let (rule, now) = (state.settings.login_throttle, state.now());
 

@@ -146,6 +146,37 @@ async fn repeated_failures_from_one_address_are_throttled_across_accounts() {
 }
 
 #[actix_web::test]
+async fn two_addresses_in_one_ipv6_64_share_the_failure_budget() {
+    // The login throttle and the rate limiter count a client the same way: IPv6 per /64.
+    let app = TestApp::new().await;
+    let login = |email: String, password: &str| {
+        actix_web::test::TestRequest::post()
+            .uri("/api/v1/auth/login")
+            .set_json(json!({"email": email, "password": password}))
+    };
+    for i in 0..5 {
+        let peer = format!("[2001:db8:1:2::{:x}]:40000", i + 1);
+        app.send_from(
+            &peer,
+            login(format!("guess{i}@ville.example"), "wrong password here"),
+        )
+        .await
+        .assert_problem(401, "invalid_credentials");
+    }
+    let staff = app.create_staff(Role::Reviewer);
+    let same_block = "[2001:db8:1:2:aaaa:bbbb:cccc:dddd]:40000";
+    app.send_from(same_block, login(staff.email.clone(), PASSWORD))
+        .await
+        .assert_problem(429, "too_many_requests");
+    // The neighbouring /64 is another subscriber.
+    let other_block = "[2001:db8:1:3::1]:40000";
+    let res = app
+        .send_from(other_block, login(staff.email.clone(), PASSWORD))
+        .await;
+    assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+}
+
+#[actix_web::test]
 async fn staff_routes_need_a_token() {
     let app = TestApp::new().await;
     let res = app.get("/api/v1/auth/me", None).await;

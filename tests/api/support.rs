@@ -152,8 +152,13 @@ impl TestApp {
     }
 
     pub async fn send(&self, req: actix_test::TestRequest) -> TestResponse {
+        self.send_from("192.0.2.10:40000", req).await
+    }
+
+    /// Sends a request as if from the socket peer `peer` (`"192.0.2.7:40000"`, `"[2001:db8::1]:40000"`).
+    pub async fn send_from(&self, peer: &str, req: actix_test::TestRequest) -> TestResponse {
         let req = req
-            .peer_addr("192.0.2.10:40000".parse().unwrap())
+            .peer_addr(peer.parse().expect("a socket address"))
             .to_request();
         let res = (self.call)(req).await;
         let status = res.status();
