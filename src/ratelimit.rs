@@ -52,6 +52,8 @@ pub enum Policy {
     Apply,
     /// Staff login attempts.
     Login,
+    /// A candidate's changes of address: asking for one, and confirming it.
+    EmailChange,
 }
 
 impl Policy {
@@ -62,6 +64,7 @@ impl Policy {
             Policy::Search => "search",
             Policy::Apply => "apply",
             Policy::Login => "login",
+            Policy::EmailChange => "email_change",
         }
     }
 
@@ -72,6 +75,7 @@ impl Policy {
             Policy::Search => limits.search,
             Policy::Apply => limits.apply,
             Policy::Login => limits.login,
+            Policy::EmailChange => limits.email_change,
         }
     }
 }

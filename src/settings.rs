@@ -213,6 +213,9 @@ pub struct RateLimits {
     /// `LOGIN_RATE_LIMIT` (default 30) per `LOGIN_RATE_WINDOW_SECONDS` (300): login attempts,
     /// successful or not, on top of the failure throttling of `LOGIN_MAX_FAILURES`.
     pub login: RateLimit,
+    /// `EMAIL_CHANGE_RATE_LIMIT` (default 10) per `EMAIL_CHANGE_RATE_WINDOW_SECONDS` (3600): a
+    /// candidate's changes of address, asked for (each mails a code) or confirmed.
+    pub email_change: RateLimit,
 }
 
 /// At most `limit` requests per fixed window of `window`; `limit == 0` means no limit.
@@ -235,6 +238,7 @@ impl RateLimits {
         search: RateLimit::OFF,
         apply: RateLimit::OFF,
         login: RateLimit::OFF,
+        email_change: RateLimit::OFF,
     };
 
     fn from_env<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<Self, SettingsError> {
@@ -243,6 +247,7 @@ impl RateLimits {
             search: RateLimit::from_env(get, "SEARCH", 120, 60)?,
             apply: RateLimit::from_env(get, "APPLY", 10, 3600)?,
             login: RateLimit::from_env(get, "LOGIN", 30, 300)?,
+            email_change: RateLimit::from_env(get, "EMAIL_CHANGE", 10, 3600)?,
         })
     }
 }
@@ -819,6 +824,30 @@ mod tests {
             Settings::for_tests("postgres://x/y").rate_limits,
             RateLimits::OFF
         );
+    }
+
+    #[test]
+    fn the_email_change_rate_limit_has_a_default_and_is_checked() {
+        let s = Settings::from_map(&env(&[])).unwrap().rate_limits;
+        assert_eq!(
+            s.email_change,
+            RateLimit {
+                limit: 10,
+                window: Duration::from_secs(3600),
+            }
+        );
+        let s = Settings::from_map(&env(&[
+            ("EMAIL_CHANGE_RATE_LIMIT", "3"),
+            ("EMAIL_CHANGE_RATE_WINDOW_SECONDS", "600"),
+        ]))
+        .unwrap()
+        .rate_limits;
+        assert_eq!(
+            (s.email_change.limit, s.email_change.window.as_secs()),
+            (3, 600)
+        );
+        let err = Settings::from_map(&env(&[("EMAIL_CHANGE_RATE_LIMIT", "many")])).unwrap_err();
+        assert!(err.to_string().contains("EMAIL_CHANGE_RATE_LIMIT"), "{err}");
     }
 
     #[test]

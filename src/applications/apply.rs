@@ -185,6 +185,68 @@ fn open_offer(
 struct Stored {
     status: u16,
     body: serde_json::Value,
+    /// The answer to a retry with the same `Idempotency-Key`.
+    replayed: bool,
+}
+
+/// `Idempotent-Replayed: true` marks the answer to a retry with the same `Idempotency-Key`.
+pub const IDEMPOTENT_REPLAYED: &str = "Idempotent-Replayed";
+
+/// What a reply kept for `Idempotency-Key` holds: the application's id, never the tracking
+/// token (the application is read again for a replay).
+fn kept_reply(application_id: Uuid) -> serde_json::Value {
+    serde_json::json!({ "application_id": application_id })
+}
+
+/// The answer to a retry: the application as it is now, without the tracking token, which is
+/// shown once and kept only hashed.
+fn replay(
+    conn: &mut PgConnection,
+    status: u16,
+    kept: &serde_json::Value,
+) -> Result<Stored, ApiError> {
+    let application = kept
+        .get("application_id")
+        .and_then(|v| v.as_str())
+        .and_then(|id| Uuid::parse_str(id).ok())
+        .map(|id| model::find(conn, id))
+        .transpose()?
+        .flatten()
+        // Erasing an application deletes its kept reply: this is a reply from elsewhere.
+        .ok_or_else(|| {
+            ApiError::new(
+                crate::error::ErrorKind::Unprocessable,
+                "idempotency_key_reused",
+                "This Idempotency-Key was used for a submission that no longer exists.",
+            )
+        })?;
+    let body = created_body(conn, &application, None)?;
+    Ok(Stored {
+        status,
+        body,
+        replayed: true,
+    })
+}
+
+fn created_body(
+    conn: &mut PgConnection,
+    application: &model::Application,
+    tracking_token: Option<String>,
+) -> Result<serde_json::Value, ApiError> {
+    let offer = offers::find(conn, application.offer_id)?
+        .ok_or_else(|| ApiError::internal(format!("offer {} missing", application.offer_id)))?;
+    let documents = model::documents(conn, application.id)?;
+    let history = model::history(conn, application.id)?;
+    let offer_ref = OfferRef {
+        id: offer.id,
+        slug: offer.slug,
+        title: offer.title,
+    };
+    serde_json::to_value(ApplicationCreated {
+        application: CandidateApplicationView::new(application, offer_ref, &documents, &history),
+        tracking_token,
+    })
+    .map_err(ApiError::internal)
 }
 
 /// One transaction: the idempotency key, the open offer, the application, its documents,
@@ -217,7 +279,7 @@ fn store(
         if let Some(key) = key {
             match model::reserve_key(conn, &scope, key, &request_hash, now)? {
                 Reservation::Fresh => {}
-                Reservation::Replay(status, body) => return Ok(Stored { status, body }),
+                Reservation::Replay(status, kept) => return replay(conn, status, &kept),
                 Reservation::Mismatch => {
                     return Err(ApiError::new(
                         crate::error::ErrorKind::Unprocessable,
@@ -293,32 +355,20 @@ fn store(
             None,
         )?;
         super::mail::enqueue_submission_mails(conn, &application, &offer, public_base_url, now)?;
-        let documents = model::documents(conn, application.id)?;
-        let history = model::history(conn, application.id)?;
-        let offer_ref = OfferRef {
-            id: offer.id,
-            slug: offer.slug.clone(),
-            title: offer.title.clone(),
-        };
-        let body = serde_json::to_value(ApplicationCreated {
-            application: CandidateApplicationView::new(
-                &application,
-                offer_ref,
-                &documents,
-                &history,
-            ),
-            tracking_token: token,
-        })
-        .map_err(ApiError::internal)?;
+        let body = created_body(conn, &application, Some(token))?;
         if let Some(key) = key {
-            model::complete_key(conn, &scope, key, 201, &body)?;
+            model::complete_key(conn, &scope, key, 201, &kept_reply(application.id))?;
         }
         log::info!(
             "application {} received for offer {}",
             application.id,
             offer_id
         );
-        Ok(Stored { status: 201, body })
+        Ok(Stored {
+            status: 201,
+            body,
+            replayed: false,
+        })
     })
 }
 
@@ -326,7 +376,9 @@ fn store(
 ///
 /// `multipart/form-data` with the candidate's fields, `cv` (PDF) and `cover_letter` (PDF) or
 /// `cover_letter_text`. Files are checked by content. Send `Idempotency-Key` to make retries
-/// safe: a retry with the same key and the same form gets the first answer again.
+/// safe: a retry with the same key and the same form gets the first answer again for 24
+/// hours, with the application as it is now, `Idempotent-Replayed: true`, and
+/// `tracking_token: null` (the token is shown once: only its hash is kept).
 ///
 /// Rate-limited per client address (the `apply` policy): every submission counts, accepted
 /// or not, and is counted before its body is read.
@@ -338,8 +390,8 @@ fn store(
     ),
     request_body(content = ApplicationFormParts, content_type = "multipart/form-data"),
     responses(
-        (status = 201, description = "Received; the tracking token is shown once", body = ApplicationCreated,
-            headers(("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"reads\";q=600;w=60` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"reads\";r=599;t=42`"))),
+        (status = 201, description = "Received; the tracking token is shown once (`null` in a replay to a retry with the same Idempotency-Key)", body = ApplicationCreated,
+            headers(("Idempotent-Replayed" = String, description = "`true` when this is the replay of an earlier submission with the same Idempotency-Key (then `tracking_token` is null); absent otherwise"), ("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"reads\";q=600;w=60` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"reads\";r=599;t=42`"))),
         (status = 429, description = "Too many applications sent from this address (`rate_limited`, policy `apply`); see Retry-After", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"), ("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"reads\";q=600;w=60` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"reads\";r=599;t=42`"))),
         (status = 400, description = "Unreadable multipart body or Idempotency-Key", body = Problem, content_type = "application/problem+json"),
@@ -349,7 +401,7 @@ fn store(
         (status = 408, description = "The application took longer than UPLOAD_TIMEOUT_SECONDS to arrive", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not multipart/form-data", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Too many applications arriving at once; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, missing consent, not a PDF, or Idempotency-Key reused with another form", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields (`validation_failed`; a `source` that is not a slug is `invalid_source`), missing consent, not a PDF, or Idempotency-Key reused with another form", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/offers/{id}/applications")]
@@ -416,8 +468,11 @@ pub async fn apply(
         .await?;
     let status =
         actix_web::http::StatusCode::from_u16(stored.status).map_err(ApiError::internal)?;
-    Ok(HttpResponse::build(status)
-        .insert_header((header::LOCATION, "/api/v1/candidate/application"))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(stored.body))
+    let mut res = HttpResponse::build(status);
+    res.insert_header((header::LOCATION, "/api/v1/candidate/application"))
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    if stored.replayed {
+        res.insert_header((IDEMPOTENT_REPLAYED, "true"));
+    }
+    Ok(res.json(stored.body))
 }

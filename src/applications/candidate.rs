@@ -11,6 +11,7 @@ use crate::{
     auth::bearer_token,
     error::{ApiError, Problem},
     offers::model as offers,
+    ratelimit::{self, Policy},
     state::AppState,
 };
 use actix_web::{
@@ -172,37 +173,103 @@ fn corrected_form(
     super::domain::parse_form(&fields).map_err(ApiError::validation)
 }
 
+/// How long the code mailed to a new address confirms it.
+pub const EMAIL_CHANGE_CODE_TTL_HOURS: i64 = 24;
+
+/// Starts a change of address, inside the correction's transaction: the new address gets a
+/// code to confirm it, or, when another application to the offer already uses it, a notice
+/// that nothing changed. Either way the requester is told the same thing.
+fn request_email_change(
+    conn: &mut PgConnection,
+    a: &Application,
+    new_email: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ApiError> {
+    let offer = offers::find(conn, a.offer_id)?
+        .ok_or_else(|| ApiError::internal(format!("offer {} missing", a.offer_id)))?;
+    let mail = if model::email_taken(conn, a.offer_id, new_email, a.id)? {
+        model::forget_email_change(conn, a.id)?;
+        super::mail::email_change_refused(a, &offer, new_email)
+    } else {
+        let code = crate::http::opaque_token("pce_");
+        let expires_at = now + chrono::Duration::hours(EMAIL_CHANGE_CODE_TTL_HOURS);
+        model::request_email_change(
+            conn,
+            &model::EmailChange {
+                application_id: a.id,
+                new_email: new_email.to_owned(),
+                code_hash: crate::http::token_hash(&code),
+                requested_at: now,
+                expires_at,
+            },
+        )?;
+        super::mail::email_change_code(a, &offer, new_email, &code, expires_at)
+    };
+    super::mail::queue(conn, mail, now)?;
+    audit::record(
+        conn,
+        now,
+        audit::Entry {
+            actor_id: None,
+            action: "application.email_change_requested",
+            object_type: "application",
+            object_id: a.id.to_string(),
+            details: serde_json::json!({}),
+        },
+    )?;
+    Ok(())
+}
+
 /// Correct my application's fields. Files cannot be replaced: withdraw and apply again.
+///
+/// A new `email` is not used until it is confirmed: the answer is then 202 (the other
+/// corrections are made, the address is still the old one), a code valid 24 hours is mailed
+/// to the new address, and `POST /api/v1/candidate/application/email/confirm` with that code
+/// switches to it. The answer is the same whatever the address, even one another application
+/// to the offer uses (its owner is told by mail that nothing changed). Changes of address
+/// are rate-limited per client address (the `email_change` policy).
 #[utoipa::path(
     tag = "candidate",
     security(("tracking_token" = [])),
     request_body = CorrectionRequest,
     responses(
         (status = 200, description = "Corrected", body = CandidateApplicationView),
+        (status = 202, description = "Corrected; a new email waits for the code mailed to it (the application still shows the old one)", body = CandidateApplicationView,
+            headers(("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"email_change\";q=10;w=3600` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"email_change\";r=9;t=3542`"))),
         (status = 401, description = "No or unknown tracking token", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Another application to this offer uses that email", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many changes of address from this client address (`rate_limited`, policy `email_change`); see Retry-After", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 #[patch("/candidate/application")]
 pub async fn correct_my_application(
     state: web::Data<AppState>,
+    req: HttpRequest,
     me: CandidateAuth,
     body: web::Json<CorrectionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, now, body) = (me.application_id, state.now(), body.into_inner());
-    let view_body = state
+    if body.email.is_some() {
+        ratelimit::check(&state, &req, Policy::EmailChange).await?;
+    }
+    let (view_body, pending) = state
         .db(move |conn| {
             conn.transaction(|conn| {
                 let a = model::lock(conn, id)?.ok_or_else(ApiError::not_found)?;
                 let f = corrected_form(&a, body)?;
+                let pending = a.email.as_deref() != Some(f.email.as_str());
+                if pending {
+                    request_email_change(conn, &a, &f.email, now)?;
+                }
                 let corrected = model::correct(
                     conn,
                     id,
                     &model::Correction {
                         first_name: Some(f.first_name),
                         last_name: Some(f.last_name),
-                        email: Some(f.email),
+                        // Only once confirmed (`confirm_my_email`).
+                        email: a.email.clone(),
                         phone: f.phone,
                         school: Some(f.school),
                         field_of_study: Some(f.field_of_study),
@@ -214,17 +281,7 @@ pub async fn correct_my_application(
                         last_contact_at: now,
                         updated_at: now,
                     },
-                )
-                .map_err(|e| {
-                    if model::is_duplicate(&e) {
-                        ApiError::conflict(
-                            "already_applied",
-                            "Another application to this offer uses this email.",
-                        )
-                    } else {
-                        e.into()
-                    }
-                })?;
+                )?;
                 audit::record(
                     conn,
                     now,
@@ -236,11 +293,115 @@ pub async fn correct_my_application(
                         details: serde_json::json!({}),
                     },
                 )?;
-                view(conn, &corrected)
+                Ok((view(conn, &corrected)?, pending))
             })
         })
         .await?;
-    Ok(private(&mut HttpResponse::Ok()).json(view_body))
+    let mut res = if pending {
+        HttpResponse::Accepted()
+    } else {
+        HttpResponse::Ok()
+    };
+    Ok(private(&mut res).json(view_body))
+}
+
+/// The code mailed to the new address.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailConfirmation {
+    #[schema(example = "pce_Zk3...")]
+    pub code: String,
+}
+
+/// Why a confirmation changed nothing, told to the requester as one answer.
+fn email_not_changed() -> ApiError {
+    ApiError::new(
+        crate::error::ErrorKind::Unprocessable,
+        "email_not_changed",
+        "The email was not changed: the code is wrong, expired or already used, or the address \
+         can no longer be used for this application. Ask for a new code by correcting the \
+         email again.",
+    )
+}
+
+enum Confirmed {
+    Switched(Box<CandidateApplicationView>),
+    NotChanged,
+}
+
+/// Switch my application to the address I asked for, with the code mailed to it.
+///
+/// The code works once, for 24 hours, and only for the application that asked for it (the
+/// tracking token). A wrong, expired or used code, or an address that another application to
+/// the offer took meanwhile, all get the same 422 `email_not_changed`; an expired code or a
+/// taken address also ends the pending change. Rate-limited with the changes of address
+/// (policy `email_change`).
+#[utoipa::path(
+    tag = "candidate",
+    security(("tracking_token" = [])),
+    request_body = EmailConfirmation,
+    responses(
+        (status = 200, description = "The application now uses the new email", body = CandidateApplicationView,
+            headers(("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"email_change\";q=10;w=3600` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"email_change\";r=9;t=3542`"))),
+        (status = 400, description = "Unreadable JSON body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or unknown tracking token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Nothing changed (`email_not_changed`), or a body that is not `{\"code\"}`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many changes of address from this client address (`rate_limited`, policy `email_change`); see Retry-After", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
+#[post("/candidate/application/email/confirm")]
+pub async fn confirm_my_email(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    me: CandidateAuth,
+    body: crate::http::JsonBody<EmailConfirmation>,
+) -> Result<HttpResponse, ApiError> {
+    ratelimit::check(&state, &req, Policy::EmailChange).await?;
+    let (id, now) = (me.application_id, state.now());
+    let code_hash = crate::http::token_hash(body.take()?.code.trim());
+    let confirmed = state
+        .db(move |conn| {
+            conn.transaction(|conn| {
+                model::lock(conn, id)?.ok_or_else(ApiError::not_found)?;
+                let Some(change) = model::lock_email_change(conn, id, &code_hash)? else {
+                    return Ok(Confirmed::NotChanged);
+                };
+                // Used, expired or refused: the code never works again.
+                model::forget_email_change(conn, id)?;
+                if change.expires_at <= now {
+                    return Ok(Confirmed::NotChanged);
+                }
+                // A savepoint: a unique violation must not abort the forgetting above.
+                let switched =
+                    conn.transaction(|conn| model::set_email(conn, id, &change.new_email, now));
+                let switched = match switched {
+                    Ok(switched) => switched,
+                    Err(e) if model::is_duplicate(&e) => return Ok(Confirmed::NotChanged),
+                    Err(e) => return Err(e.into()),
+                };
+                audit::record(
+                    conn,
+                    now,
+                    audit::Entry {
+                        actor_id: None,
+                        action: "application.email_changed_by_candidate",
+                        object_type: "application",
+                        object_id: id.to_string(),
+                        details: serde_json::json!({}),
+                    },
+                )?;
+                Ok(Confirmed::Switched(Box::new(view(conn, &switched)?)))
+            })
+        })
+        .await?;
+    match confirmed {
+        Confirmed::Switched(body) => {
+            log::info!("application {id}: the candidate confirmed a new email");
+            Ok(private(&mut HttpResponse::Ok()).json(body))
+        }
+        Confirmed::NotChanged => Err(email_not_changed()),
+    }
 }
 
 /// Withdraw my application. Final: it can no longer move.

@@ -176,6 +176,20 @@ pub const FORM_FIELDS: [&str; 16] = [
     "source",
 ];
 
+/// Whether `source` (already lower-cased) is a slug: 1 to 64 of `a-z`, `0-9`, `-` and `_`,
+/// starting with a letter or a digit. The source stays in the anonymous trace of an erased
+/// application, so it may not carry free text (a name, an address).
+pub fn is_source_slug(source: &str) -> bool {
+    source.len() <= 64
+        && source
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && source
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
 /// Checks the text fields of an application, reporting every problem at once.
 pub fn parse_form(fields: &HashMap<String, String>) -> Result<ApplicationForm, Vec<FieldError>> {
     let mut errors = Vec::new();
@@ -320,7 +334,14 @@ pub fn parse_form(fields: &HashMap<String, String>) -> Result<ApplicationForm, V
             false
         }
     };
-    let source = text("source", 100, false, &mut err);
+    let source = get("source").map(str::to_lowercase);
+    if source.as_deref().is_some_and(|s| !is_source_slug(s)) {
+        err(
+            "source",
+            "invalid_source",
+            "must be a slug: 1 to 64 of a-z, 0-9, - and _, starting with a letter or digit",
+        );
+    }
 
     match (
         first_name,
@@ -473,6 +494,41 @@ mod tests {
         }
         f.insert("consent_privacy".into(), "false".into());
         assert!(parse_form(&f).is_err());
+    }
+
+    #[test]
+    fn sources_are_slugs_lower_cased_and_free_text_is_refused() {
+        for ok in [
+            "uga",
+            "jobboard-etudiant",
+            "salon_2026",
+            "9a",
+            &"a".repeat(64),
+        ] {
+            assert!(is_source_slug(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "-uga",
+            "_a",
+            "Uga",
+            "ami de Camille Martin",
+            "camille.martin@example.org",
+            "été",
+            "a/b",
+            &"a".repeat(65),
+        ] {
+            assert!(!is_source_slug(bad), "{bad}");
+        }
+        let mut f = form();
+        f.insert("source".into(), "  UGA ".into());
+        assert_eq!(parse_form(&f).unwrap().source.as_deref(), Some("uga"));
+        f.insert("source".into(), "recommandé par Camille Martin".into());
+        let errors = parse_form(&f).unwrap_err();
+        assert_eq!(
+            (errors[0].field.as_str(), errors[0].code.as_str()),
+            ("source", "invalid_source")
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub fn register(cfg: &mut ServiceConfig) {
         .service(candidate::export_my_application)
         .service(candidate::erase_my_application)
         .service(candidate::correct_my_application)
+        .service(candidate::confirm_my_email)
         .service(staff::export_applications_csv)
         .service(staff::list_applications)
         .service(staff::get_application)

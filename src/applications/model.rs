@@ -3,7 +3,10 @@
 
 use crate::db::{
     pagination::Position,
-    schema::{application_documents, application_events, applications, idempotency_keys, offers},
+    schema::{
+        application_documents, application_events, applications, email_changes, idempotency_keys,
+        offers,
+    },
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::{prelude::*, PgConnection};
@@ -422,22 +425,20 @@ pub fn all_for_offer(conn: &mut PgConnection, offer_id: Uuid) -> QueryResult<Vec
 }
 
 /// Erases an application now: documents deleted, personal fields emptied, the tracking token
-/// forgotten. What stays (offer, status, dates, education level, source, consents given) is
-/// an anonymous statistical trace.
+/// forgotten, reviewers' comments blanked (their scores stay), its unsent mails and any
+/// pending change of address deleted. What stays (offer, status, dates, education level,
+/// source slug, consents given, scores) is an anonymous statistical trace.
 pub fn erase(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> QueryResult<()> {
-    // Mails not yet sent to the candidate carry their address and name.
-    diesel::sql_query(
-        "DELETE FROM jobs WHERE kind = 'email' AND payload ->> 'to' = \
-         (SELECT email FROM applications WHERE id = $1)",
-    )
-    .bind::<diesel::sql_types::Uuid, _>(id)
-    .execute(conn)?;
-    // The reply kept for Idempotency-Key repeats the candidate's fields.
-    diesel::sql_query(
-        "DELETE FROM idempotency_keys WHERE response_body -> 'application' ->> 'id' = $1",
-    )
-    .bind::<diesel::sql_types::Text, _>(id.to_string())
-    .execute(conn)?;
+    // Mails not yet sent about this application carry an address and a name. Only this
+    // application's: another application may use the same address (anyone may type one).
+    crate::jobs::delete_application_emails(conn, id)?;
+    // The reply kept for Idempotency-Key points at the application.
+    diesel::sql_query("DELETE FROM idempotency_keys WHERE response_body ->> 'application_id' = $1")
+        .bind::<diesel::sql_types::Text, _>(id.to_string())
+        .execute(conn)?;
+    diesel::delete(email_changes::table.find(id)).execute(conn)?;
+    // Free text written about the candidate: it may name them.
+    crate::reviews::model::erase_comments(conn, id)?;
     diesel::delete(
         application_documents::table.filter(application_documents::application_id.eq(id)),
     )
@@ -578,8 +579,108 @@ pub fn complete_key(
         .map(drop)
 }
 
-/// Forgets replies older than `before` (they hold a tracking token).
+/// Forgets replies older than `before`: a retry after that applies again.
 pub fn forget_keys(conn: &mut PgConnection, before: DateTime<Utc>) -> QueryResult<usize> {
     diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(before)))
         .execute(conn)
+}
+
+// --- Changes of address ---------------------------------------------------------------------
+
+/// A change of address waiting for the code mailed to the new address.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = email_changes)]
+pub struct EmailChange {
+    pub application_id: Uuid,
+    pub new_email: String,
+    pub code_hash: Vec<u8>,
+    pub requested_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Whether another application to the offer, not erased, uses `email`.
+pub fn email_taken(
+    conn: &mut PgConnection,
+    offer_id: Uuid,
+    email: &str,
+    except: Uuid,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        applications::table
+            .filter(applications::offer_id.eq(offer_id))
+            .filter(applications::email.eq(email))
+            .filter(applications::id.ne(except)),
+    ))
+    .get_result(conn)
+}
+
+/// Records the change waiting for `code_hash`, replacing any earlier one of the application
+/// (whose code then no longer works).
+pub fn request_email_change(conn: &mut PgConnection, change: &EmailChange) -> QueryResult<()> {
+    diesel::insert_into(email_changes::table)
+        .values((
+            email_changes::application_id.eq(change.application_id),
+            email_changes::new_email.eq(&change.new_email),
+            email_changes::code_hash.eq(&change.code_hash),
+            email_changes::requested_at.eq(change.requested_at),
+            email_changes::expires_at.eq(change.expires_at),
+        ))
+        .on_conflict(email_changes::application_id)
+        .do_update()
+        .set((
+            email_changes::new_email.eq(&change.new_email),
+            email_changes::code_hash.eq(&change.code_hash),
+            email_changes::requested_at.eq(change.requested_at),
+            email_changes::expires_at.eq(change.expires_at),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// The application's pending change, locked, if `code_hash` is its code.
+pub fn lock_email_change(
+    conn: &mut PgConnection,
+    application_id: Uuid,
+    code_hash: &[u8],
+) -> QueryResult<Option<EmailChange>> {
+    email_changes::table
+        .find(application_id)
+        .filter(email_changes::code_hash.eq(code_hash))
+        .select(EmailChange::as_select())
+        .for_update()
+        .first(conn)
+        .optional()
+}
+
+pub fn forget_email_change(conn: &mut PgConnection, application_id: Uuid) -> QueryResult<()> {
+    diesel::delete(email_changes::table.find(application_id))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Forgets the changes whose code expired before `now` (they hold an address).
+pub fn forget_expired_email_changes(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::delete(email_changes::table.filter(email_changes::expires_at.lt(now))).execute(conn)
+}
+
+/// Switches the application to its confirmed address. Fails with the unique violation of
+/// [`is_duplicate`] when another application to the offer took the address meanwhile.
+pub fn set_email(
+    conn: &mut PgConnection,
+    id: Uuid,
+    email: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<Application> {
+    diesel::update(applications::table.find(id))
+        .set((
+            applications::email.eq(email),
+            applications::last_contact_at.eq(now),
+            applications::updated_at.eq(now),
+            applications::version.eq(applications::version + 1),
+        ))
+        .returning(Application::as_returning())
+        .get_result(conn)
 }

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 const PURGE_LOCK_KEY: i64 = 0x7061_7373_7075_7267; // "passpurg"
 const BATCH: i64 = 500;
-/// Replies kept for Idempotency-Key hold a tracking token: forgotten after a day.
+/// Replies kept for Idempotency-Key (an application's id) are forgotten after a day.
 const IDEMPOTENCY_WINDOW_HOURS: i64 = 24;
 
 pub fn policy(settings: &ApplicationSettings) -> RetentionPolicy {
@@ -124,6 +124,8 @@ fn purge_locked(
     }
     if !dry_run {
         model::forget_keys(conn, now - Duration::hours(IDEMPOTENCY_WINDOW_HOURS))?;
+        // An unconfirmed new address is personal data with no use once its code expired.
+        model::forget_expired_email_changes(conn, now)?;
     }
     if !report.applications.is_empty() {
         log::info!(

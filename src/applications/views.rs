@@ -165,8 +165,11 @@ impl CandidateApplicationView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ApplicationCreated {
     pub application: CandidateApplicationView,
+    /// Shown once, in the first answer. `null` in a replay to a retry with the same
+    /// `Idempotency-Key` (marked `Idempotent-Replayed: true`): only a hash of the token is
+    /// kept, so it cannot be shown again.
     #[schema(example = "pct_3q2-...")]
-    pub tracking_token: String,
+    pub tracking_token: Option<String>,
 }
 
 /// An application as staff see it.

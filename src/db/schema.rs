@@ -85,6 +85,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    email_changes (application_id) {
+        application_id -> Uuid,
+        new_email -> Text,
+        code_hash -> Bytea,
+        requested_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     gratification_minimums (year) {
         year -> Int4,
         hourly_cents -> Int4,
@@ -113,6 +123,7 @@ diesel::table! {
         locked_until -> Nullable<Timestamptz>,
         last_error -> Nullable<Text>,
         created_at -> Timestamptz,
+        application_id -> Nullable<Uuid>,
     }
 }
 
@@ -352,6 +363,8 @@ diesel::joinable!(application_events -> applications (application_id));
 diesel::joinable!(application_events -> staff_users (actor_id));
 diesel::joinable!(applications -> offers (offer_id));
 diesel::joinable!(audit_log -> staff_users (actor_id));
+diesel::joinable!(email_changes -> applications (application_id));
+diesel::joinable!(jobs -> applications (application_id));
 diesel::joinable!(offer_review_settings -> offers (offer_id));
 diesel::joinable!(offer_review_settings -> staff_users (updated_by));
 diesel::joinable!(offer_reviewers -> offers (offer_id));
@@ -375,6 +388,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     applications,
     audit_log,
     catalog_version,
+    email_changes,
     gratification_minimums,
     idempotency_keys,
     jobs,

@@ -15,6 +15,7 @@ use mail::Email;
 use serde::Serialize;
 use std::time::Duration;
 use tokio::sync::watch;
+use uuid::Uuid;
 
 /// The kind of the jobs that send one [`Email`].
 pub const EMAIL: &str = "email";
@@ -42,6 +43,8 @@ pub struct Job {
     pub locked_until: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The application the job is about (its mails), so that erasing it deletes them.
+    pub application_id: Option<Uuid>,
 }
 
 impl Job {
@@ -62,6 +65,7 @@ impl std::fmt::Debug for Job {
             .field("max_attempts", &self.max_attempts)
             .field("locked_until", &self.locked_until)
             .field("last_error", &self.last_error)
+            .field("application_id", &self.application_id)
             .finish_non_exhaustive()
     }
 }
@@ -73,6 +77,7 @@ struct NewJob<'a> {
     payload: serde_json::Value,
     run_at: DateTime<Utc>,
     max_attempts: i32,
+    application_id: Option<Uuid>,
 }
 
 /// Adds a job to run at `run_at` or later. Call it inside the transaction of the change that
@@ -94,6 +99,17 @@ pub fn enqueue_with_max_attempts<P: Serialize + ?Sized>(
     run_at: DateTime<Utc>,
     max_attempts: i32,
 ) -> QueryResult<i64> {
+    insert(conn, kind, payload, run_at, max_attempts, None)
+}
+
+fn insert<P: Serialize + ?Sized>(
+    conn: &mut PgConnection,
+    kind: &str,
+    payload: &P,
+    run_at: DateTime<Utc>,
+    max_attempts: i32,
+    application_id: Option<Uuid>,
+) -> QueryResult<i64> {
     let payload = serde_json::to_value(payload)
         .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
     diesel::insert_into(jobs::table)
@@ -102,6 +118,7 @@ pub fn enqueue_with_max_attempts<P: Serialize + ?Sized>(
             payload,
             run_at,
             max_attempts: max_attempts.max(1),
+            application_id,
         })
         .returning(jobs::id)
         .get_result(conn)
@@ -114,6 +131,38 @@ pub fn enqueue_email(
     now: DateTime<Utc>,
 ) -> QueryResult<i64> {
     enqueue(conn, EMAIL, email, now)
+}
+
+/// [`enqueue_email`] for a mail about an application: erasing the application deletes it
+/// ([`delete_application_emails`]).
+pub fn enqueue_application_email(
+    conn: &mut PgConnection,
+    email: &Email,
+    application_id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<i64> {
+    insert(
+        conn,
+        EMAIL,
+        email,
+        now,
+        DEFAULT_MAX_ATTEMPTS,
+        Some(application_id),
+    )
+}
+
+/// Deletes every mail job of an application, pending, retrying or dead, whatever its
+/// recipient; mails about other applications stay, even to the same address.
+pub fn delete_application_emails(
+    conn: &mut PgConnection,
+    application_id: Uuid,
+) -> QueryResult<usize> {
+    diesel::delete(
+        jobs::table
+            .filter(jobs::kind.eq(EMAIL))
+            .filter(jobs::application_id.eq(application_id)),
+    )
+    .execute(conn)
 }
 
 /// Takes the next due job for `lease`, counting the attempt. `SKIP LOCKED` makes concurrent

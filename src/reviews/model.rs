@@ -414,3 +414,15 @@ pub fn workloads(conn: &mut PgConnection) -> QueryResult<Vec<Workload>> {
     )
     .load(conn)
 }
+
+/// Blanks the reviewers' comments on an application being erased: free text about the
+/// candidate may name them. Scores and recommendations stay, for the statistics.
+pub fn erase_comments(conn: &mut PgConnection, application_id: Uuid) -> QueryResult<usize> {
+    diesel::update(
+        reviews::table
+            .filter(reviews::application_id.eq(application_id))
+            .filter(reviews::comment.ne("")),
+    )
+    .set(reviews::comment.eq(""))
+    .execute(conn)
+}

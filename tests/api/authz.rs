@@ -48,6 +48,8 @@ enum Setup {
     Correction,
     /// A new application; the candidate column uses its tracking token.
     NewApplication,
+    /// A new application whose candidate asked for a new email: the code mailed to it.
+    EmailCode,
     /// A new offer (a reference of its own).
     NewOffer,
     /// The offer's own content again, with its current ETag.
@@ -115,6 +117,7 @@ const MATRIX: &[(&str, &str, Setup)] = &[
     // Candidate self-service: the tracking token, and nothing else
     ("GET /api/v1/candidate/application",                            "UAU UU UU", Plain),
     ("PATCH /api/v1/candidate/application",                          "UAU UU UU", Correction),
+    ("POST /api/v1/candidate/application/email/confirm",             "UAU UU UU", EmailCode),
     ("GET /api/v1/candidate/application/export",                     "UAU UU UU", Plain),
     ("POST /api/v1/candidate/application/withdraw",                  "UAU UU UU", NewApplication),
     ("DELETE /api/v1/candidate/application",                         "UAU UU UU", NewApplication),
@@ -640,6 +643,28 @@ impl World {
             NewApplication => {
                 let (_, token) = self.application(&target.offer).await;
                 let call = Call::on(target);
+                match caller {
+                    Caller::Candidate => Call {
+                        token: Some(token),
+                        ..call
+                    },
+                    _ => call,
+                }
+            }
+            EmailCode => {
+                let (_, token) = self.application(&target.offer).await;
+                let email = format!("nouvelle.{}@exemple.fr", self.next());
+                let res = self
+                    .app
+                    .patch_json(
+                        "/api/v1/candidate/application",
+                        Some(&token),
+                        json!({ "email": email }),
+                    )
+                    .await;
+                assert_eq!(res.status, 202, "email change: {}", text(&res));
+                let code = crate::candidate::queued_code(&self.app, &email);
+                let call = Call::on(target).json(json!({ "code": code }));
                 match caller {
                     Caller::Candidate => Call {
                         token: Some(token),
