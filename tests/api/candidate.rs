@@ -731,6 +731,11 @@ async fn erasing_an_application_deletes_its_mails_and_no_one_elses() {
             .await;
         assert_eq!(res.status, 204);
     }
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM jobs WHERE kind = 'email'"),
+        2,
+        "the victim's mails are still queued"
+    );
     for erased in [&as_victim, &as_contact] {
         assert_eq!(
             app.count(&format!(
