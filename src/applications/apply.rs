@@ -83,7 +83,7 @@ fn check_document(kind: &'static str, file: UploadedFile) -> Result<Document, Fi
 /// the offer wants one.
 fn check_documents(
     mut files: std::collections::HashMap<String, UploadedFile>,
-    form: &ApplicationForm,
+    has_cover_letter_text: bool,
     wants_cover_letter: bool,
 ) -> Result<Vec<Document>, ApiError> {
     let mut errors = Vec::new();
@@ -95,17 +95,17 @@ fn check_documents(
             Err(e) => errors.push(e),
         },
     }
-    match (files.remove("cover_letter"), &form.cover_letter_text) {
-        (Some(_), Some(_)) => errors.push(FieldError::new(
+    match (files.remove("cover_letter"), has_cover_letter_text) {
+        (Some(_), true) => errors.push(FieldError::new(
             "cover_letter",
             "choose_one",
             "send the cover letter as a PDF or as text, not both",
         )),
-        (Some(f), None) => match check_document("cover_letter", f) {
+        (Some(f), false) => match check_document("cover_letter", f) {
             Ok(d) => docs.push(d),
             Err(e) => errors.push(e),
         },
-        (None, None) if wants_cover_letter => errors.push(FieldError::new(
+        (None, false) if wants_cover_letter => errors.push(FieldError::new(
             "cover_letter",
             "required",
             "this offer asks for a cover letter (PDF, or cover_letter_text)",
@@ -401,7 +401,7 @@ fn store(
         (status = 408, description = "The application took longer than UPLOAD_TIMEOUT_SECONDS to arrive", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not multipart/form-data", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Too many applications arriving at once; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields (`validation_failed`; a `source` that is not a slug is `invalid_source`), missing consent, not a PDF, or Idempotency-Key reused with another form", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, missing consent, or Idempotency-Key reused with another form (`validation_failed`, `idempotency_key_reused`; a `source` that is not a slug is the field code `invalid_source`). A refused file is a field error on `cv` or `cover_letter` with the code `not_a_pdf`, `unreadable_pdf`, `encrypted_pdf`, `active_pdf_content` or `pdf_too_complex` (its streams decode to more than 64 MiB in all, or it has more than 500 streams)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/offers/{id}/applications")]
@@ -454,7 +454,12 @@ pub async fn apply(
         .await?
         .as_array()
         .is_some_and(|docs| docs.iter().any(|d| d == "cover_letter"));
-    let docs = check_documents(files, &form, wants_cover_letter)?;
+    // Checking a PDF decodes up to 64 MiB per file: off the workers, on the blocking pool,
+    // still under the upload slot held above (which bounds how many checks run at once).
+    let has_text = form.cover_letter_text.is_some();
+    let docs = web::block(move || check_documents(files, has_text, wants_cover_letter))
+        .await
+        .map_err(ApiError::internal)??;
     let checked = Checked {
         offer_id,
         key,

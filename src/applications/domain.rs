@@ -419,23 +419,74 @@ pub fn erase_after(
     }
 }
 
-/// A file name safe to show and to put in a header: no path, no control characters.
+/// Format characters (Unicode general category Cf, as of Unicode 16): bidi embeddings,
+/// overrides and isolates, zero-width spaces and joiners, the BOM, tags. They change how a
+/// name is displayed without being seen (`cv\u{202E}fdp.exe` shows as `cvexe.pdf`).
+const FORMAT_CHARS: [(char, char); 21] = [
+    ('\u{00AD}', '\u{00AD}'),
+    ('\u{0600}', '\u{0605}'),
+    ('\u{061C}', '\u{061C}'),
+    ('\u{06DD}', '\u{06DD}'),
+    ('\u{070F}', '\u{070F}'),
+    ('\u{0890}', '\u{0891}'),
+    ('\u{08E2}', '\u{08E2}'),
+    ('\u{180E}', '\u{180E}'),
+    ('\u{200B}', '\u{200F}'),
+    ('\u{202A}', '\u{202E}'),
+    ('\u{2060}', '\u{2064}'),
+    ('\u{2066}', '\u{206F}'),
+    ('\u{FEFF}', '\u{FEFF}'),
+    ('\u{FFF9}', '\u{FFFB}'),
+    ('\u{110BD}', '\u{110BD}'),
+    ('\u{110CD}', '\u{110CD}'),
+    ('\u{13430}', '\u{1343F}'),
+    ('\u{1BCA0}', '\u{1BCA3}'),
+    ('\u{1D173}', '\u{1D17A}'),
+    ('\u{E0001}', '\u{E0001}'),
+    ('\u{E0020}', '\u{E007F}'),
+];
+
+fn is_invisible(c: char) -> bool {
+    // Cc (controls), Cf (format) and the line and paragraph separators (Zl, Zp).
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}')
+        || FORMAT_CHARS.iter().any(|&(lo, hi)| (lo..=hi).contains(&c))
+}
+
+/// A file name safe to show and to put in a header: no path, no control or format
+/// characters (Cc, Cf, Zl, Zp), at most 150 characters before the extension, and always
+/// the extension `.pdf`: a last extension (a final `.` followed by characters without a
+/// space) is replaced, so `cv\u{202E}fdp.exe` becomes `cvfdp.pdf` and `CV.PDF` `CV.pdf`.
+/// The file was checked as a PDF by content; its name may not say otherwise.
 pub fn clean_filename(raw: Option<&str>, fallback: &str) -> String {
     let base = raw
         .unwrap_or_default()
         .rsplit(['/', '\\'])
         .next()
         .unwrap_or_default();
-    let cleaned: String = base
+    let visible: String = base
         .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '"' | ';'))
+        .filter(|&c| !is_invisible(c) && !matches!(c, '"' | ';'))
+        .collect();
+    // Trailing dots and spaces are dropped first, as Windows does: `cv.exe.` is an `.exe`.
+    let visible = visible
+        .trim()
+        .trim_end_matches(|c: char| c == '.' || c.is_whitespace());
+    let stem = match visible.rsplit_once('.') {
+        Some((stem, ext)) if !ext.contains(char::is_whitespace) => stem,
+        _ => visible,
+    };
+    let stem: String = stem
+        .trim()
+        .trim_start_matches('.')
+        .trim_end_matches(|c: char| c == '.' || c.is_whitespace())
+        .chars()
         .take(150)
         .collect();
-    let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
-    if cleaned.is_empty() {
+    if stem.is_empty() {
         fallback.to_owned()
     } else {
-        cleaned
+        format!("{}.pdf", stem.trim_end())
     }
 }
 
@@ -601,13 +652,51 @@ mod tests {
 
     #[test]
     fn filenames_lose_paths_and_controls() {
-        assert_eq!(clean_filename(Some("../../etc/passwd"), "cv.pdf"), "passwd");
+        assert_eq!(
+            clean_filename(Some("../../etc/passwd"), "cv.pdf"),
+            "passwd.pdf"
+        );
         assert_eq!(
             clean_filename(Some("C:\\Users\\x\\CV Inès.pdf"), "cv.pdf"),
             "CV Inès.pdf"
         );
         assert_eq!(clean_filename(Some("a\"b;\r\n.pdf"), "cv.pdf"), "ab.pdf");
         assert_eq!(clean_filename(None, "cv.pdf"), "cv.pdf");
-        assert_eq!(clean_filename(Some(".hidden"), "cv.pdf"), "hidden");
+        assert_eq!(clean_filename(Some(".hidden"), "cv.pdf"), "cv.pdf");
+        assert_eq!(clean_filename(Some("..hidden.pdf"), "cv.pdf"), "hidden.pdf");
+    }
+
+    #[test]
+    fn filenames_lose_format_characters_and_end_in_pdf() {
+        // Right-to-left override: displayed as `cvexe.pdf`, really an `.exe`.
+        assert_eq!(
+            clean_filename(Some("cv\u{202E}fdp.exe"), "cv.pdf"),
+            "cvfdp.pdf"
+        );
+        assert_eq!(
+            clean_filename(
+                Some("C\u{200B}V\u{200D} \u{2066}Inès\u{2069}\u{FEFF}.pdf"),
+                "cv.pdf"
+            ),
+            "CV Inès.pdf"
+        );
+        assert_eq!(
+            clean_filename(Some("tag\u{E0041}\u{E007F}s\u{00AD}.pdf\u{2028}"), "cv.pdf"),
+            "tags.pdf"
+        );
+        assert_eq!(clean_filename(Some("CV.PDF"), "cv.pdf"), "CV.pdf");
+        assert_eq!(clean_filename(Some("cv.pdf.exe"), "cv.pdf"), "cv.pdf.pdf");
+        assert_eq!(clean_filename(Some("lettre"), "cv.pdf"), "lettre.pdf");
+        assert_eq!(
+            clean_filename(Some("CV Dr. Martin"), "cv.pdf"),
+            "CV Dr. Martin.pdf"
+        );
+        assert_eq!(clean_filename(Some("cv. .exe."), "cv.pdf"), "cv.pdf");
+        assert_eq!(
+            clean_filename(Some("\u{202E}.exe"), "lettre.pdf"),
+            "lettre.pdf"
+        );
+        let long = clean_filename(Some(&format!("{}.docx", "é".repeat(300))), "cv.pdf");
+        assert_eq!(long, format!("{}.pdf", "é".repeat(150)));
     }
 }

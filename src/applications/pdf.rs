@@ -2,6 +2,9 @@
 //! header, a trailer with `startxref` pointing into the file and `%%EOF`, at least one
 //! object, no encryption, and no active content (JavaScript, launch actions, embedded files,
 //! forms that submit), looking inside compressed streams too.
+//!
+//! The check is CPU work bounded per file by [`Limits`]: callers run it off the async
+//! workers (see `apply.rs`), and a file that reaches a limit is refused, never half-checked.
 
 use std::io::Read;
 
@@ -17,6 +20,8 @@ pub enum PdfProblem {
     Encrypted,
     #[error("contains active content ({0}); send a plain PDF")]
     ActiveContent(String),
+    #[error("is too complex to check ({0}); send a simpler PDF")]
+    TooComplex(String),
 }
 
 impl PdfProblem {
@@ -26,6 +31,7 @@ impl PdfProblem {
             PdfProblem::NoTrailer | PdfProblem::Unparseable => "unreadable_pdf",
             PdfProblem::Encrypted => "encrypted_pdf",
             PdfProblem::ActiveContent(_) => "active_pdf_content",
+            PdfProblem::TooComplex(_) => "pdf_too_complex",
         }
     }
 }
@@ -42,10 +48,31 @@ const FORBIDDEN_NAMES: [&str; 8] = [
     "ImportData",
 ];
 
-/// Most a single compressed stream may inflate to while scanning (guards against bombs).
-const MAX_INFLATED: u64 = 32 * 1024 * 1024;
+/// What checking one file may cost. A file that needs more is refused
+/// ([`PdfProblem::TooComplex`]): a decompression bomb stops at the first limit it reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes all the streams of the file may decode to, together.
+    pub max_decoded_bytes: u64,
+    /// Streams the file may hold.
+    pub max_streams: usize,
+}
 
+impl Limits {
+    /// 64 MiB decoded and 500 streams: about 13 times what a 5 MiB upload holds, and far more
+    /// streams than a CV or a letter of a few pages (a page is one to a few streams).
+    pub const DEFAULT: Limits = Limits {
+        max_decoded_bytes: 64 * 1024 * 1024,
+        max_streams: 500,
+    };
+}
+
+/// [`check_pdf_within`] the [`Limits::DEFAULT`]. CPU-bound: call it off the async workers.
 pub fn check_pdf(bytes: &[u8]) -> Result<(), PdfProblem> {
+    check_pdf_within(bytes, Limits::DEFAULT)
+}
+
+pub fn check_pdf_within(bytes: &[u8], limits: Limits) -> Result<(), PdfProblem> {
     if !(bytes.starts_with(b"%PDF-1.") || bytes.starts_with(b"%PDF-2.")) {
         return Err(PdfProblem::NotPdf);
     }
@@ -65,10 +92,26 @@ pub fn check_pdf(bytes: &[u8]) -> Result<(), PdfProblem> {
         return Err(PdfProblem::Unparseable);
     }
     scan_names(bytes)?;
-    for stream in streams(bytes) {
+    let mut budget = limits.max_decoded_bytes;
+    for (n, stream) in streams(bytes).enumerate() {
+        if n >= limits.max_streams {
+            return Err(PdfProblem::TooComplex(format!(
+                "more than {} streams",
+                limits.max_streams
+            )));
+        }
         let mut inflated = Vec::new();
-        let mut decoder = flate2::read::ZlibDecoder::new(stream).take(MAX_INFLATED);
+        // One byte more than the budget tells "reached the limit" from "fits exactly".
+        let mut decoder = flate2::read::ZlibDecoder::new(stream).take(budget.saturating_add(1));
         if decoder.read_to_end(&mut inflated).is_ok() && !inflated.is_empty() {
+            let used = inflated.len() as u64;
+            if used > budget {
+                return Err(PdfProblem::TooComplex(format!(
+                    "its streams decode to more than {} MiB",
+                    limits.max_decoded_bytes / (1024 * 1024)
+                )));
+            }
+            budget -= used;
             scan_names(&inflated)?;
         }
     }
@@ -263,6 +306,61 @@ mod tests {
         assert!(matches!(
             check_pdf(&hidden),
             Err(PdfProblem::ActiveContent(_))
+        ));
+    }
+
+    /// `count` Flate streams, each inflating to `each` bytes of spaces.
+    pub(crate) fn many_compressed_streams(count: usize, each: usize) -> Vec<u8> {
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        z.write_all(&vec![b' '; each]).unwrap();
+        let packed = z.finish().unwrap();
+        let mut objects = vec![b"<< /Type /Catalog >>".to_vec()];
+        for _ in 0..count {
+            let mut stream = format!(
+                "<< /Filter /FlateDecode /Length {} >>\nstream\n",
+                packed.len()
+            )
+            .into_bytes();
+            stream.extend_from_slice(&packed);
+            stream.extend_from_slice(b"\nendstream");
+            objects.push(stream);
+        }
+        build_pdf(&objects)
+    }
+
+    #[test]
+    fn decompression_bombs_stop_at_the_first_limit() {
+        let limits = Limits {
+            max_decoded_bytes: 1024 * 1024,
+            max_streams: 20,
+        };
+        // 16 streams of 64 KiB: exactly the budget, accepted.
+        assert_eq!(
+            check_pdf_within(&many_compressed_streams(16, 64 * 1024), limits),
+            Ok(())
+        );
+        // One byte more, in many small streams: refused, not half-checked.
+        let over = many_compressed_streams(17, 64 * 1024);
+        assert!(matches!(
+            check_pdf_within(&over, limits),
+            Err(PdfProblem::TooComplex(_))
+        ));
+        assert_eq!(
+            PdfProblem::TooComplex(String::new()).code(),
+            "pdf_too_complex"
+        );
+        let many = many_compressed_streams(21, 10);
+        assert!(matches!(
+            check_pdf_within(&many, limits),
+            Err(PdfProblem::TooComplex(m)) if m.contains("streams")
+        ));
+        // The default limits: 152 streams of 1 MiB fit the count but not the bytes.
+        let bomb = many_compressed_streams(152, 1024 * 1024);
+        assert!(bomb.len() < 300 * 1024, "{}", bomb.len());
+        assert!(matches!(check_pdf(&bomb), Err(PdfProblem::TooComplex(_))));
+        assert!(matches!(
+            check_pdf(&many_compressed_streams(501, 10)),
+            Err(PdfProblem::TooComplex(_))
         ));
     }
 

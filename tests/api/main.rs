@@ -21,5 +21,6 @@ mod ratelimit;
 mod reviews;
 mod smtp_sink;
 mod support;
+mod uploads;
 mod users;
 mod webhook_sink;
