@@ -10,6 +10,27 @@ use crate::offers::{
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
 
+/// JSON that may be pasted into an HTML page as it is, inside
+/// `<script type="application/ld+json">`: `<`, `>`, `&`, U+2028 and U+2029 are written as
+/// `\u003c`, `\u003e`, `\u0026`, `\u2028`, `\u2029`, so no value (a title, a contact name)
+/// can close the element or start a comment, and the text parses back to the same JSON.
+/// Every JSON-LD body the service produces goes through it.
+pub fn to_embeddable_json(value: &Value) -> String {
+    let plain = value.to_string();
+    let mut out = String::with_capacity(plain.len());
+    for c in plain.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// The page of an offer, from `OFFER_URL_TEMPLATE`.
 pub fn offer_url(template: &str, offer: &Offer) -> String {
     template
@@ -181,4 +202,24 @@ pub fn job_posting(offer: &Offer, url: &str, now: DateTime<Utc>) -> Value {
     put("inLanguage", json!(offer.language));
     put("url", json!(url));
     Value::Object(posting)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embeddable_json_escapes_what_html_reads_and_parses_back_the_same() {
+        let value = json!({
+            "title": "</script><script>alert(1)</script> <!-- & \u{2028}\u{2029}",
+            "nested": ["a<b", {"k>": "R&D"}],
+        });
+        let text = to_embeddable_json(&value);
+        for bad in ['<', '>', '&', '\u{2028}', '\u{2029}'] {
+            assert!(!text.contains(bad), "{bad:?} left in {text}");
+        }
+        assert!(text.contains("\\u003c/script\\u003e"), "{text}");
+        let back: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, value);
+    }
 }

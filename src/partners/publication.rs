@@ -3,7 +3,7 @@
 //! (Atom 1.0). Anonymous and cacheable: strong ETags, `Last-Modified`, 304.
 
 use super::{
-    jsonld::{job_posting, offer_url},
+    jsonld::{job_posting, offer_url, to_embeddable_json},
     model,
     xml::{atom_feed, indeed_feed, FeedInfo},
 };
@@ -91,7 +91,7 @@ pub async fn offer_jsonld(
         .await?;
     let url = offer_url(&state.settings.partners.offer_url_template, &offer);
     let posting = job_posting(&offer, &url, state.now());
-    let body = serde_json::to_string(&posting).map_err(ApiError::internal)?;
+    let body = to_embeddable_json(&posting);
     Ok(cacheable(
         &req,
         "application/ld+json",

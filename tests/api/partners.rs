@@ -852,6 +852,32 @@ async fn a_transaction_that_started_first_but_commits_last_is_not_skipped() {
 // --- publication formats ----------------------------------------------------------------------
 
 #[actix_web::test]
+async fn json_ld_can_be_embedded_in_a_script_element() {
+    // Front-ends paste this body into <script type="application/ld+json">: no field may
+    // close the element (stored XSS on the city's site).
+    let app = TestApp::new().await;
+    let (_, manager) = app.token_for(Role::Manager).await;
+    let evil = "</script><script>alert(document.cookie)</script>";
+    let mut offer = open_offer("LD-XSS");
+    offer["title"] = json!(format!("Stage {evil}"));
+    offer["organization"] = json!(format!("Ville & {evil}"));
+    offer["contact"]["name"] = json!(format!("Camille <!-- {evil}"));
+    let offer = app.publish_new_offer(&manager, offer).await;
+    let res = app
+        .get(&format!("/api/v1/offers/{}/jsonld", id_of(&offer)), None)
+        .await;
+    assert_eq!(res.status, 200);
+    let text = String::from_utf8(res.body.clone()).unwrap();
+    for bad in ["<", ">", "&"] {
+        assert!(!text.contains(bad), "{bad} in {text}");
+    }
+    assert!(text.contains("\\u003c/script\\u003e"), "{text}");
+    let ld = res.json();
+    assert_eq!(ld["title"], offer["title"]);
+    assert_eq!(ld["title"].as_str().unwrap(), format!("Stage {evil}"));
+}
+
+#[actix_web::test]
 async fn json_ld_is_a_job_posting_with_what_google_requires() {
     let app = TestApp::new().await;
     let (_, manager) = app.token_for(Role::Manager).await;
