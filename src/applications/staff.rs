@@ -47,7 +47,8 @@ pub struct ApplicationListQuery {
     pub status: Option<String>,
     /// Only this source (partner or channel).
     pub source: Option<String>,
-    /// The start of a first name, last name or email.
+    /// The start of a first name, last name or email. Not for reviewers of an offer reviewed
+    /// blind (422, field code `blind_review_search`): it would reveal the hidden identities.
     pub q: Option<String>,
     /// `-submitted_at` (default, newest first), `submitted_at`, or `-score` (weighted mean
     /// of the reviews, best first; unreviewed last).
@@ -63,7 +64,7 @@ pub struct ApplicationListQuery {
         (status = 200, description = "A page of applications", body = Page<StaffApplicationListItem>),
         (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such offer, or not yours to see", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid query", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid query (`validation_failed`; `q` from a reviewer of a blind offer is the field code `blind_review_search`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/staff/offers/{id}/applications")]
@@ -132,6 +133,14 @@ pub async fn list_applications(
         .db(move |conn| {
             let access = offer_access(conn, &auth, offer_id)?;
             offers::find(conn, offer_id)?.ok_or_else(ApiError::not_found)?;
+            if access.is_blind() && filter.q.is_some() {
+                // `q` matches names and emails: by prefix, it would spell a hidden identity.
+                return Err(ApiError::invalid_field(
+                    "q",
+                    "blind_review_search",
+                    "this offer is reviewed blind: searching by name or email is not available to reviewers",
+                ));
+            }
             let listed = list_page(
                 conn,
                 &auth,

@@ -530,6 +530,47 @@ async fn blind_review_hides_identity_from_reviewers_everywhere() {
 }
 
 #[actix_web::test]
+async fn blind_review_refuses_searches_by_identity_to_reviewers() {
+    // A prefix search on names and emails spells a hidden identity one letter at a time.
+    let s = setup(2).await;
+    assign(&s, &s.reviewer).await;
+    let list = format!("/api/v1/staff/offers/{}/applications", s.offer);
+    // Not blind: the reviewer may search.
+    let res = s
+        .app
+        .get(&format!("{list}?q=candidate1"), Some(&s.reviewer_token))
+        .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.json()["items"].as_array().unwrap().len(), 1);
+    put(
+        &s.app,
+        &format!("/api/v1/staff/offers/{}/review-settings", s.offer),
+        &s.manager,
+        json!({"blind": true}),
+    )
+    .await;
+    for q in ["c", "candidate1", "candidate1@example.org", "zzz"] {
+        let problem = s
+            .app
+            .get(&format!("{list}?q={q}"), Some(&s.reviewer_token))
+            .await
+            .assert_problem(422, "validation_failed");
+        assert_eq!(problem["errors"][0]["field"], "q");
+        assert_eq!(problem["errors"][0]["code"], "blind_review_search");
+    }
+    // Without q, the blind list still answers; managers still search.
+    let res = s.app.get(&list, Some(&s.reviewer_token)).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.json()["items"].as_array().unwrap().len(), 2);
+    let res = s
+        .app
+        .get(&format!("{list}?q=candidate1"), Some(&s.manager))
+        .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.json()["items"].as_array().unwrap().len(), 1);
+}
+
+#[actix_web::test]
 async fn a_conflict_of_interest_excludes_the_reviewer() {
     let s = setup(2).await;
     assign(&s, &s.reviewer).await;
