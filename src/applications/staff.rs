@@ -51,7 +51,7 @@ pub struct ApplicationListQuery {
     /// blind (422, field code `blind_review_search`): it would reveal the hidden identities.
     pub q: Option<String>,
     /// `-submitted_at` (default, newest first), `submitted_at`, or `-score` (weighted mean
-    /// of the reviews, best first; unreviewed last).
+    /// of the reviews, best first; unreviewed last; for a reviewer, of their own reviews).
     pub sort: Option<String>,
 }
 

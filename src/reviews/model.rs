@@ -298,7 +298,7 @@ pub struct Stats {
 const STATS_CTE: &str = "WITH offer_reviews AS MATERIALIZED ( \
         SELECT r.id, r.application_id, r.scores \
         FROM reviews r JOIN applications a ON a.id = r.application_id \
-        WHERE a.offer_id = $1 AND ($2::uuid[] IS NULL OR a.id = ANY($2))), \
+        WHERE a.offer_id = $1 AND ($2::uuid[] IS NULL OR a.id = ANY($2)) /*BY*/), \
     per_review AS ( \
         SELECT r.application_id, \
                sum((r.scores ->> c.key)::float8 * c.weight) / sum(c.weight) AS score \
@@ -331,19 +331,22 @@ pub fn stats_for(
 }
 
 /// Application ids of an offer by weighted mean, best first (unreviewed last), after the
-/// cursor `(mean or -1, id)`, with the list's filters; `exclude_conflicts_of` hides the
-/// applications that reviewer declared a conflict on.
+/// cursor `(mean or -1, id)`, with the list's filters. `reviewer` is a reviewer's own view:
+/// the applications they declared a conflict on are hidden, and the ranking (hence the
+/// means returned and carried by cursors) uses their own reviews only, never the others'
+/// scores they may not see before submitting.
 pub fn ranked_ids(
     conn: &mut PgConnection,
     offer_id: Uuid,
     status: Option<&str>,
     source: Option<&str>,
-    exclude_conflicts_of: Option<Uuid>,
+    reviewer: Option<Uuid>,
     after: Option<(f64, Uuid)>,
     limit: i64,
 ) -> QueryResult<Vec<Stats>> {
+    let cte = STATS_CTE.replace("/*BY*/", "AND ($5::uuid IS NULL OR r.reviewer_id = $5)");
     let mut sql = format!(
-        "{STATS_CTE} SELECT a.id AS application_id, coalesce(s.reviews, 0) AS reviews, s.mean, s.min, s.max \
+        "{cte} SELECT a.id AS application_id, coalesce(s.reviews, 0) AS reviews, s.mean, s.min, s.max \
          FROM applications a LEFT JOIN stats s ON s.application_id = a.id \
          WHERE a.offer_id = $1 AND a.erased_at IS NULL \
            AND ($3::text IS NULL OR a.status = $3) AND ($4::text IS NULL OR a.source = $4) \
@@ -359,7 +362,7 @@ pub fn ranked_ids(
         .bind::<sql_types::Nullable<sql_types::Array<sql_types::Uuid>>, _>(None::<Vec<Uuid>>)
         .bind::<sql_types::Nullable<sql_types::Text>, _>(status)
         .bind::<sql_types::Nullable<sql_types::Text>, _>(source)
-        .bind::<sql_types::Nullable<sql_types::Uuid>, _>(exclude_conflicts_of)
+        .bind::<sql_types::Nullable<sql_types::Uuid>, _>(reviewer)
         .bind::<sql_types::Double, _>(mean)
         .bind::<sql_types::Uuid, _>(id)
         .bind::<sql_types::BigInt, _>(limit)

@@ -780,6 +780,77 @@ async fn rankings_use_weighted_means_computed_in_sql() {
 }
 
 #[actix_web::test]
+async fn reviewers_rank_only_by_the_scores_they_may_see() {
+    // Before submitting, a reviewer may not learn the others' scores: not from the order of
+    // sort=-score, not from its cursors.
+    let s = setup(2).await;
+    assign(&s, &s.reviewer).await;
+    let (other, other_token) = s.app.token_for(Role::Reviewer).await;
+    assign(&s, &other).await;
+    let me = |i: usize| {
+        format!(
+            "/api/v1/staff/applications/{}/reviews/me",
+            s.applications[i]
+        )
+    };
+    // The other reviewer rates application 1 high; ours rates application 0 low only.
+    assert_eq!(put(&s.app, &me(1), &other_token, full(5)).await.status, 200);
+    assert_eq!(put(&s.app, &me(0), &other_token, full(1)).await.status, 200);
+    assert_eq!(
+        put(&s.app, &me(0), &s.reviewer_token, full(2)).await.status,
+        200
+    );
+    let ranked = |token: String, extra: &'static str| {
+        let app = &s.app;
+        let path = format!(
+            "/api/v1/staff/offers/{}/applications?sort=-score{extra}",
+            s.offer
+        );
+        async move { app.get(&path, Some(&token)).await.json() }
+    };
+    let ids = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // Managers rank by everyone's mean: 1 (5) before 0 (1.5).
+    let managers = ranked(s.manager.clone(), "").await;
+    assert_eq!(
+        ids(&managers),
+        [s.applications[1].clone(), s.applications[0].clone()]
+    );
+    // Our reviewer ranks by their own review: 0 (theirs, 2) before 1 (not reviewed by them).
+    let reviewers = ranked(s.reviewer_token.clone(), "").await;
+    assert_eq!(
+        ids(&reviewers),
+        [s.applications[0].clone(), s.applications[1].clone()]
+    );
+    assert!(reviewers["items"][0]["review_stats"].is_null());
+    // Page by page, the same order and nothing else: the cursor holds the reviewer's own score.
+    let first = ranked(s.reviewer_token.clone(), "&limit=1").await;
+    assert_eq!(ids(&first), [s.applications[0].clone()]);
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    let path = format!(
+        "/api/v1/staff/offers/{}/applications?sort=-score&limit=1&cursor={cursor}",
+        s.offer
+    );
+    let second = s.app.get(&path, Some(&s.reviewer_token)).await.json();
+    assert_eq!(ids(&second), [s.applications[1].clone()]);
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(&cursor)
+        .unwrap();
+    let everyones_mean = 1.5f64.to_bits().to_string();
+    assert!(
+        !String::from_utf8_lossy(&raw).contains(&everyones_mean),
+        "the cursor carries the mean of all reviews"
+    );
+}
+
+#[actix_web::test]
 async fn the_candidates_export_contains_the_reviews_about_them() {
     let s = setup(0).await;
     assign(&s, &s.reviewer).await;
