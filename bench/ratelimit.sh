@@ -10,7 +10,7 @@
 #
 #   Modes: `off` (READS_RATE_LIMIT=0); `on-1` (limit 10^9 per 60 s, every request from
 #   127.0.0.1: one counter row, updated by every request, the worst case); `on-4096` (the
-#   same limit, TRUST_FORWARDED_FOR=true and bench/ratelimit_addresses.lua: 4096 addresses,
+#   same limit, TRUSTED_PROXIES=127.0.0.1 and bench/ratelimit_addresses.lua: 4096 addresses,
 #   4096 rows, as with real clients).
 #
 #   cargo build --release   # once, beforehand (PASSERELLE_BIN=target/release/passerelle)
@@ -62,11 +62,11 @@ fi
 
 run_mode() {
     local round=$1 mode=$2 script=()
-    export TRUST_FORWARDED_FOR=false READS_RATE_LIMIT=0 READS_RATE_WINDOW_SECONDS=60
+    export TRUSTED_PROXIES= READS_RATE_LIMIT=0 READS_RATE_WINDOW_SECONDS=60
     case $mode in
         off) ;;
         on-1) READS_RATE_LIMIT=1000000000 ;;
-        on-4096) READS_RATE_LIMIT=1000000000 TRUST_FORWARDED_FOR=true
+        on-4096) READS_RATE_LIMIT=1000000000 TRUSTED_PROXIES=127.0.0.1
                  script=(-s "$HERE/ratelimit_addresses.lua") ;;
     esac
     psql -X -q -d "$DB" -c "TRUNCATE rate_limit_counters"
@@ -76,7 +76,7 @@ run_mode() {
     wrk -t"$THREADS" -c"$CONNECTIONS" -d3s "${script[@]}" "$BASE/api/v1/offers" >/dev/null
     local out=$RESULTS/wrk-$mode-$round.txt
     log "round $round, $mode: wrk ${script[*]} $BASE/api/v1/offers"
-    { echo "# $(date -u +%FT%TZ) READS_RATE_LIMIT=$READS_RATE_LIMIT TRUST_FORWARDED_FOR=$TRUST_FORWARDED_FOR wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency ${script[*]} $BASE/api/v1/offers"
+    { echo "# $(date -u +%FT%TZ) READS_RATE_LIMIT=$READS_RATE_LIMIT TRUSTED_PROXIES=$TRUSTED_PROXIES wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency ${script[*]} $BASE/api/v1/offers"
       wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "${script[@]}" "$BASE/api/v1/offers"; } >"$out"
     local rows
     rows=$(psql -X -A -t -d "$DB" -c "SELECT count(*) FROM rate_limit_counters")

@@ -96,21 +96,19 @@ pub fn check_if_match(if_match: &str, current: &str) -> Result<(), ApiError> {
     }
 }
 
-/// The client's IP address: the socket peer, or the proxy's `Forwarded`/`X-Forwarded-For`
-/// when `TRUST_FORWARDED_FOR` says a proxy sets them.
-pub fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> String {
-    let from_proxy = || {
-        req.connection_info().realip_remote_addr().map(|a| {
-            a.parse::<std::net::SocketAddr>()
-                .map_or(a.to_owned(), |s| s.ip().to_string())
-        })
+/// The client's IP address: the socket peer, or, when the peer is one of `TRUSTED_PROXIES`,
+/// the right-most entry of the forwarding header that is not a trusted proxy
+/// ([`crate::proxies::client_ip`]).
+pub fn client_address(req: &HttpRequest, settings: &crate::settings::Settings) -> String {
+    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+        return "unknown".to_owned();
     };
-    let addr = if trust_forwarded_for {
-        from_proxy()
-    } else {
-        req.peer_addr().map(|a| a.ip().to_string())
-    };
-    addr.unwrap_or_else(|| "unknown".to_owned())
+    let header = settings.forwarded_header;
+    let values = req
+        .headers()
+        .get_all(header.name())
+        .filter_map(|v| v.to_str().ok());
+    crate::proxies::client_ip(peer, &settings.trusted_proxies, header, values).to_string()
 }
 
 /// The one normalisation of a client address for every per-client budget (rate limits, login

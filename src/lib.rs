@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod offers;
 pub mod openapi;
 pub mod partners;
+pub mod proxies;
 pub mod ratelimit;
 pub mod request_id;
 pub mod reviews;

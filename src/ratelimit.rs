@@ -260,10 +260,7 @@ pub async fn check(state: &AppState, req: &HttpRequest, policy: Policy) -> Resul
     if !rule.is_enabled() {
         return Ok(());
     }
-    let bucket = bucket(
-        policy,
-        &client_address(req, state.settings.trust_forwarded_for),
-    );
+    let bucket = bucket(policy, &client_address(req, &state.settings));
     let now = state.now();
     let (end, _) = window_end(&bucket, now, rule.window);
     let (hits, end) = state

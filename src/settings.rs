@@ -3,6 +3,7 @@
 //! Every variable the service reads is listed in [`Settings::from_env`] with its default; the
 //! README and `.env.example` document the same list.
 
+use crate::proxies::{Cidr, ForwardedHeader};
 use std::{collections::HashMap, net::SocketAddr, path::PathBuf, time::Duration};
 
 /// Minimum length of `JWT_SECRET`, in bytes: HS256 keys shorter than the hash are weak.
@@ -27,9 +28,14 @@ pub struct Settings {
     pub rate_limits: RateLimits,
     /// `PASSWORD_HASH_CONCURRENCY` (default: number of CPUs): argon2 runs at once.
     pub password_hash_concurrency: usize,
-    /// `TRUST_FORWARDED_FOR` (default false): take the client address from
-    /// `Forwarded`/`X-Forwarded-For`; only behind a proxy that sets them.
-    pub trust_forwarded_for: bool,
+    /// `TRUSTED_PROXIES` (default none): comma-separated CIDRs of the proxies in front of the
+    /// service. Only when the socket peer is one of them is the forwarding header read; the
+    /// client is its right-most entry that is not a trusted proxy. (`TRUST_FORWARDED_FOR`,
+    /// which believed the client-written left-most entry, is refused at start-up.)
+    pub trusted_proxies: Vec<Cidr>,
+    /// `FORWARDED_HEADER` (default `x-forwarded-for`): the header the trusted proxies write,
+    /// `x-forwarded-for` or `forwarded` (RFC 7239).
+    pub forwarded_header: ForwardedHeader,
     /// `JSON_BODY_LIMIT_BYTES` (default 65536).
     pub json_body_limit: usize,
     pub timeouts: Timeouts,
@@ -452,7 +458,8 @@ impl Settings {
             },
             rate_limits: RateLimits::from_env(&get)?,
             password_hash_concurrency: parse_or(get, "PASSWORD_HASH_CONCURRENCY", cpus)?.max(1),
-            trust_forwarded_for: parse_or(get, "TRUST_FORWARDED_FOR", false)?,
+            trusted_proxies: trusted_proxies(get)?,
+            forwarded_header: parse_or(get, "FORWARDED_HEADER", ForwardedHeader::default())?,
             json_body_limit: parse_or(get, "JSON_BODY_LIMIT_BYTES", 64 * 1024)?,
             timeouts: timeouts(get)?,
             workers: parse_or(get, "WORKERS", cpus)?.max(1),
@@ -650,6 +657,30 @@ fn partner_settings<'a>(
             max_response_bytes,
         },
     })
+}
+
+/// `TRUSTED_PROXIES`, and the retired `TRUST_FORWARDED_FOR` refused with what replaces it.
+fn trusted_proxies<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<Vec<Cidr>, SettingsError> {
+    if let Some(old) = get("TRUST_FORWARDED_FOR").map(str::trim) {
+        if !(old.is_empty() || old.eq_ignore_ascii_case("false")) {
+            return Err(SettingsError(
+                "TRUST_FORWARDED_FOR was removed: it believed the left-most X-Forwarded-For entry, \
+                 which clients write themselves. Set TRUSTED_PROXIES to your proxies' addresses \
+                 (CIDRs, e.g. TRUSTED_PROXIES=10.0.0.0/8) and unset TRUST_FORWARDED_FOR"
+                    .to_owned(),
+            ));
+        }
+    }
+    get("TRUSTED_PROXIES")
+        .into_iter()
+        .flat_map(|l| l.split(','))
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            c.parse::<Cidr>()
+                .map_err(|e| SettingsError(format!("TRUSTED_PROXIES: {e}")))
+        })
+        .collect()
 }
 
 fn parse_or<'a, T: std::str::FromStr>(
@@ -879,5 +910,24 @@ mod tests {
         assert!(!shown.contains("smtp-password-42"));
         assert!(!shown.contains("hunter2"));
         assert!(!shown.contains("a-very-long-secret"));
+    }
+
+    #[test]
+    fn trusted_proxies_are_cidrs_and_the_retired_setting_is_refused() {
+        let s = Settings::from_map(&env(&[
+            ("TRUSTED_PROXIES", "10.0.0.0/8, 2001:db8::/32,192.0.2.1"),
+            ("FORWARDED_HEADER", "Forwarded"),
+        ]))
+        .unwrap();
+        assert_eq!(s.trusted_proxies.len(), 3);
+        assert_eq!(s.forwarded_header, ForwardedHeader::Forwarded);
+        let s = Settings::from_map(&env(&[("TRUST_FORWARDED_FOR", "false")])).unwrap();
+        assert!(s.trusted_proxies.is_empty());
+        assert_eq!(s.forwarded_header, ForwardedHeader::XForwardedFor);
+        let err = Settings::from_map(&env(&[("TRUST_FORWARDED_FOR", "true")])).unwrap_err();
+        assert!(err.0.contains("TRUSTED_PROXIES"), "{}", err.0);
+        let err = Settings::from_map(&env(&[("TRUSTED_PROXIES", "proxy.lan")])).unwrap_err();
+        assert!(err.0.starts_with("TRUSTED_PROXIES"), "{}", err.0);
+        assert!(Settings::from_map(&env(&[("FORWARDED_HEADER", "x-real-ip")])).is_err());
     }
 }

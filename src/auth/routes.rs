@@ -171,7 +171,7 @@ pub async fn login(
     ratelimit::check(&state, &req, Policy::Login).await?;
     body.validate()?;
     let LoginRequest { email, password } = body.into_inner();
-    let address = client_address(&req, state.settings.trust_forwarded_for);
+    let address = client_address(&req, &state.settings);
     let subjects = vec![
         throttle::subject("account", &email),
         throttle::subject("ip", &crate::http::client_key(&address)),

@@ -126,6 +126,24 @@ async fn a_weak_configuration_stops_the_process_before_it_binds() {
 }
 
 #[actix_web::test]
+async fn the_retired_trust_forwarded_for_stops_the_process_naming_trusted_proxies() {
+    // It believed the client-written left-most X-Forwarded-For entry; silently ignoring it
+    // would put every client behind the proxy in one budget.
+    let app = TestApp::new().await;
+    let out = Command::new(env!("CARGO_BIN_EXE_passerelle"))
+        .args(["serve"])
+        .env("DATABASE_URL", app.db.url())
+        .env("LISTEN_ADDR", "127.0.0.1:0")
+        .env("TRUST_FORWARDED_FOR", "true")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("TRUST_FORWARDED_FOR was removed"), "{err}");
+    assert!(err.contains("TRUSTED_PROXIES"), "{err}");
+}
+
+#[actix_web::test]
 async fn seed_demo_and_purge_run_from_the_command_line() {
     let app = TestApp::new().await;
     let (ok, out, err) = passerelle(&app, &["seed-demo"], None);

@@ -23,10 +23,11 @@ fn rule(limit: u32, secs: u64) -> RateLimit {
     }
 }
 
-/// An app whose clients are told apart by `X-Forwarded-For`, as behind the city's proxy.
+/// An app behind the city's proxy (the test peer 192.0.2.10 is a trusted proxy): clients are
+/// told apart by the right-most `X-Forwarded-For` entry.
 async fn app_with(adjust: impl FnOnce(&mut passerelle::settings::RateLimits)) -> TestApp {
     TestApp::with_settings(|s| {
-        s.trust_forwarded_for = true;
+        s.trusted_proxies = vec!["192.0.2.10".parse().unwrap()];
         adjust(&mut s.rate_limits);
     })
     .await
@@ -392,4 +393,82 @@ async fn the_database_down_is_a_quick_503_not_a_hang() {
     assert_eq!(res.status(), 503);
     assert!(res.headers().get("ratelimit").is_none());
     assert!(started.elapsed() < Duration::from_secs(3), "fails fast");
+}
+
+#[actix_web::test]
+async fn behind_a_proxy_that_appends_client_written_entries_get_no_budget_of_their_own() {
+    // nginx, Traefik and ALBs append the address they saw: what is left of it, the client wrote.
+    let app = app_with(|l| l.reads = rule(2, 60)).await;
+    for invented in ["1.1.1.1", "2.2.2.2"] {
+        let res = app
+            .get_from(&format!("{invented}, 198.51.100.7"), "/api/v1/offers")
+            .await;
+        assert_eq!(res.status, 200);
+    }
+    app.get_from("3.3.3.3, 198.51.100.7", "/api/v1/offers")
+        .await
+        .assert_problem(429, "rate_limited");
+    // A chain of trusted proxies: the right-most untrusted entry is still the client.
+    let app = TestApp::with_settings(|s| {
+        s.trusted_proxies = vec!["192.0.2.10".parse().unwrap(), "10.0.0.0/8".parse().unwrap()];
+        s.rate_limits.reads = rule(1, 60);
+    })
+    .await;
+    assert_eq!(
+        app.get_from("9.9.9.9, 198.51.100.8, 10.1.1.1", "/api/v1/offers")
+            .await
+            .status,
+        200
+    );
+    app.get_from("8.8.8.8, 198.51.100.8, 10.2.2.2", "/api/v1/offers")
+        .await
+        .assert_problem(429, "rate_limited");
+    // From a peer that is not a trusted proxy, the header is ignored: its own address counts.
+    let req = |xff: &str| {
+        TestRequest::get()
+            .uri("/api/v1/offers")
+            .insert_header(("X-Forwarded-For", xff.to_owned()))
+    };
+    assert_eq!(
+        app.send_from("203.0.113.5:5000", req("4.4.4.4"))
+            .await
+            .status,
+        200
+    );
+    app.send_from("203.0.113.5:5000", req("5.5.5.5"))
+        .await
+        .assert_problem(429, "rate_limited");
+}
+
+#[actix_web::test]
+async fn the_rfc_7239_forwarded_header_is_read_when_the_proxies_write_it() {
+    let app = TestApp::with_settings(|s| {
+        s.trusted_proxies = vec!["192.0.2.10".parse().unwrap()];
+        s.forwarded_header = passerelle::proxies::ForwardedHeader::Forwarded;
+        s.rate_limits.reads = rule(1, 60);
+    })
+    .await;
+    let req = |fwd: &str| {
+        TestRequest::get()
+            .uri("/api/v1/offers")
+            .insert_header(("Forwarded", fwd.to_owned()))
+    };
+    // Two addresses of one IPv6 /64, behind the proxy: one client.
+    let first = app
+        .send(req("for=\"[2001:db8:1:2::5]:4711\";proto=https"))
+        .await;
+    assert_eq!(first.status, 200);
+    app.send(req("for=1.2.3.4, for=\"[2001:db8:1:2::6]\""))
+        .await
+        .assert_problem(429, "rate_limited");
+    // Another /64 is another client.
+    assert_eq!(app.send(req("for=\"[2001:db8:1:3::1]\"")).await.status, 200);
+    // X-Forwarded-For is not read when the proxies write Forwarded: both count as the proxy.
+    assert_eq!(
+        app.get_from("198.51.100.98", "/api/v1/offers").await.status,
+        200
+    );
+    app.get_from("198.51.100.99", "/api/v1/offers")
+        .await
+        .assert_problem(429, "rate_limited");
 }
