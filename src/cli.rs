@@ -3,7 +3,7 @@
 use crate::{
     auth::{
         model::normalize_email,
-        password::{check_password_policy, hash_password},
+        password::{check_password_policy, hash_password, PasswordContext},
         users::{insert_account, NewAccount},
         Role,
     },
@@ -131,7 +131,7 @@ pub fn run(cli: Cli) -> Result<(), BoxError> {
         } => {
             let (_db, mut conn) = Database::open(&settings)?;
             db::run_migrations(&mut conn)?;
-            create_staff(&mut conn, &email, &name, &role)
+            create_staff(&mut conn, &settings, &email, &name, &role)
         }
         Command::Health => health_check(&settings),
         Command::Purge { dry_run } => {
@@ -213,6 +213,7 @@ fn serve(settings: Settings) -> Result<(), BoxError> {
 
 fn create_staff(
     conn: &mut PgConnection,
+    settings: &Settings,
     email: &str,
     name: &str,
     role: &str,
@@ -230,7 +231,13 @@ fn create_staff(
         Some(p) => (p, false),
         None => (generate_password(), true),
     };
-    if let Err(e) = check_password_policy("password", &password, email, name) {
+    let context = PasswordContext {
+        email,
+        name,
+        organization_words: &settings.organization_words,
+        year: chrono::Datelike::year(&chrono::Utc::now()),
+    };
+    if let Err(e) = check_password_policy("password", &password, &context) {
         let reasons: Vec<String> = e
             .problem()
             .errors

@@ -19,6 +19,10 @@ pub struct Settings {
     pub listen_addr: SocketAddr,
     /// `PUBLIC_BASE_URL` (default `http://localhost:8080`): links and the JWT issuer.
     pub public_base_url: String,
+    /// `ORGANIZATION_NAME` (default empty), e.g. `Ville de Grenoble`: with the host of
+    /// `PUBLIC_BASE_URL` and the product's name, the words a new staff password must not be
+    /// built on (lowercased, without accents).
+    pub organization_words: Vec<String>,
     pub jwt: JwtSettings,
     /// `DATABASE_POOL_SIZE` (default 16).
     pub pool_size: u32,
@@ -302,6 +306,36 @@ impl RateLimit {
 #[error("invalid configuration: {0}")]
 pub struct SettingsError(pub String);
 
+/// The organisation's words: those of its name, the labels of the public host other than
+/// `www`, `localhost` and the top-level domain (`stages.grenoble.fr` gives `stages` and
+/// `grenoble`), and `passerelle`.
+fn organization_words(name: &str, public_base_url: &str) -> Vec<String> {
+    use crate::auth::strength::identity_words;
+    let host = public_base_url
+        .split("://")
+        .nth(1)
+        .unwrap_or_default()
+        .split(['/', ':'])
+        .next()
+        .unwrap_or_default();
+    let mut labels: Vec<&str> = host.split('.').collect();
+    if labels.len() > 1 {
+        labels.pop();
+    }
+    let mut words = identity_words(name);
+    words.extend(
+        labels
+            .into_iter()
+            .filter(|l| !matches!(*l, "www" | "localhost"))
+            .filter(|l| !l.chars().all(|c| c.is_ascii_digit()))
+            .flat_map(identity_words),
+    );
+    words.push("passerelle".into());
+    words.sort();
+    words.dedup();
+    words
+}
+
 impl std::fmt::Debug for Settings {
     // Hand-written so that the secret and the database password never reach a log.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -385,6 +419,11 @@ impl Settings {
             ));
         }
 
+        let organization_words = organization_words(
+            get("ORGANIZATION_NAME").unwrap_or_default(),
+            &public_base_url,
+        );
+
         let (secret, secret_generated) = match env.get("JWT_SECRET") {
             Some(s) if s.len() < MIN_JWT_SECRET_BYTES => {
                 return Err(SettingsError(format!(
@@ -450,6 +489,7 @@ impl Settings {
                 refresh_ttl: Duration::from_secs(refresh_ttl),
             },
             public_base_url,
+            organization_words,
             pool_size,
             database_timeout: Duration::from_secs(parse_or(get, "DATABASE_TIMEOUT_SECONDS", 5)?),
             login_throttle: LoginThrottle {
@@ -702,6 +742,26 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn organization_words_come_from_the_name_the_public_host_and_the_product() {
+        assert_eq!(
+            organization_words("Ville de Saint-Étienne", "https://stages.saint-etienne.fr"),
+            vec![
+                "etienne",
+                "passerelle",
+                "saint",
+                "saintetienne",
+                "stages",
+                "ville",
+                "villedesaintetienne"
+            ]
+        );
+        assert_eq!(
+            organization_words("", "http://127.0.0.1:8080"),
+            vec!["passerelle"]
+        );
+    }
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs

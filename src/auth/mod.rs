@@ -5,6 +5,7 @@ pub mod jwt;
 pub mod model;
 pub mod password;
 pub mod routes;
+pub mod strength;
 pub mod throttle;
 pub mod users;
 

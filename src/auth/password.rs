@@ -1,6 +1,7 @@
 //! Passwords: argon2id hashing off the actix workers with bounded concurrency, and the policy
 //! for new passwords.
 
+use super::strength;
 use crate::error::{ApiError, FieldError};
 use argon2::{
     password_hash::{rand_core::OsRng, PasswordHash, SaltString},
@@ -88,16 +89,29 @@ fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| hash_password("not a real password, only for timing").unwrap_or_default())
 }
 
-/// Passwords seen most often in breaches (of at least 12 characters, as shorter ones are
-/// refused anyway), compared case-insensitively.
-const COMMON_PASSWORDS: &str = include_str!("common_passwords.txt");
+/// A new password must take at least this many guesses (log10), estimated by
+/// [`strength`](super::strength): zxcvbn's "very unguessable" score, enough against an
+/// offline attack on the argon2id hash.
+pub const MIN_LOG10_GUESSES: f64 = 10.0;
 
-/// Checks a new password: length, not a common one, not the account's email or name.
+/// What a new password must not be built on: the account's name and email, the
+/// organisation's words (`ORGANIZATION_NAME`, the host of `PUBLIC_BASE_URL`) and this year.
+pub struct PasswordContext<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub organization_words: &'a [String],
+    pub year: i32,
+}
+
+/// Checks a new password: its length, and how many guesses it would take an attacker who
+/// tries breached passwords, the account's name and email, the organisation's name, years,
+/// sequences and repeats, with capitals and leetspeak. A password that is weak only
+/// because of the account's or the organisation's words is `contains_identity`, any
+/// other weak one `too_common`.
 pub fn check_password_policy(
     field: &str,
     password: &str,
-    email: &str,
-    name: &str,
+    context: &PasswordContext,
 ) -> Result<(), ApiError> {
     let chars = password.chars().count();
     let fail = |code: &str, message: String| {
@@ -117,27 +131,29 @@ pub fn check_password_policy(
             format!("must be at most {MAX_PASSWORD_CHARS} characters"),
         );
     }
-    let lowered = password.to_lowercase();
-    let distinct: std::collections::HashSet<char> = lowered.chars().collect();
-    let is_common = COMMON_PASSWORDS
-        .lines()
-        .map(str::trim)
-        .any(|common| !common.is_empty() && common == lowered);
-    if is_common || distinct.len() < 4 {
+    let email = context.email.to_lowercase();
+    let local_part = email.split('@').next().unwrap_or_default();
+    let mut identity = strength::identity_words(local_part);
+    identity.push(local_part.to_owned());
+    identity.extend(strength::identity_words(context.name));
+    identity.extend(context.organization_words.iter().cloned());
+    let without = strength::log10_guesses(password, &[], context.year);
+    if without < MIN_LOG10_GUESSES {
         return fail(
             "too_common",
-            "is too common or too simple; choose a longer phrase of unrelated words".into(),
+            "is too easy to guess (a common password, a year, a sequence or a repeat); \
+             choose a longer phrase of unrelated words"
+                .into(),
         );
     }
-    let email_lower = email.to_lowercase();
-    let local_part = email_lower.split('@').next().unwrap_or_default();
-    if lowered == email_lower
-        || (local_part.len() >= 4 && lowered.contains(local_part))
-        || (!name.trim().is_empty() && lowered == name.trim().to_lowercase())
+    if password.to_lowercase() == email
+        || strength::log10_guesses(password, &identity, context.year) < MIN_LOG10_GUESSES
     {
         return fail(
             "contains_identity",
-            "must not be your email address or your name".into(),
+            "is built on your name, your email address or the organisation's name; \
+             choose a longer phrase of unrelated words"
+                .into(),
         );
     }
     Ok(())
@@ -167,20 +183,32 @@ mod tests {
         assert!(!verify_password("anything", "not-a-hash"));
     }
 
+    fn context(words: &[String]) -> PasswordContext<'_> {
+        PasswordContext {
+            email: "marie.curie@ville.fr",
+            name: "Marie Curie",
+            organization_words: words,
+            year: 2026,
+        }
+    }
+
     #[test]
     fn policy_refuses_short_common_and_identity_passwords() {
-        let check =
-            |pw| check_password_policy("password", pw, "marie.curie@ville.fr", "Marie Curie");
-        assert_eq!(check("short").unwrap_err().code(), "validation_failed");
-        assert!(check("Password1234").is_err(), "common");
-        assert!(
-            check("aaaaaaaaaaaaaaaa").is_err(),
-            "too few distinct characters"
-        );
-        assert!(check("marie.curie@ville.fr").is_err(), "email");
-        assert!(check("xxmarie.curiexx").is_err(), "contains the local part");
-        let long = "x".repeat(300);
-        assert!(check(&long).is_err(), "too long");
+        let words = strength::identity_words("Ville de Grenoble");
+        let check = |pw: &str| check_password_policy("password", pw, &context(&words));
+        let code = |pw: &str| match check(pw) {
+            Err(e) => e.problem().errors[0].code.clone(),
+            Ok(()) => panic!("{pw} was accepted"),
+        };
+        assert_eq!(code("short"), "too_short");
+        assert_eq!(code("Password1234"), "too_common");
+        assert_eq!(code("aaaaaaaaaaaaaaaa"), "too_common");
+        assert_eq!(code("marie.curie@ville.fr"), "contains_identity");
+        assert_eq!(code("xxmarie.curiexx"), "contains_identity");
+        assert_eq!(code("MarieCurie1867!"), "contains_identity");
+        assert_eq!(code("Azerty123456!"), "too_common");
+        assert_eq!(code("Grenoble2026!"), "too_common");
+        assert_eq!(code(&"x".repeat(300)), "too_long");
         assert!(check("vélo orange sous la pluie").is_ok());
     }
 }

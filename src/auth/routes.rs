@@ -2,7 +2,7 @@
 
 use super::{
     model::{self, StaffUser},
-    password::check_password_policy,
+    password::{check_password_policy, PasswordContext},
     throttle, AuthUser, Role,
 };
 use crate::{
@@ -13,7 +13,7 @@ use crate::{
     state::AppState,
 };
 use actix_web::{get, http::header, post, web, HttpRequest, HttpResponse};
-use chrono::Duration;
+use chrono::{Datelike, Duration};
 use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -399,7 +399,13 @@ pub async fn change_password(
         current_password,
         new_password,
     } = body.into_inner();
-    check_password_policy("new_password", &new_password, &user.email, &user.name)?;
+    let context = PasswordContext {
+        email: &user.email,
+        name: &user.name,
+        organization_words: &state.settings.organization_words,
+        year: state.now().year(),
+    };
+    check_password_policy("new_password", &new_password, &context)?;
     if new_password == current_password {
         return Err(ApiError::invalid_field(
             "new_password",

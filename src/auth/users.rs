@@ -3,7 +3,7 @@
 
 use super::{
     model::{self, NewStaffUser, StaffUser, UserChanges, UserFilter},
-    password::check_password_policy,
+    password::{check_password_policy, PasswordContext},
     AuthUser, Role,
 };
 use crate::{
@@ -14,7 +14,7 @@ use crate::{
     state::AppState,
 };
 use actix_web::{get, http::header, patch, post, web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use diesel::{Connection, PgConnection};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -196,7 +196,13 @@ pub async fn create_user(
     let role = parse_role("role", &body.role)
         .map_err(|e| errors.push(e))
         .ok();
-    if let Err(e) = check_password_policy("password", &body.password, &body.email, &body.name) {
+    let context = PasswordContext {
+        email: &body.email,
+        name: &body.name,
+        organization_words: &state.settings.organization_words,
+        year: state.now().year(),
+    };
+    if let Err(e) = check_password_policy("password", &body.password, &context) {
         errors.extend(e.problem().errors);
     }
     let Some(role) = role.filter(|_| errors.is_empty()) else {

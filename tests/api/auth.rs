@@ -461,6 +461,26 @@ async fn password_change_needs_the_current_one_and_follows_the_policy() {
         .await
         .assert_problem(422, "validation_failed");
     assert_eq!(body["errors"][0]["code"], "too_common");
+    // Built on the account's own name ("Test manager", see TestApp::create_staff) and the year.
+    let year = chrono::Datelike::year(&app.state.now());
+    let body = app
+        .post_json(
+            "/api/v1/auth/password",
+            token,
+            change(PASSWORD, &format!("TestManager{year}!")),
+        )
+        .await
+        .assert_problem(422, "validation_failed");
+    assert_eq!(body["errors"][0]["code"], "contains_identity");
+    let body = app
+        .post_json(
+            "/api/v1/auth/password",
+            token,
+            change(PASSWORD, "Azerty123456!"),
+        )
+        .await
+        .assert_problem(422, "validation_failed");
+    assert_eq!(body["errors"][0]["code"], "too_common");
 
     let res = app
         .post_json(

@@ -285,3 +285,46 @@ async fn the_last_active_admin_cannot_be_removed() {
     .await
     .assert_problem(409, "last_admin");
 }
+
+#[actix_web::test]
+async fn new_passwords_built_on_the_name_the_city_the_year_or_a_common_one_are_refused() {
+    let app = TestApp::with_settings(|s| {
+        s.organization_words = passerelle::auth::strength::identity_words("Ville de Villeurbanne");
+    })
+    .await;
+    let (_, token) = app.token_for(Role::Admin).await;
+    let year = chrono::Datelike::year(&app.state.now());
+    let create = |password: String| {
+        json!({"email": "yolene.kerbrat@ville.example", "name": "Yolène Kerbrat",
+               "role": "reviewer", "password": password})
+    };
+    for (password, code) in [
+        ("yolenekerbrat".to_owned(), "contains_identity"),
+        ("Kerbrat.Yolene!".to_owned(), "contains_identity"),
+        (format!("Villeurbanne{year}!"), "contains_identity"),
+        (format!("V1ll3urb4nn3-{year}"), "contains_identity"),
+        (format!("Grenoble{year}!"), "too_common"),
+        ("Azerty123456!".to_owned(), "too_common"),
+        ("P@ssw0rd12345".to_owned(), "too_common"),
+    ] {
+        let body = app
+            .post_json(
+                "/api/v1/staff/users",
+                Some(&token),
+                create(password.clone()),
+            )
+            .await
+            .assert_problem(422, "validation_failed");
+        assert_eq!(body["errors"][0]["field"], "password", "{password}");
+        assert_eq!(body["errors"][0]["code"], code, "{password}: {body}");
+    }
+    // The same words in a phrase of unrelated ones are fine.
+    let res = app
+        .post_json(
+            "/api/v1/staff/users",
+            Some(&token),
+            create("la pluie tombe sur Villeurbanne en hiver".into()),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", String::from_utf8_lossy(&res.body));
+}
