@@ -201,8 +201,13 @@ pub struct JwtSettings {
 
 #[derive(Clone, Copy)]
 pub struct LoginThrottle {
-    /// `LOGIN_MAX_FAILURES` (default 5) failures per account or per client address...
+    /// `LOGIN_MAX_FAILURES` (default 5) failures per (account, client address)...
     pub max_failures: i64,
+    /// ...`LOGIN_ADDRESS_MAX_FAILURES` (default 20) per client address across accounts...
+    pub address_max_failures: i64,
+    /// ...`LOGIN_ACCOUNT_MAX_FAILURES` (default 50) per account across addresses, except
+    /// from an address the account has logged in from in the last 180 days...
+    pub account_max_failures: i64,
     /// ...within `LOGIN_FAILURE_WINDOW_SECONDS` (default 900).
     pub window: Duration,
 }
@@ -459,10 +464,19 @@ impl Settings {
             ));
         }
         let max_failures = parse_or(get, "LOGIN_MAX_FAILURES", 5i64)?;
+        let address_max_failures = parse_or(get, "LOGIN_ADDRESS_MAX_FAILURES", 20i64)?;
+        let account_max_failures = parse_or(get, "LOGIN_ACCOUNT_MAX_FAILURES", 50i64)?;
         if max_failures < 1 {
             return Err(SettingsError(
                 "LOGIN_MAX_FAILURES must be at least 1".into(),
             ));
+        }
+        if address_max_failures < max_failures || account_max_failures < max_failures {
+            return Err(SettingsError(format!(
+                "LOGIN_ADDRESS_MAX_FAILURES ({address_max_failures}) and \
+                 LOGIN_ACCOUNT_MAX_FAILURES ({account_max_failures}) must be at least \
+                 LOGIN_MAX_FAILURES ({max_failures})"
+            )));
         }
 
         let partners = partner_settings(get, &public_base_url)?;
@@ -494,6 +508,8 @@ impl Settings {
             database_timeout: Duration::from_secs(parse_or(get, "DATABASE_TIMEOUT_SECONDS", 5)?),
             login_throttle: LoginThrottle {
                 max_failures,
+                address_max_failures,
+                account_max_failures,
                 window: Duration::from_secs(parse_or(get, "LOGIN_FAILURE_WINDOW_SECONDS", 900)?),
             },
             rate_limits: RateLimits::from_env(&get)?,

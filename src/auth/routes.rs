@@ -99,12 +99,20 @@ fn token_response(body: TokenResponse) -> HttpResponse {
         .json(body)
 }
 
+/// What a successful login settles with the throttle: the failures it reserved are taken
+/// back, its (account, address) pair starts afresh and the address becomes known.
+struct LoginSuccess {
+    reserved: Vec<i64>,
+    email: String,
+    address_key: String,
+}
+
 /// Opens a session for `user` and returns its first token pair.
 async fn start_session(
     state: &AppState,
     user: &StaffUser,
     role: Role,
-    account_subject: Vec<u8>,
+    success: LoginSuccess,
 ) -> Result<TokenResponse, ApiError> {
     let now = state.now();
     let expires_at =
@@ -116,7 +124,12 @@ async fn start_session(
             conn.transaction(|conn| {
                 let session_id = model::create_session(conn, user_id, now, expires_at)?;
                 model::insert_refresh_token(conn, &refresh_hash, session_id, now, expires_at)?;
-                throttle::clear(conn, &account_subject)?;
+                throttle::release(conn, &success.reserved)?;
+                throttle::clear(
+                    conn,
+                    &throttle::pair_subject(&success.email, &success.address_key),
+                )?;
+                throttle::remember_address(conn, &success.email, &success.address_key, now)?;
                 audit::record(
                     conn,
                     now,
@@ -147,8 +160,9 @@ async fn start_session(
 /// Log in with email and password.
 ///
 /// Unknown accounts and wrong passwords get the same answer. After repeated failures for one
-/// account or from one address, attempts are refused with 429 and `Retry-After`; so are all
-/// attempts from an address beyond the `login` rate limit.
+/// account from one address, from one address, or for one account (except from an address it
+/// logged in from recently), attempts are refused with 429 and `Retry-After` before the
+/// password is checked; so are all attempts from an address beyond the `login` rate limit.
 #[utoipa::path(
     tag = "auth",
     request_body = LoginRequest,
@@ -171,20 +185,19 @@ pub async fn login(
     ratelimit::check(&state, &req, Policy::Login).await?;
     body.validate()?;
     let LoginRequest { email, password } = body.into_inner();
-    let address = client_address(&req, &state.settings);
-    let subjects = vec![
-        throttle::subject("account", &email),
-        throttle::subject("ip", &crate::http::client_key(&address)),
-    ];
+    let address_key = crate::http::client_key(&client_address(&req, &state.settings));
     let (rule, now) = (state.settings.login_throttle, state.now());
 
-    let checked = subjects.clone();
-    let user = state
+    // The attempt is counted before the password is verified, so parallel attempts verify no
+    // more passwords than the budgets allow.
+    let (lookup_email, lookup_key) = (email.clone(), address_key.clone());
+    let (user, reserved) = state
         .db(move |conn| {
-            if let Some(wait) = throttle::check(conn, &checked, rule, now)? {
-                return Err(ApiError::too_many_requests(wait));
-            }
-            Ok(model::find_by_email(conn, &email)?)
+            let known = throttle::is_known_address(conn, &lookup_email, &lookup_key, now)?;
+            let budgets = throttle::login_budgets(&lookup_email, &lookup_key, rule, known);
+            let reserved = throttle::reserve(conn, &budgets, rule.window, now)?
+                .map_err(ApiError::too_many_requests)?;
+            Ok((model::find_by_email(conn, &lookup_email)?, reserved))
         })
         .await?;
 
@@ -196,16 +209,17 @@ pub async fn login(
     let role = user.as_ref().and_then(|u| Role::parse(&u.role));
     match (user, role) {
         (Some(user), Some(role)) if password_ok && user.active => {
-            let tokens = start_session(&state, &user, role, subjects[0].clone()).await?;
+            let success = LoginSuccess {
+                reserved,
+                email,
+                address_key,
+            };
+            let tokens = start_session(&state, &user, role, success).await?;
             log::info!("staff user {} logged in", user.id);
             Ok(token_response(tokens))
         }
-        _ => {
-            state
-                .db(move |conn| Ok(throttle::record_failure(conn, &subjects, rule, now)?))
-                .await?;
-            Err(invalid_credentials())
-        }
+        // The reserved failures stay recorded.
+        _ => Err(invalid_credentials()),
     }
 }
 
@@ -414,14 +428,20 @@ pub async fn change_password(
         ));
     }
     let (rule, now) = (state.settings.login_throttle, state.now());
-    let subjects = vec![throttle::subject("account", &user.email)];
-    let (checked, user_id) = (subjects.clone(), user.id);
-    let stored = state
+    // Reserved before verifying, like a login: parallel wrong guesses verify no more than
+    // LOGIN_MAX_FAILURES current passwords per window.
+    let budget = throttle::Budget {
+        subject: throttle::subject("password_change", &user.email),
+        max_failures: rule.max_failures,
+        waived: false,
+    };
+    let user_id = user.id;
+    let (stored, reserved) = state
         .db(move |conn| {
-            if let Some(wait) = throttle::check(conn, &checked, rule, now)? {
-                return Err(ApiError::too_many_requests(wait));
-            }
-            model::find_by_id(conn, user_id)?.ok_or_else(ApiError::not_found)
+            let reserved = throttle::reserve(conn, &[budget], rule.window, now)?
+                .map_err(ApiError::too_many_requests)?;
+            let stored = model::find_by_id(conn, user_id)?.ok_or_else(ApiError::not_found)?;
+            Ok((stored, reserved))
         })
         .await?;
     if !state
@@ -429,9 +449,6 @@ pub async fn change_password(
         .verify(current_password, Some(stored.password_hash))
         .await?
     {
-        state
-            .db(move |conn| Ok(throttle::record_failure(conn, &subjects, rule, now)?))
-            .await?;
         return Err(ApiError::new(
             crate::error::ErrorKind::Forbidden,
             "invalid_current_password",
@@ -443,6 +460,7 @@ pub async fn change_password(
     state
         .db(move |conn| {
             conn.transaction(|conn| {
+                throttle::release(conn, &reserved)?;
                 model::set_password_hash(conn, user_id, &hash, now)?;
                 model::revoke_user_sessions(
                     conn,

@@ -136,6 +136,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    login_known_addresses (subject) {
+        subject -> Bytea,
+        last_login_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     offer_changes (seq) {
         seq -> Int8,
         xact_id -> Int8,
@@ -393,6 +400,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     jobs,
     login_failures,
+    login_known_addresses,
     offer_changes,
     offer_review_settings,
     offer_reviewers,

@@ -124,7 +124,7 @@ async fn repeated_failures_for_an_account_are_throttled_even_with_the_right_pass
 #[actix_web::test]
 async fn repeated_failures_from_one_address_are_throttled_across_accounts() {
     let app = TestApp::new().await;
-    for i in 0..5 {
+    for i in 0..app.state.settings.login_throttle.address_max_failures {
         app.post_json(
             "/api/v1/auth/login",
             None,
@@ -154,7 +154,7 @@ async fn two_addresses_in_one_ipv6_64_share_the_failure_budget() {
             .uri("/api/v1/auth/login")
             .set_json(json!({"email": email, "password": password}))
     };
-    for i in 0..5 {
+    for i in 0..app.state.settings.login_throttle.address_max_failures {
         let peer = format!("[2001:db8:1:2::{:x}]:40000", i + 1);
         app.send_from(
             &peer,
@@ -514,4 +514,153 @@ async fn password_change_needs_the_current_one_and_follows_the_policy() {
     assert!(app
         .audit_actions(&staff.id.to_string())
         .contains(&"staff_user.password_changed".to_owned()));
+}
+
+fn login_request(email: &str, password: &str) -> actix_web::test::TestRequest {
+    actix_web::test::TestRequest::post()
+        .uri("/api/v1/auth/login")
+        .set_json(json!({"email": email, "password": password}))
+}
+
+/// Sends every request at once, each from its own peer, and counts the answers by status.
+async fn in_parallel(
+    app: &TestApp,
+    requests: Vec<(String, actix_web::test::TestRequest)>,
+) -> std::collections::BTreeMap<u16, usize> {
+    let answers = futures_util::future::join_all(
+        requests
+            .into_iter()
+            .map(|(peer, req)| async move { app.send_from(&peer, req).await.status.as_u16() }),
+    )
+    .await;
+    let mut counts = std::collections::BTreeMap::new();
+    for status in answers {
+        *counts.entry(status).or_default() += 1;
+    }
+    counts
+}
+
+fn small_budgets(s: &mut passerelle::settings::Settings) {
+    s.login_throttle.max_failures = 5;
+    s.login_throttle.address_max_failures = 20;
+    s.login_throttle.account_max_failures = 8;
+}
+
+#[actix_web::test]
+async fn parallel_wrong_passwords_from_many_addresses_verify_no_more_than_the_account_budget() {
+    let app = TestApp::with_settings(small_budgets).await;
+    let staff = app.create_staff(Role::Admin);
+    let requests = (0..30)
+        .map(|i| {
+            (
+                format!("198.51.100.{}:40000", i + 1),
+                login_request(&staff.email, "wrong password here"),
+            )
+        })
+        .collect();
+    let counts = in_parallel(&app, requests).await;
+    // Each 401 is a verified password: no more than the account's budget of 8.
+    assert_eq!(counts.get(&401), Some(&8), "{counts:?}");
+    assert_eq!(counts.get(&429), Some(&22), "{counts:?}");
+}
+
+#[actix_web::test]
+async fn parallel_wrong_passwords_from_one_address_verify_no_more_than_the_pair_budget() {
+    let app = TestApp::with_settings(small_budgets).await;
+    let staff = app.create_staff(Role::Admin);
+    let requests = (0..25)
+        .map(|_| {
+            (
+                "198.51.100.7:40000".to_owned(),
+                login_request(&staff.email, "wrong password here"),
+            )
+        })
+        .collect();
+    let counts = in_parallel(&app, requests).await;
+    assert_eq!(counts.get(&401), Some(&5), "{counts:?}");
+    assert_eq!(counts.get(&429), Some(&20), "{counts:?}");
+}
+
+#[actix_web::test]
+async fn parallel_wrong_current_passwords_verify_no_more_than_the_budget() {
+    let app = TestApp::with_settings(small_budgets).await;
+    let (_, token) = app.token_for(Role::Manager).await;
+    let requests = (0..20)
+        .map(|i| {
+            let req = actix_web::test::TestRequest::post()
+                .uri("/api/v1/auth/password")
+                .insert_header(("authorization", format!("Bearer {token}")))
+                .set_json(
+                    json!({"current_password": format!("wrong guess number {i}"),
+                                 "new_password": "une nouvelle phrase secrète"}),
+                );
+            (format!("198.51.100.{}:40000", i + 1), req)
+        })
+        .collect();
+    let counts = in_parallel(&app, requests).await;
+    assert_eq!(counts.get(&403), Some(&5), "{counts:?}");
+    assert_eq!(counts.get(&429), Some(&15), "{counts:?}");
+}
+
+#[actix_web::test]
+async fn failures_from_an_attackers_address_do_not_lock_the_owner_out_of_theirs() {
+    let app = TestApp::new().await;
+    let staff = app.create_staff(Role::Admin);
+    let attacker = "203.0.113.66:40000";
+    for _ in 0..app.state.settings.login_throttle.max_failures {
+        app.send_from(attacker, login_request(&staff.email, "wrong password here"))
+            .await
+            .assert_problem(401, "invalid_credentials");
+    }
+    // The attacker's address is throttled for this account, even with the right password...
+    app.send_from(attacker, login_request(&staff.email, PASSWORD))
+        .await
+        .assert_problem(429, "too_many_requests");
+    // ...while the owner, from an address that never failed, logs in.
+    let res = app
+        .send_from("192.0.2.55:40000", login_request(&staff.email, PASSWORD))
+        .await;
+    assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+}
+
+#[actix_web::test]
+async fn a_distributed_guesser_is_stopped_by_the_account_budget_but_not_a_known_address() {
+    let app = TestApp::with_settings(small_budgets).await;
+    let staff = app.create_staff(Role::Admin);
+    let home = "192.0.2.80:40000";
+    let res = app
+        .send_from(home, login_request(&staff.email, PASSWORD))
+        .await;
+    assert_eq!(res.status, 200);
+    // One guess from each of 8 addresses spends the account's budget...
+    for i in 0..8 {
+        app.send_from(
+            &format!("198.51.100.{}:40000", i + 1),
+            login_request(&staff.email, "wrong password here"),
+        )
+        .await
+        .assert_problem(401, "invalid_credentials");
+    }
+    // ...so a ninth address is refused before its password is even checked...
+    app.send_from("198.51.100.99:40000", login_request(&staff.email, PASSWORD))
+        .await
+        .assert_problem(429, "too_many_requests");
+    // ...but the address the owner logged in from still works.
+    let res = app
+        .send_from(home, login_request(&staff.email, PASSWORD))
+        .await;
+    assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+    // A known address is forgotten after 180 days without a login.
+    app.clock.advance(chrono::Duration::days(181));
+    for i in 0..8 {
+        app.send_from(
+            &format!("198.51.100.{}:40000", i + 1),
+            login_request(&staff.email, "wrong password here"),
+        )
+        .await
+        .assert_problem(401, "invalid_credentials");
+    }
+    app.send_from(home, login_request(&staff.email, PASSWORD))
+        .await
+        .assert_problem(429, "too_many_requests");
 }
