@@ -3,6 +3,7 @@
 //! Every variable the service reads is listed in [`Settings::from_env`] with its default; the
 //! README and `.env.example` document the same list.
 
+use crate::applications::upload::MinimumRate;
 use crate::proxies::{Cidr, ForwardedHeader};
 use std::{collections::HashMap, net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -118,8 +119,16 @@ pub struct ApplicationSettings {
     /// `UPLOAD_CONCURRENCY` (default 16): applications read at once by this instance, which
     /// bounds their memory to this many times `MAX_APPLICATION_BYTES`.
     pub upload_concurrency: usize,
-    /// `UPLOAD_TIMEOUT_SECONDS` (default 120): longest time to receive a whole application.
+    /// `UPLOAD_TIMEOUT_SECONDS` (default 60): longest time to receive a whole application.
     pub upload_timeout_secs: u64,
+    /// `UPLOAD_CONCURRENCY_PER_ADDRESS` (default 2; 0 turns the cap off): applications one
+    /// client address (IPv6 per /64) may send to this instance at once; one more gets 429
+    /// `too_many_uploads` before its body is read, so one client cannot hold every slot.
+    pub upload_concurrency_per_address: usize,
+    /// `UPLOAD_MIN_BYTES_PER_SECOND` (default 2048; 0 turns the rule off) and
+    /// `UPLOAD_RATE_GRACE_SECONDS` (default 10): past the grace period, an application whose
+    /// average rate since it started falls below the minimum is cut (408 `upload_too_slow`).
+    pub upload_min_rate: MinimumRate,
 }
 
 #[derive(Clone)]
@@ -504,8 +513,25 @@ impl ApplicationSettings {
             talent_pool_retention_days: parse_or(get, "TALENT_POOL_RETENTION_DAYS", 730)?,
             purge_interval_secs: parse_or(get, "PURGE_INTERVAL_SECONDS", 3600)?,
             upload_concurrency: parse_or(get, "UPLOAD_CONCURRENCY", 16usize)?.max(1),
-            upload_timeout_secs: parse_or(get, "UPLOAD_TIMEOUT_SECONDS", 120u64)?.max(1),
+            upload_timeout_secs: parse_or(get, "UPLOAD_TIMEOUT_SECONDS", 60u64)?.max(1),
+            upload_concurrency_per_address: parse_or(get, "UPLOAD_CONCURRENCY_PER_ADDRESS", 2)?,
+            upload_min_rate: MinimumRate {
+                bytes_per_second: parse_or(get, "UPLOAD_MIN_BYTES_PER_SECOND", 2048)?,
+                grace: Duration::from_secs(parse_or(get, "UPLOAD_RATE_GRACE_SECONDS", 10)?),
+            },
         };
+        let rate = s.upload_min_rate;
+        // A grace period as long as the whole deadline would make the minimum rate dead
+        // letter, and one of 0 would judge an upload by its very first bytes.
+        if rate.bytes_per_second > 0
+            && (rate.grace.is_zero() || rate.grace.as_secs() >= s.upload_timeout_secs)
+        {
+            return Err(SettingsError(format!(
+                "UPLOAD_RATE_GRACE_SECONDS must be at least 1 and shorter than \
+                 UPLOAD_TIMEOUT_SECONDS ({}) while UPLOAD_MIN_BYTES_PER_SECOND is set",
+                s.upload_timeout_secs
+            )));
+        }
         if s.max_document_bytes == 0 || s.max_request_bytes < s.max_document_bytes {
             return Err(SettingsError(
                 "MAX_APPLICATION_BYTES must be at least MAX_DOCUMENT_BYTES, which must be positive"

@@ -1,13 +1,23 @@
 //! Reading a multipart application while it streams: the whole request and each file are
 //! capped as bytes arrive (413 before the body is read whole), unknown and repeated fields
-//! are refused, text fields are bounded.
+//! are refused, text fields are bounded. Slow senders cannot hold the upload slots: a body
+//! whose average rate falls below a minimum after a grace period is cut (408), and one client
+//! address may send only a few applications at once (429).
 
 use super::domain::FORM_FIELDS;
 use crate::error::{ApiError, ErrorKind};
 use actix_multipart::Multipart;
 use actix_web::{error::PayloadError, http::header, web, HttpRequest};
-use futures_util::StreamExt;
-use std::collections::HashMap;
+use futures_util::{Future, Stream, StreamExt};
+use std::{
+    collections::HashMap,
+    io,
+    pin::Pin,
+    sync::{Arc, Mutex},
+    task::{Context, Poll},
+    time::Duration,
+};
+use tokio::time::{Instant, Sleep};
 
 /// Longest text field, in bytes.
 const MAX_TEXT_BYTES: usize = 16 * 1024;
@@ -22,6 +32,210 @@ pub struct UploadedFile {
 pub struct Submission {
     pub fields: HashMap<String, String>,
     pub files: HashMap<String, UploadedFile>,
+}
+
+/// The slowest an upload may arrive: past `grace`, its average rate since the start must
+/// stay at or above `bytes_per_second`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MinimumRate {
+    /// 0: no minimum.
+    pub bytes_per_second: u64,
+    pub grace: Duration,
+}
+
+impl MinimumRate {
+    pub const OFF: MinimumRate = MinimumRate {
+        bytes_per_second: 0,
+        grace: Duration::ZERO,
+    };
+
+    /// How long after its start an upload that has received `received` bytes may go on
+    /// without more: the later of the grace period and the moment its average rate falls
+    /// below the minimum. `None` when there is no minimum.
+    pub fn cut_off(&self, received: u64) -> Option<Duration> {
+        if self.bytes_per_second == 0 {
+            return None;
+        }
+        let at = Duration::from_millis(received.saturating_mul(1000) / self.bytes_per_second);
+        Some(at.max(self.grace))
+    }
+
+    /// Whether an upload that has received `received` bytes `elapsed` after its start is
+    /// too slow to go on.
+    pub fn is_too_slow(&self, received: u64, elapsed: Duration) -> bool {
+        self.cut_off(received).is_some_and(|at| elapsed >= at)
+    }
+}
+
+/// The error a [`MinimumRateBody`] ends with, told apart from other I/O errors by its type.
+#[derive(Debug)]
+struct TooSlow;
+
+impl std::fmt::Display for TooSlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("upload below the minimum rate")
+    }
+}
+
+impl std::error::Error for TooSlow {}
+
+fn is_too_slow(e: &PayloadError) -> bool {
+    matches!(e, PayloadError::Io(io) if io.get_ref().is_some_and(|inner| inner.is::<TooSlow>()))
+}
+
+/// 408 `upload_too_slow`.
+pub fn upload_too_slow() -> ApiError {
+    ApiError::new(
+        ErrorKind::RequestTimeout,
+        "upload_too_slow",
+        "The application arrived too slowly; send it again over a better connection.",
+    )
+}
+
+/// A request body that must keep up a [`MinimumRate`], counted from when it is first awaited
+/// (once an upload slot is held): past the cut-off it fails with [`TooSlow`], also when no
+/// byte arrives at all, since a timer wakes it at the cut-off.
+pub struct MinimumRateBody<S> {
+    inner: S,
+    rule: MinimumRate,
+    started: Instant,
+    received: u64,
+    /// Armed at the cut-off of what has arrived so far; `None` when there is no minimum.
+    timer: Option<Pin<Box<Sleep>>>,
+    cut: bool,
+}
+
+impl<S> MinimumRateBody<S> {
+    pub fn new(inner: S, rule: MinimumRate) -> Self {
+        let started = Instant::now();
+        let timer = rule
+            .cut_off(0)
+            .map(|at| Box::pin(tokio::time::sleep_until(started + at)));
+        MinimumRateBody {
+            inner,
+            rule,
+            started,
+            received: 0,
+            timer,
+            cut: false,
+        }
+    }
+
+    fn too_slow(&mut self) -> Poll<Option<Result<web::Bytes, PayloadError>>> {
+        self.cut = true;
+        Poll::Ready(Some(Err(PayloadError::Io(io::Error::other(TooSlow)))))
+    }
+}
+
+impl<S> Stream for MinimumRateBody<S>
+where
+    S: Stream<Item = Result<web::Bytes, PayloadError>> + Unpin,
+{
+    type Item = Result<web::Bytes, PayloadError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.cut {
+            return Poll::Ready(None);
+        }
+        let item = Pin::new(&mut self.inner).poll_next(cx);
+        match &item {
+            Poll::Ready(Some(Ok(chunk))) => {
+                self.received = self.received.saturating_add(chunk.len() as u64);
+            }
+            // The end of the body, or an error of its own: nothing left to time.
+            Poll::Ready(_) => return item,
+            Poll::Pending => {}
+        }
+        let Some(at) = self.rule.cut_off(self.received) else {
+            return item;
+        };
+        let at = self.started + at;
+        if Instant::now() >= at {
+            return self.too_slow();
+        }
+        if item.is_ready() {
+            return item;
+        }
+        let Some(timer) = self.timer.as_mut() else {
+            return item;
+        };
+        if timer.deadline() != at {
+            timer.as_mut().reset(at);
+        }
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => self.too_slow(),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// Applications being received by this instance, counted per client address.
+#[derive(Debug, Default)]
+pub struct UploadsPerAddress {
+    counts: Mutex<HashMap<String, usize>>,
+}
+
+/// One application counted against its client address until it is dropped, however its
+/// request ends (answered, timed out, or its connection gone).
+#[derive(Debug)]
+pub struct AddressSlot {
+    owner: Arc<UploadsPerAddress>,
+    key: String,
+}
+
+/// How long a client told `too_many_uploads` should wait.
+const TOO_MANY_UPLOADS_RETRY_SECS: u64 = 5;
+
+impl UploadsPerAddress {
+    /// Counts one more application from `key` (a [`crate::http::client_key`]), or refuses it
+    /// with 429 `too_many_uploads` when `cap` are already arriving from there. A `cap` of 0
+    /// counts nothing.
+    pub fn claim(
+        self: &Arc<Self>,
+        key: String,
+        cap: usize,
+    ) -> Result<Option<AddressSlot>, ApiError> {
+        if cap == 0 {
+            return Ok(None);
+        }
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let count = counts.entry(key.clone()).or_default();
+        if *count >= cap {
+            return Err(ApiError::new(
+                ErrorKind::TooManyRequests,
+                "too_many_uploads",
+                format!(
+                    "{cap} applications are already arriving from your address: wait until \
+                     they are done."
+                ),
+            )
+            .with_retry_after(TOO_MANY_UPLOADS_RETRY_SECS));
+        }
+        *count += 1;
+        Ok(Some(AddressSlot {
+            owner: Arc::clone(self),
+            key,
+        }))
+    }
+
+    /// Applications arriving from `key` now.
+    pub fn in_flight(&self, key: &str) -> usize {
+        let counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        counts.get(key).copied().unwrap_or(0)
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut counts = self.owner.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = counts.get_mut(&self.key) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                // The map holds only addresses with applications in flight.
+                counts.remove(&self.key);
+            }
+        }
+    }
 }
 
 fn field_error(field: &str, code: &str, message: &str) -> ApiError {
@@ -39,6 +253,7 @@ fn multipart_error(e: actix_multipart::MultipartError, max_request: usize) -> Ap
             "multipart_required",
             "Send the application as multipart/form-data.",
         ),
+        E::Payload(p) if is_too_slow(&p) => upload_too_slow(),
         E::Payload(PayloadError::Overflow) => ApiError::payload_too_large(format!(
             "The application is larger than {} MiB in total.",
             max_request / (1024 * 1024)
@@ -60,6 +275,7 @@ pub async fn read_submission(
     payload: web::Payload,
     max_document: usize,
     max_request: usize,
+    min_rate: MinimumRate,
 ) -> Result<Submission, ApiError> {
     let declared = req
         .headers()
@@ -74,7 +290,7 @@ pub async fn read_submission(
     }
     // Counts what actually arrives: a chunked body has no Content-Length to trust.
     let mut seen = 0usize;
-    let counted = payload.map(move |chunk| {
+    let counted = MinimumRateBody::new(payload, min_rate).map(move |chunk| {
         let chunk = chunk?;
         seen += chunk.len();
         if seen > max_request {
