@@ -908,6 +908,65 @@ mod tests {
     }
 
     #[test]
+    fn upload_limits_have_defaults_can_be_turned_off_and_are_checked() {
+        let s = Settings::from_map(&env(&[])).unwrap().applications;
+        assert_eq!(s.upload_timeout_secs, 60);
+        assert_eq!(s.upload_concurrency_per_address, 2);
+        assert_eq!(
+            s.upload_min_rate,
+            MinimumRate {
+                bytes_per_second: 2048,
+                grace: Duration::from_secs(10),
+            }
+        );
+        let s = Settings::from_map(&env(&[
+            ("UPLOAD_CONCURRENCY_PER_ADDRESS", "0"),
+            ("UPLOAD_MIN_BYTES_PER_SECOND", "0"),
+            // With no minimum rate, the grace period does not matter.
+            ("UPLOAD_RATE_GRACE_SECONDS", "0"),
+            ("UPLOAD_TIMEOUT_SECONDS", "5"),
+        ]))
+        .unwrap()
+        .applications;
+        assert_eq!(s.upload_concurrency_per_address, 0);
+        assert_eq!(s.upload_min_rate.cut_off(0), None);
+        let s = Settings::from_map(&env(&[
+            ("UPLOAD_MIN_BYTES_PER_SECOND", "1000"),
+            ("UPLOAD_RATE_GRACE_SECONDS", "1"),
+            ("UPLOAD_TIMEOUT_SECONDS", "5"),
+        ]))
+        .unwrap()
+        .applications;
+        assert_eq!(s.upload_min_rate.cut_off(0), Some(Duration::from_secs(1)));
+        for (pairs, name) in [
+            (
+                vec![("UPLOAD_CONCURRENCY_PER_ADDRESS", "-1")],
+                "UPLOAD_CONCURRENCY_PER_ADDRESS",
+            ),
+            (
+                vec![("UPLOAD_MIN_BYTES_PER_SECOND", "2 KiB")],
+                "UPLOAD_MIN_BYTES_PER_SECOND",
+            ),
+            (
+                vec![("UPLOAD_RATE_GRACE_SECONDS", "0")],
+                "UPLOAD_RATE_GRACE_SECONDS",
+            ),
+            // A grace period as long as the deadline would never let the minimum apply.
+            (
+                vec![("UPLOAD_TIMEOUT_SECONDS", "10")],
+                "UPLOAD_RATE_GRACE_SECONDS",
+            ),
+            (
+                vec![("UPLOAD_RATE_GRACE_SECONDS", "soon")],
+                "UPLOAD_RATE_GRACE_SECONDS",
+            ),
+        ] {
+            let err = Settings::from_map(&env(&pairs)).unwrap_err();
+            assert!(err.to_string().contains(name), "{name}: {err}");
+        }
+    }
+
+    #[test]
     fn cors_origins_are_parsed_and_checked() {
         let s = Settings::from_map(&env(&[(
             "CORS_ALLOWED_ORIGINS",

@@ -56,8 +56,10 @@ impl MinimumRate {
         if self.bytes_per_second == 0 {
             return None;
         }
-        let at = Duration::from_millis(received.saturating_mul(1000) / self.bytes_per_second);
-        Some(at.max(self.grace))
+        // The first millisecond at which `received` is strictly less than the minimum times
+        // the time elapsed.
+        let at = received.saturating_mul(1000) / self.bytes_per_second;
+        Some(Duration::from_millis(at.saturating_add(1)).max(self.grace))
     }
 
     /// Whether an upload that has received `received` bytes `elapsed` after its start is
@@ -353,4 +355,127 @@ pub async fn read_submission(
         }
     }
     Ok(Submission { fields, files })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::ResponseError;
+    use futures_util::stream;
+
+    const RULE: MinimumRate = MinimumRate {
+        bytes_per_second: 1000,
+        grace: Duration::from_secs(10),
+    };
+
+    #[test]
+    fn the_rate_is_judged_only_after_the_grace_period() {
+        let s = Duration::from_secs;
+        // Nothing at all for the whole grace period is still allowed.
+        assert!(!RULE.is_too_slow(0, Duration::from_millis(9_999)));
+        assert!(RULE.is_too_slow(0, s(10)));
+        // Past it, the average since the start counts: 1000 B/s over 12 s is 12 000 bytes.
+        assert!(!RULE.is_too_slow(12_000, s(12)));
+        assert!(RULE.is_too_slow(11_999, s(12)));
+        // A fast start buys time: 30 000 bytes in the first second last until 30 s.
+        assert_eq!(RULE.cut_off(30_000), Some(Duration::from_millis(30_001)));
+        assert_eq!(RULE.cut_off(5_000), Some(s(10)));
+        assert!(!RULE.is_too_slow(30_000, s(30)));
+        assert!(RULE.is_too_slow(30_000, Duration::from_millis(30_001)));
+        // The penetration test's 10 bytes every 0.5 s (20 B/s) is cut when the grace ends.
+        assert!(RULE.is_too_slow(200, s(10)));
+        assert_eq!(RULE.cut_off(u64::MAX).map(|d| d > s(1_000_000)), Some(true));
+    }
+
+    #[test]
+    fn a_minimum_of_zero_cuts_nothing() {
+        assert_eq!(MinimumRate::OFF.cut_off(0), None);
+        assert!(!MinimumRate::OFF.is_too_slow(0, Duration::from_secs(86_400)));
+    }
+
+    fn rule_ms(bytes_per_second: u64, grace_ms: u64) -> MinimumRate {
+        MinimumRate {
+            bytes_per_second,
+            grace: Duration::from_millis(grace_ms),
+        }
+    }
+
+    #[actix_web::test]
+    async fn a_body_that_stops_is_cut_at_the_grace_period_by_its_timer() {
+        let stalled = stream::iter([Ok(web::Bytes::from_static(b"abc"))]).chain(stream::pending());
+        let mut body = MinimumRateBody::new(stalled, rule_ms(1000, 100));
+        let started = std::time::Instant::now();
+        assert_eq!(body.next().await.unwrap().unwrap(), "abc");
+        let err = body.next().await.unwrap().unwrap_err();
+        assert!(is_too_slow(&err), "{err}");
+        let took = started.elapsed();
+        assert!(took >= Duration::from_millis(100) && took < Duration::from_secs(2));
+        // Cut means ended: nothing more is read.
+        assert!(body.next().await.is_none());
+    }
+
+    #[actix_web::test]
+    async fn a_body_at_a_fair_rate_or_without_a_minimum_is_left_alone() {
+        // 100 bytes every 20 ms (5000 B/s) for 300 ms, well past a 50 ms grace period.
+        let steady = stream::unfold(0, |n| async move {
+            (n < 15).then_some(())?;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            Some((Ok(web::Bytes::from(vec![b'x'; 100])), n + 1))
+        });
+        let body = MinimumRateBody::new(Box::pin(steady), rule_ms(1000, 50));
+        let all: Vec<_> = body.collect().await;
+        assert_eq!(all.len(), 15);
+        assert!(all.iter().all(Result::is_ok));
+
+        let slow = stream::unfold(0, |n| async move {
+            (n < 3).then_some(())?;
+            tokio::time::sleep(Duration::from_millis(60)).await;
+            Some((Ok(web::Bytes::from_static(b"x")), n + 1))
+        });
+        let body = MinimumRateBody::new(Box::pin(slow), MinimumRate::OFF);
+        assert!(body.collect::<Vec<_>>().await.iter().all(Result::is_ok));
+    }
+
+    #[actix_web::test]
+    async fn other_payload_errors_are_not_taken_for_slowness() {
+        let err = PayloadError::Io(io::Error::new(io::ErrorKind::TimedOut, "deadline"));
+        assert!(!is_too_slow(&err));
+        assert!(!is_too_slow(&PayloadError::Overflow));
+        let failing = stream::iter([Err(PayloadError::Overflow)]);
+        let mut body = MinimumRateBody::new(failing, rule_ms(1000, 50));
+        assert!(matches!(
+            body.next().await,
+            Some(Err(PayloadError::Overflow))
+        ));
+    }
+
+    #[test]
+    fn each_address_gets_its_cap_and_its_uploads_back_when_they_end() {
+        let uploads = Arc::new(UploadsPerAddress::default());
+        let a = "192.0.2.1".to_owned();
+        let first = uploads.claim(a.clone(), 2).unwrap();
+        let second = uploads.claim(a.clone(), 2).unwrap();
+        let refused = uploads.claim(a.clone(), 2).unwrap_err();
+        assert_eq!(refused.code(), "too_many_uploads");
+        assert_eq!(refused.status_code().as_u16(), 429);
+        // Another address is counted on its own.
+        let other = uploads.claim("192.0.2.2".into(), 2).unwrap();
+        assert_eq!(uploads.in_flight(&a), 2);
+        drop(first);
+        assert_eq!(uploads.in_flight(&a), 1);
+        let third = uploads.claim(a.clone(), 2).unwrap();
+        drop((second, third, other));
+        assert_eq!(uploads.in_flight(&a), 0);
+        // Addresses without uploads in flight are forgotten.
+        assert!(uploads.counts.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_cap_of_zero_counts_nothing() {
+        let uploads = Arc::new(UploadsPerAddress::default());
+        for _ in 0..100 {
+            assert!(uploads.claim("192.0.2.1".into(), 0).unwrap().is_none());
+        }
+        assert_eq!(uploads.in_flight("192.0.2.1"), 0);
+    }
 }

@@ -426,10 +426,7 @@ fn apply_from(port: u16, offer_id: &str, client: &str, email: &str) -> crate::pr
 
 fn assert_problem(res: &crate::process::Response, status: u16, code: &str) {
     assert_eq!(res.status, status, "{}", res.text());
-    assert_eq!(
-        res.header("content-type"),
-        Some("application/problem+json")
-    );
+    assert_eq!(res.header("content-type"), Some("application/problem+json"));
     assert_eq!(res.json()["code"], code, "{}", res.text());
 }
 
@@ -474,7 +471,12 @@ async fn a_third_upload_at_once_from_one_address_gets_429_while_other_addresses_
     assert!(took < Duration::from_millis(900), "429 after {took:?}");
 
     // Another address is not held back by them.
-    let other = apply_from(server.port, &offer_id, "2001:db8:a:c::1", "autre@exemple.fr");
+    let other = apply_from(
+        server.port,
+        &offer_id,
+        "2001:db8:a:c::1",
+        "autre@exemple.fr",
+    );
     assert_eq!(other.status, 201, "{}", other.text());
 
     // The slow ones are cut once the grace period is over, which gives the address back its
@@ -484,7 +486,12 @@ async fn a_third_upload_at_once_from_one_address_gets_429_while_other_addresses_
         assert_problem(&res, 408, "upload_too_slow");
         assert!(took < Duration::from_secs(4), "cut after {took:?}");
     }
-    let again = apply_from(server.port, &offer_id, "2001:db8:a:b::1", "revenue@exemple.fr");
+    let again = apply_from(
+        server.port,
+        &offer_id,
+        "2001:db8:a:b::1",
+        "revenue@exemple.fr",
+    );
     assert_eq!(again.status, 201, "{}", again.text());
     assert_eq!(app.count("SELECT count(*) AS n FROM applications"), 2);
 }
