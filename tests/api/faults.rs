@@ -479,6 +479,25 @@ async fn a_third_upload_at_once_from_one_address_gets_429_while_other_addresses_
     );
     assert_eq!(other.status, 201, "{}", other.text());
 
+    // Uploads whose client hangs up give their address back at once, well before the grace
+    // period would have cut them.
+    let gone_at = std::time::Instant::now();
+    for i in 0..2 {
+        let body = apply_body(&format!("partie{i}@exemple.fr"));
+        let left = Trickle::start(server.port, &offer_id, "192.0.2.44", body, 10, every);
+        std::thread::sleep(Duration::from_millis(100));
+        left.reader.shutdown(std::net::Shutdown::Both).unwrap();
+        left.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let back = apply_from(server.port, &offer_id, "192.0.2.44", "partie@exemple.fr");
+    assert_eq!(back.status, 201, "{}", back.text());
+    assert!(
+        gone_at.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        gone_at.elapsed()
+    );
+
     // The slow ones are cut once the grace period is over, which gives the address back its
     // uploads.
     for upload in slow {
@@ -493,7 +512,7 @@ async fn a_third_upload_at_once_from_one_address_gets_429_while_other_addresses_
         "revenue@exemple.fr",
     );
     assert_eq!(again.status, 201, "{}", again.text());
-    assert_eq!(app.count("SELECT count(*) AS n FROM applications"), 2);
+    assert_eq!(app.count("SELECT count(*) AS n FROM applications"), 3);
 }
 
 #[actix_web::test]
