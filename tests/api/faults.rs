@@ -213,8 +213,15 @@ async fn acknowledged_applications_survive_a_crash_of_the_server_and_the_databas
         ],
         password,
     );
-    // Durability is under test, not the limits: one address applies as fast as it can.
-    let server = ServerProcess::start(&url, &[("APPLY_RATE_LIMIT", "0")]);
+    // Durability is under test, not the limits: one address applies as fast as it can, from
+    // four connections at once.
+    let server = ServerProcess::start(
+        &url,
+        &[
+            ("APPLY_RATE_LIMIT", "0"),
+            ("UPLOAD_CONCURRENCY_PER_ADDRESS", "0"),
+        ],
+    );
     server.wait_ready();
     let token = server.login("crash@ville.example", password);
     let created = server.json(
