@@ -38,6 +38,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Slots for applications being received: bounds their memory.
     pub uploads: Arc<tokio::sync::Semaphore>,
+    /// Applications being received, per client address (`UPLOAD_CONCURRENCY_PER_ADDRESS`).
+    pub uploads_per_address: Arc<crate::applications::upload::UploadsPerAddress>,
     /// Counts and facets of the public catalogue, per catalogue version.
     pub catalog: Arc<CatalogCache>,
     /// SMTP when configured, else a mailer that only logs; called by the job workers.
@@ -64,6 +66,7 @@ impl AppState {
             clock: Arc::new(SystemClock),
             catalog: Arc::new(CatalogCache::default()),
             uploads,
+            uploads_per_address: Arc::default(),
             metrics: Arc::default(),
             mailer,
             schema: Arc::new(SchemaGate::new(true)),

@@ -392,15 +392,15 @@ fn store(
     responses(
         (status = 201, description = "Received; the tracking token is shown once (`null` in a replay to a retry with the same Idempotency-Key)", body = ApplicationCreated,
             headers(("Idempotent-Replayed" = String, description = "`true` when this is the replay of an earlier submission with the same Idempotency-Key (then `tracking_token` is null); absent otherwise"), ("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"reads\";q=600;w=60` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"reads\";r=599;t=42`"))),
-        (status = 429, description = "Too many applications sent from this address (`rate_limited`, policy `apply`); see Retry-After", body = Problem, content_type = "application/problem+json",
+        (status = 429, description = "Too many applications sent from this address (`rate_limited`, policy `apply`), or already UPLOAD_CONCURRENCY_PER_ADDRESS of them arriving from it at once (`too_many_uploads`, before the body is read); see Retry-After", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"), ("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"reads\";q=600;w=60` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"reads\";r=599;t=42`"))),
         (status = 400, description = "Unreadable multipart body or Idempotency-Key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such public offer", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Offer closed, deadline passed, or already applied with this email", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "A file or the whole request is too large", body = Problem, content_type = "application/problem+json"),
-        (status = 408, description = "The application took longer than UPLOAD_TIMEOUT_SECONDS to arrive", body = Problem, content_type = "application/problem+json"),
+        (status = 408, description = "The application took longer than UPLOAD_TIMEOUT_SECONDS to arrive (`upload_timeout`), or arrived slower than UPLOAD_MIN_BYTES_PER_SECOND on average once UPLOAD_RATE_GRACE_SECONDS had passed (`upload_too_slow`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not multipart/form-data", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Too many applications arriving at once; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many applications arriving at once: every UPLOAD_CONCURRENCY slot stayed taken while this one waited, up to 10 s (`busy`); see Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, missing consent, or Idempotency-Key reused with another form (`validation_failed`, `idempotency_key_reused`; a `source` that is not a slug is the field code `invalid_source`). A refused file is a field error on `cv` or `cover_letter` with the code `not_a_pdf`, `unreadable_pdf`, `encrypted_pdf`, `active_pdf_content` or `pdf_too_complex` (its streams decode to more than 64 MiB in all, or it has more than 500 streams)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -416,6 +416,12 @@ pub async fn apply(
     let offer_id = id.into_inner();
     let key = idempotency_key(&req)?;
     let limits = state.settings.applications;
+    // One address may hold only a few of the slots below, so slow senders from one place
+    // cannot take them all; refused at once, before waiting or reading.
+    let client = crate::http::client_key(&crate::http::client_address(&req, &state.settings));
+    let _address_slot = state
+        .uploads_per_address
+        .claim(client, limits.upload_concurrency_per_address)?;
     // A bounded number of applications are received at once; the others wait a little, then
     // are told to come back, so memory stays bounded whatever the load.
     let _slot = actix_web::rt::time::timeout(
@@ -436,6 +442,7 @@ pub async fn apply(
         payload,
         limits.max_document_bytes,
         limits.max_request_bytes,
+        limits.upload_min_rate,
     );
     let Submission { fields, files } =
         actix_web::rt::time::timeout(Duration::from_secs(limits.upload_timeout_secs), reading)

@@ -213,8 +213,15 @@ async fn acknowledged_applications_survive_a_crash_of_the_server_and_the_databas
         ],
         password,
     );
-    // Durability is under test, not the limits: one address applies as fast as it can.
-    let server = ServerProcess::start(&url, &[("APPLY_RATE_LIMIT", "0")]);
+    // Durability is under test, not the limits: one address applies as fast as it can, from
+    // four connections at once.
+    let server = ServerProcess::start(
+        &url,
+        &[
+            ("APPLY_RATE_LIMIT", "0"),
+            ("UPLOAD_CONCURRENCY_PER_ADDRESS", "0"),
+        ],
+    );
     server.wait_ready();
     let token = server.login("crash@ville.example", password);
     let created = server.json(
@@ -332,4 +339,236 @@ async fn a_handler_stuck_on_the_database_ends_in_503_at_the_request_deadline() {
     // Nothing half-written, and the same request goes through once the lock is gone.
     assert_eq!(app.count("SELECT count(*) AS n FROM offers"), 0);
     app.create_offer(&token, open_offer("VDG-SLOW-1")).await;
+}
+
+/// Settings small enough for fast tests: past 1 s, an upload must average 1000 B/s; 5 s in
+/// all. The test client is the right-most `X-Forwarded-For` entry (the test connects from
+/// 127.0.0.1, a trusted proxy), so each test picks its own addresses.
+const SLOW_UPLOAD_SETTINGS: [(&str, &str); 4] = [
+    ("TRUSTED_PROXIES", "127.0.0.1/32"),
+    ("UPLOAD_MIN_BYTES_PER_SECOND", "1000"),
+    ("UPLOAD_RATE_GRACE_SECONDS", "1"),
+    ("UPLOAD_TIMEOUT_SECONDS", "5"),
+];
+
+/// An application sent on its own connection from `client`, `piece` bytes every `every`,
+/// until the body is sent, the server closes, or the answer is read.
+struct Trickle {
+    reader: TcpStream,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    writer: std::thread::JoinHandle<()>,
+    started: std::time::Instant,
+}
+
+impl Trickle {
+    fn start(
+        port: u16,
+        offer_id: &str,
+        client: &str,
+        body: Vec<u8>,
+        piece: usize,
+        every: Duration,
+    ) -> Self {
+        let reader = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        reader
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut writer = reader.try_clone().unwrap();
+        writer
+            .write_all(&head(
+                "POST",
+                &format!("/api/v1/offers/{offer_id}/applications"),
+                &[
+                    ("Content-Type", &multipart_type()),
+                    ("X-Forwarded-For", client),
+                ],
+                body.len(),
+            ))
+            .unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let started = std::time::Instant::now();
+        let writer = std::thread::spawn(move || {
+            for piece in body.chunks(piece) {
+                if stopped.load(std::sync::atomic::Ordering::Relaxed)
+                    || writer.write_all(piece).is_err()
+                {
+                    return;
+                }
+                std::thread::sleep(every);
+            }
+        });
+        Trickle {
+            reader,
+            stop,
+            writer,
+            started,
+        }
+    }
+
+    /// The answer, and how long after the start it came.
+    fn answer(self) -> (crate::process::Response, Duration) {
+        let res = finish(self.reader).unwrap();
+        let took = self.started.elapsed();
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = self.writer.join();
+        (res, took)
+    }
+}
+
+/// One application sent at once from `client`.
+fn apply_from(port: u16, offer_id: &str, client: &str, email: &str) -> crate::process::Response {
+    request(
+        port,
+        "POST",
+        &format!("/api/v1/offers/{offer_id}/applications"),
+        &[
+            ("Content-Type", &multipart_type()),
+            ("X-Forwarded-For", client),
+        ],
+        &apply_body(email),
+    )
+    .unwrap()
+}
+
+fn assert_problem(res: &crate::process::Response, status: u16, code: &str) {
+    assert_eq!(res.status, status, "{}", res.text());
+    assert_eq!(res.header("content-type"), Some("application/problem+json"));
+    assert_eq!(res.json()["code"], code, "{}", res.text());
+}
+
+async fn published_offer(app: &TestApp, reference: &str) -> String {
+    let (_, token) = app.token_for(Role::Manager).await;
+    let offer = app.publish_new_offer(&token, open_offer(reference)).await;
+    offer["id"].as_str().unwrap().to_owned()
+}
+
+#[actix_web::test]
+async fn a_third_upload_at_once_from_one_address_gets_429_while_other_addresses_apply() {
+    let app = TestApp::new().await;
+    let offer_id = published_offer(&app, "VDG-SLOW-A").await;
+    let server = ServerProcess::start(app.db.url(), &SLOW_UPLOAD_SETTINGS);
+    server.wait_ready();
+
+    // Two slow senders from one /64 (the penetration test's 10 bytes every 0.5 s) hold the
+    // two uploads that address may have in flight (UPLOAD_CONCURRENCY_PER_ADDRESS, 2).
+    let every = Duration::from_millis(500);
+    let slow: Vec<_> = ["2001:db8:a:b::1", "2001:db8:a:b::2"]
+        .iter()
+        .enumerate()
+        .map(|(i, client)| {
+            let body = apply_body(&format!("lent{i}@exemple.fr"));
+            Trickle::start(server.port, &offer_id, client, body, 10, every)
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+
+    // A third from the same /64 is refused at once, before its body is read.
+    let third = Trickle::start(
+        server.port,
+        &offer_id,
+        "2001:db8:a:b::3",
+        apply_body("troisieme@exemple.fr"),
+        10,
+        every,
+    );
+    let (res, took) = third.answer();
+    assert_problem(&res, 429, "too_many_uploads");
+    assert_eq!(res.header("retry-after"), Some("5"));
+    assert!(took < Duration::from_millis(900), "429 after {took:?}");
+
+    // Another address is not held back by them.
+    let other = apply_from(
+        server.port,
+        &offer_id,
+        "2001:db8:a:c::1",
+        "autre@exemple.fr",
+    );
+    assert_eq!(other.status, 201, "{}", other.text());
+
+    // Uploads whose client hangs up give their address back at once, well before the grace
+    // period would have cut them.
+    let gone_at = std::time::Instant::now();
+    for i in 0..2 {
+        let body = apply_body(&format!("partie{i}@exemple.fr"));
+        let left = Trickle::start(server.port, &offer_id, "192.0.2.44", body, 10, every);
+        std::thread::sleep(Duration::from_millis(100));
+        left.reader.shutdown(std::net::Shutdown::Both).unwrap();
+        left.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let back = apply_from(server.port, &offer_id, "192.0.2.44", "partie@exemple.fr");
+    assert_eq!(back.status, 201, "{}", back.text());
+    assert!(
+        gone_at.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        gone_at.elapsed()
+    );
+
+    // The slow ones are cut once the grace period is over, which gives the address back its
+    // uploads.
+    for upload in slow {
+        let (res, took) = upload.answer();
+        assert_problem(&res, 408, "upload_too_slow");
+        assert!(took < Duration::from_secs(4), "cut after {took:?}");
+    }
+    let again = apply_from(
+        server.port,
+        &offer_id,
+        "2001:db8:a:b::1",
+        "revenue@exemple.fr",
+    );
+    assert_eq!(again.status, 201, "{}", again.text());
+    assert_eq!(app.count("SELECT count(*) AS n FROM applications"), 3);
+}
+
+#[actix_web::test]
+async fn a_slow_sender_is_cut_after_the_grace_period_and_frees_the_only_upload_slot() {
+    let app = TestApp::new().await;
+    let offer_id = published_offer(&app, "VDG-SLOW-B").await;
+    let mut settings = SLOW_UPLOAD_SETTINGS.to_vec();
+    settings.push(("UPLOAD_CONCURRENCY", "1"));
+    let server = ServerProcess::start(app.db.url(), &settings);
+    server.wait_ready();
+
+    // A few bytes every 200 ms: about 25 B/s, far below 1000 B/s.
+    let slow = Trickle::start(
+        server.port,
+        &offer_id,
+        "203.0.113.9",
+        apply_body("goutte@exemple.fr"),
+        5,
+        Duration::from_millis(200),
+    );
+    let (res, took) = slow.answer();
+    assert_problem(&res, 408, "upload_too_slow");
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(3),
+        "cut after {took:?}, with a 1 s grace period and a 5 s deadline"
+    );
+
+    // The only slot is free again: a normal application goes through at once.
+    let res = apply_from(server.port, &offer_id, "203.0.113.9", "normale@exemple.fr");
+    assert_eq!(res.status, 201, "{}", res.text());
+
+    // An upload that takes longer than the grace period but keeps a fair pace (about 30 KB
+    // per second over 2 s) is not cut.
+    let fields = candidate_fields("reguliere@exemple.fr");
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut files = pdfs();
+    files[0].3 = passerelle::applications::pdf::sample_pdf("CV", 60_000);
+    let body = multipart(&fields, &files);
+    let piece = body.len() / 20 + 1;
+    let steady = Trickle::start(
+        server.port,
+        &offer_id,
+        "203.0.113.9",
+        body,
+        piece,
+        Duration::from_millis(100),
+    );
+    let (res, took) = steady.answer();
+    assert_eq!(res.status, 201, "{}", res.text());
+    assert!(took > Duration::from_millis(1500), "sent in {took:?}");
+    assert_eq!(app.count("SELECT count(*) AS n FROM applications"), 2);
 }
