@@ -17,7 +17,7 @@
 # shows how peak memory grows with connections), MORE_DURATION (15s), STALLED_CONNECTIONS (32;
 # 0: skip the uploads that stop sending), STALLED_HOLD (30 seconds), STALLED_UPLOAD_TIMEOUT
 # (UPLOAD_TIMEOUT_SECONDS of the server during the stalled check only; unset: the server's
-# default, 120 s), BENCH_DB (passerelle_bench_uploads),
+# default, 60 s), BENCH_DB (passerelle_bench_uploads),
 # WORKERS (2), PORT, PG_HOST/PG_PORT/PG_USER, BENCH_RESULTS (bench/results/uploads).
 set -euo pipefail
 
@@ -41,6 +41,8 @@ BENCH_WORK=${BENCH_WORK:-/tmp/passerelle-bench-uploads}
 # Mail stays out of the measurement: no job worker in this instance (the submission mails are
 # queued in `jobs` by the apply transaction, as always, and left there), and no SMTP server.
 export JOB_WORKERS=0
+# wrk opens every connection from one address: the per-address upload cap (2) is off here.
+export UPLOAD_CONCURRENCY_PER_ADDRESS=0
 unset SMTP_HOST SMTP_PORT SMTP_USERNAME SMTP_PASSWORD
 export WORKERS=${WORKERS:-2}
 
@@ -186,7 +188,7 @@ cat "$WORK/server-all.log" "$WORK/server.log" >"$RESULTS/server.log" 2>/dev/null
 {
     echo "# bench/uploads.sh, $(date -u +%FT%TZ), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "offer: $OFFER_REF ($OFFER_ID), documents $OFFER_DOCS; each request: cv + cover_letter of $DOC_BYTES bytes"
-    echo "server: WORKERS=$WORKERS, DATABASE_POOL_SIZE=${DATABASE_POOL_SIZE:-16 (default)}, UPLOAD_CONCURRENCY=${UPLOAD_CONCURRENCY:-16 (default)}, UPLOAD_TIMEOUT_SECONDS=${UPLOAD_TIMEOUT_SECONDS:-120 (default)}, JOB_WORKERS=0, SMTP unset, RUST_LOG=$RUST_LOG"
+    echo "server: WORKERS=$WORKERS, DATABASE_POOL_SIZE=${DATABASE_POOL_SIZE:-16 (default)}, UPLOAD_CONCURRENCY=${UPLOAD_CONCURRENCY:-16 (default)}, UPLOAD_TIMEOUT_SECONDS=${UPLOAD_TIMEOUT_SECONDS:-60 (default)}, JOB_WORKERS=0, SMTP unset, RUST_LOG=$RUST_LOG"
     echo
     echo "uploads, wrk -t$THREADS -c$CONNECTIONS -d$DURATION (on a new server process):"
     echo "  $(wrk_line <"$RESULTS/wrk-uploads.txt")"
