@@ -107,6 +107,17 @@ struct LoginSuccess {
     address_key: String,
 }
 
+/// Takes back the failures reserved for an attempt that got no verdict, and answers `error`.
+async fn release_after(state: &AppState, reserved: Vec<i64>, error: ApiError) -> ApiError {
+    match state
+        .db(move |conn| Ok(throttle::release(conn, &reserved)?))
+        .await
+    {
+        Ok(()) => error,
+        Err(release_error) => release_error,
+    }
+}
+
 /// Opens a session for `user` and returns its first token pair.
 async fn start_session(
     state: &AppState,
@@ -202,10 +213,15 @@ pub async fn login(
         .await?;
 
     // The hash is checked even for a deactivated account, so timing tells nothing.
-    let password_ok = state
+    let password_ok = match state
         .passwords
         .verify(password, user.as_ref().map(|u| u.password_hash.clone()))
-        .await?;
+        .await
+    {
+        Ok(ok) => ok,
+        // No verdict (503 busy: no argon2 slot in time): the attempt is not a failure.
+        Err(e) => return Err(release_after(&state, reserved, e).await),
+    };
     let role = user.as_ref().and_then(|u| Role::parse(&u.role));
     match (user, role) {
         (Some(user), Some(role)) if password_ok && user.active => {
@@ -444,11 +460,15 @@ pub async fn change_password(
             Ok((stored, reserved))
         })
         .await?;
-    if !state
+    let verified = match state
         .passwords
         .verify(current_password, Some(stored.password_hash))
-        .await?
+        .await
     {
+        Ok(ok) => ok,
+        Err(e) => return Err(release_after(&state, reserved, e).await),
+    };
+    if !verified {
         return Err(ApiError::new(
             crate::error::ErrorKind::Forbidden,
             "invalid_current_password",
