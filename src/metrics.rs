@@ -2,16 +2,27 @@
 //! histograms, the database pool, and the job queue. Counters are per instance, as
 //! Prometheus expects (it scrapes each instance); the job queue figures come from the
 //! database and are the same on every instance.
+//!
+//! Every label takes values from a fixed set, so clients cannot grow the series: the method
+//! is one of [`METHODS`] or `other`, the route is a pattern of the application or
+//! `unmatched`, the status is 100 to 599 or `other`. Who may read the metrics is
+//! `METRICS_ACCESS` ([`crate::settings::MetricsAccess`]), decided on the socket peer.
 
-use crate::{error::ApiError, state::AppState};
+use crate::{
+    error::{ApiError, ErrorKind},
+    settings::MetricsAccess,
+    state::AppState,
+};
 use actix_web::{
     body::MessageBody,
     dev::{ServiceRequest, ServiceResponse},
     get,
+    http::{header, Method},
     middleware::Next,
-    web, HttpResponse,
+    web, HttpRequest, HttpResponse,
 };
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
+use sha2::{Digest, Sha256};
 use std::{collections::BTreeMap, fmt::Write, sync::Mutex, time::Instant};
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -31,10 +42,27 @@ struct Histogram {
     count: u64,
 }
 
+/// The methods counted under their own name; any other is `other`.
+pub const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// The `method` label: one of [`METHODS`], else `other` (clients may send any token).
+pub fn method_label(method: &Method) -> &'static str {
+    METHODS
+        .iter()
+        .find(|m| **m == method.as_str())
+        .copied()
+        .unwrap_or("other")
+}
+
+/// The `status` label: a status code from 100 to 599, else `None` (`other`).
+fn status_label(status: u16) -> Option<u16> {
+    (100..=599).contains(&status).then_some(status)
+}
+
 #[derive(Default)]
 struct Inner {
-    /// (method, route pattern, status) -> requests
-    requests: BTreeMap<(String, String, u16), u64>,
+    /// (method label, route pattern, status label) -> requests
+    requests: BTreeMap<(&'static str, String, Option<u16>), u64>,
     /// route pattern -> latency
     latency: BTreeMap<String, Histogram>,
 }
@@ -47,10 +75,10 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+    fn observe(&self, method: &'static str, route: &str, status: u16, seconds: f64) {
         let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         *m.requests
-            .entry((method.to_owned(), route.to_owned(), status))
+            .entry((method, route.to_owned(), status_label(status)))
             .or_default() += 1;
         let h = m.latency.entry(route.to_owned()).or_default();
         for (i, bound) in BUCKETS.iter().enumerate() {
@@ -69,6 +97,7 @@ impl Metrics {
         );
         out.push_str("# TYPE passerelle_http_requests_total counter\n");
         for ((method, route, status), n) in &m.requests {
+            let status = status.map_or_else(|| "other".to_owned(), |s| s.to_string());
             let _ = writeln!(
                 out,
                 "passerelle_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {n}",
@@ -109,13 +138,14 @@ fn escape(label: &str) -> String {
 }
 
 /// Counts every request under its route pattern (`/api/v1/offers/{id_or_slug}`, never the
-/// concrete path, which could hold an id or a slug).
+/// concrete path, which could hold an id or a slug; `unmatched` for every path that is no
+/// route) and its method label ([`method_label`]).
 pub async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let res = next.call(req).await?;
     let route = res
         .request()
@@ -123,7 +153,7 @@ pub async fn middleware(
         .unwrap_or_else(|| "unmatched".to_owned());
     if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
         state.metrics.observe(
-            &method,
+            method,
             &route,
             res.status().as_u16(),
             started.elapsed().as_secs_f64(),
@@ -142,15 +172,71 @@ struct QueueDepth {
     dead: i64,
 }
 
+/// Whether `req` may read the metrics, per `METRICS_ACCESS`. Decided on the socket peer,
+/// never a forwarding header: behind a proxy every client would look like the proxy, and
+/// the header is the client's to write.
+fn check_access(access: &MetricsAccess, req: &HttpRequest) -> Result<(), ApiError> {
+    match access {
+        MetricsAccess::Public => Ok(()),
+        MetricsAccess::Networks(networks) => {
+            let admitted = req
+                .peer_addr()
+                .is_some_and(|peer| networks.iter().any(|n| n.contains(peer.ip())));
+            if admitted {
+                Ok(())
+            } else {
+                Err(ApiError::new(
+                    ErrorKind::Forbidden,
+                    "metrics_forbidden",
+                    "Metrics may be read only from the networks in METRICS_ALLOW_NETWORKS.",
+                ))
+            }
+        }
+        MetricsAccess::Token { sha256 } => {
+            let presented = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split_once(' '))
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map(|(_, token)| token.trim());
+            match presented {
+                Some(token) if digests_equal(&Sha256::digest(token.as_bytes()).into(), sha256) => {
+                    Ok(())
+                }
+                _ => Err(ApiError::unauthorized(
+                    "metrics_unauthenticated",
+                    "Metrics need Authorization: Bearer with the METRICS_TOKEN.",
+                )),
+            }
+        }
+    }
+}
+
+/// Compares two digests in constant time (no early exit on the first differing byte).
+fn digests_equal(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Prometheus metrics of this instance.
+///
+/// Who may read them is `METRICS_ACCESS`: by default (`networks`) socket peers in
+/// `METRICS_ALLOW_NETWORKS` (loopback and the private ranges), else a bearer of
+/// `METRICS_TOKEN` (`token`) or anyone (`public`).
 #[utoipa::path(
     tag = "operations",
     responses(
         (status = 200, description = "Prometheus text format; without the job queue gauges while the database is unreachable", content_type = "text/plain", body = String),
+        (status = 401, description = "METRICS_ACCESS=token and no `Authorization: Bearer` with the METRICS_TOKEN (`metrics_unauthenticated`), with `WWW-Authenticate: Bearer`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "METRICS_ACCESS=networks (the default) and the socket peer is outside METRICS_ALLOW_NETWORKS (`metrics_forbidden`)", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/metrics")]
-pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn metrics(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    check_access(&state.settings.metrics.access, &req)?;
     let mut out = String::new();
     state.metrics.render(&mut out);
     let pool = state.pool.state();
@@ -225,4 +311,49 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .insert_header(("Cache-Control", "no-store"))
         .body(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_come_from_fixed_sets() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::OPTIONS), "OPTIONS");
+        assert_eq!(
+            method_label(&Method::from_bytes(b"PROPFIND").unwrap()),
+            "other"
+        );
+        assert_eq!(method_label(&Method::from_bytes(b"get").unwrap()), "other");
+        assert_eq!(status_label(100), Some(100));
+        assert_eq!(status_label(599), Some(599));
+        assert_eq!(status_label(600), None);
+        assert_eq!(status_label(99), None);
+    }
+
+    #[test]
+    fn statuses_out_of_range_share_one_series() {
+        let m = Metrics::default();
+        for status in [600, 799, 999] {
+            m.observe("GET", "unmatched", status, 0.001);
+        }
+        let mut out = String::new();
+        m.render(&mut out);
+        assert!(
+            out.contains(
+                r#"passerelle_http_requests_total{method="GET",route="unmatched",status="other"} 3"#
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn digests_compare_whole() {
+        let a = [7u8; 32];
+        let mut b = a;
+        assert!(digests_equal(&a, &b));
+        b[31] ^= 1;
+        assert!(!digests_equal(&a, &b));
+    }
 }

@@ -179,6 +179,9 @@ const OTHER_403S: &[&str] = &[
     "POST /api/v1/auth/password",
     // The offer is reviewed blind: see `blind_review_keeps_documents_from_reviewers`.
     "GET /api/v1/staff/applications/{id}/documents/{document_id}",
+    // A peer outside METRICS_ALLOW_NETWORKS (tests run with METRICS_ACCESS=public): see
+    // `metrics::by_default_metrics_are_refused_outside_the_allowed_networks`.
+    "GET /metrics",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
