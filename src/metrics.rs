@@ -174,21 +174,28 @@ struct QueueDepth {
 
 /// Whether `req` may read the metrics, per `METRICS_ACCESS`. Decided on the socket peer,
 /// never a forwarding header: behind a proxy every client would look like the proxy, and
-/// the header is the client's to write.
+/// the header is the client's to write. For the same reason a request that carries a
+/// forwarding header (`Forwarded`, `X-Forwarded-For`, `X-Real-IP`) came through a proxy and
+/// is refused in `networks` mode: a proxy on a listed network (or on the same host) would
+/// otherwise make the metrics public. A scraper reads them directly.
 fn check_access(access: &MetricsAccess, req: &HttpRequest) -> Result<(), ApiError> {
     match access {
         MetricsAccess::Public => Ok(()),
         MetricsAccess::Networks(networks) => {
-            let admitted = req
-                .peer_addr()
-                .is_some_and(|peer| networks.iter().any(|n| n.contains(peer.ip())));
+            let proxied = ["forwarded", "x-forwarded-for", "x-real-ip"]
+                .iter()
+                .any(|h| req.headers().contains_key(*h));
+            let admitted = !proxied
+                && req
+                    .peer_addr()
+                    .is_some_and(|peer| networks.iter().any(|n| n.contains(peer.ip())));
             if admitted {
                 Ok(())
             } else {
                 Err(ApiError::new(
                     ErrorKind::Forbidden,
                     "metrics_forbidden",
-                    "Metrics may be read only from the networks in METRICS_ALLOW_NETWORKS.",
+                    "Metrics may be read only directly (not through a proxy) from the networks in METRICS_ALLOW_NETWORKS.",
                 ))
             }
         }
@@ -228,7 +235,7 @@ fn digests_equal(a: &[u8; 32], b: &[u8; 32]) -> bool {
     responses(
         (status = 200, description = "Prometheus text format; without the job queue gauges while the database is unreachable", content_type = "text/plain", body = String),
         (status = 401, description = "METRICS_ACCESS=token and no `Authorization: Bearer` with the METRICS_TOKEN (`metrics_unauthenticated`), with `WWW-Authenticate: Bearer`", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "METRICS_ACCESS=networks (the default) and the socket peer is outside METRICS_ALLOW_NETWORKS (`metrics_forbidden`)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "METRICS_ACCESS=networks (the default) and the socket peer is outside METRICS_ALLOW_NETWORKS, or the request came through a proxy (it carries Forwarded, X-Forwarded-For or X-Real-IP) (`metrics_forbidden`)", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/metrics")]

@@ -610,8 +610,11 @@ impl Settings {
             ));
         }
         let max_failures = parse_or(get, "LOGIN_MAX_FAILURES", 5i64)?;
-        let address_max_failures = parse_or(get, "LOGIN_ADDRESS_MAX_FAILURES", 20i64)?;
-        let account_max_failures = parse_or(get, "LOGIN_ACCOUNT_MAX_FAILURES", 50i64)?;
+        // Unset, the larger budgets are never below the pair's.
+        let address_max_failures =
+            parse_or(get, "LOGIN_ADDRESS_MAX_FAILURES", 20i64.max(max_failures))?;
+        let account_max_failures =
+            parse_or(get, "LOGIN_ACCOUNT_MAX_FAILURES", 50i64.max(max_failures))?;
         if max_failures < 1 {
             return Err(SettingsError(
                 "LOGIN_MAX_FAILURES must be at least 1".into(),
@@ -1214,6 +1217,28 @@ mod tests {
         assert!(!shown.contains("smtp-password-42"));
         assert!(!shown.contains("hunter2"));
         assert!(!shown.contains("a-very-long-secret"));
+    }
+
+    #[test]
+    fn login_budgets_default_per_pair_address_and_account_and_are_checked() {
+        let s = Settings::from_map(&env(&[])).unwrap().login_throttle;
+        assert_eq!(
+            (
+                s.max_failures,
+                s.address_max_failures,
+                s.account_max_failures
+            ),
+            (5, 20, 50)
+        );
+        // Raising the pair's budget alone raises the others with it (as CI's Schemathesis does).
+        let s = Settings::from_map(&env(&[("LOGIN_MAX_FAILURES", "1000000")]))
+            .unwrap()
+            .login_throttle;
+        assert_eq!(s.address_max_failures, 1_000_000);
+        assert_eq!(s.account_max_failures, 1_000_000);
+        let err = Settings::from_map(&env(&[("LOGIN_ACCOUNT_MAX_FAILURES", "3")])).unwrap_err();
+        assert!(err.0.contains("LOGIN_ACCOUNT_MAX_FAILURES"), "{}", err.0);
+        assert!(Settings::from_map(&env(&[("LOGIN_MAX_FAILURES", "0")])).is_err());
     }
 
     #[test]

@@ -83,6 +83,18 @@ async fn by_default_metrics_are_refused_outside_the_allowed_networks() {
             .unwrap()
             .contains("passerelle_http_requests_total"));
     }
+    // A request relayed by a proxy on an allowed network (or on this host) is refused:
+    // otherwise anyone reaching the proxy would read the metrics.
+    for (name, value) in [
+        ("X-Forwarded-For", "203.0.113.5"),
+        ("Forwarded", "for=203.0.113.5"),
+        ("X-Real-IP", "203.0.113.5"),
+    ] {
+        let res = app
+            .send_from("10.0.0.2:40000", metrics_get().insert_header((name, value)))
+            .await;
+        res.assert_problem(403, "metrics_forbidden");
+    }
 }
 
 #[actix_web::test]
