@@ -176,3 +176,79 @@ async fn health_answers_while_a_heavy_pdf_check_runs() {
         "/health/live answered after {alive_after:?}, the upload after {applied_after:?}"
     );
 }
+
+fn fixtures(folder: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/pdf")
+        .join(folder);
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pdf"))
+        .map(|p| {
+            let name = p.file_stem().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&p).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[actix_web::test]
+async fn every_active_content_fixture_is_refused_with_its_code_and_not_stored() {
+    let app = TestApp::new().await;
+    let offer = published(&app).await;
+    let active = fixtures("active");
+    assert_eq!(active.len(), 11);
+    for (i, (name, bytes)) in active.into_iter().enumerate() {
+        let expected = if name.contains("flate_bad_checksum") || name.contains("truncated") {
+            "unreadable_pdf"
+        } else {
+            "active_pdf_content"
+        };
+        let files = vec![("cv", "cv.pdf", "application/pdf", bytes), pdfs().remove(1)];
+        let body = app
+            .apply_with(
+                &offer,
+                &candidate_fields(&format!("active{i}@example.org")),
+                &files,
+                None,
+            )
+            .await
+            .assert_problem(422, "validation_failed");
+        assert_eq!(
+            field_codes(&body),
+            vec![("cv".to_owned(), expected.to_owned())],
+            "{name}"
+        );
+    }
+    assert_eq!(app.count("SELECT count(*) AS n FROM applications"), 0);
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM application_documents"),
+        0
+    );
+}
+
+#[actix_web::test]
+async fn clean_fixtures_are_accepted() {
+    let app = TestApp::new().await;
+    let offer = published(&app).await;
+    for (i, (name, bytes)) in fixtures("clean").into_iter().enumerate() {
+        let files = vec![("cv", "cv.pdf", "application/pdf", bytes), pdfs().remove(1)];
+        let res = app
+            .apply_with(
+                &offer,
+                &candidate_fields(&format!("clean{i}@example.org")),
+                &files,
+                None,
+            )
+            .await;
+        assert_eq!(
+            res.status,
+            201,
+            "{name}: {}",
+            String::from_utf8_lossy(&res.body)
+        );
+    }
+    assert_eq!(app.count("SELECT count(*) AS n FROM applications"), 3);
+}
