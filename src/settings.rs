@@ -335,6 +335,10 @@ pub struct JwtSettings {
     /// process only (tokens do not survive a restart); a warning says so.
     pub secret: Vec<u8>,
     pub secret_generated: bool,
+    /// `JWT_PREVIOUS_SECRET`: the key before the last rotation, still accepted for verifying
+    /// (never for signing), so a rotation logs nobody out. Remove it once the longest access
+    /// token lifetime has passed since the rotation.
+    pub previous_secret: Option<Vec<u8>>,
     /// `JWT_ISSUER` (default: `PUBLIC_BASE_URL`).
     pub issuer: String,
     /// `JWT_AUDIENCE` (default `passerelle-staff`).
@@ -590,6 +594,31 @@ impl Settings {
             }
         };
 
+        let previous_secret = match get("JWT_PREVIOUS_SECRET") {
+            None => None,
+            Some(_) if secret_generated => {
+                return Err(SettingsError(
+                    "JWT_PREVIOUS_SECRET is set without JWT_SECRET: set the new key in \
+                     JWT_SECRET and the old one in JWT_PREVIOUS_SECRET"
+                        .into(),
+                ))
+            }
+            Some(s) if s.len() < MIN_JWT_SECRET_BYTES => {
+                return Err(SettingsError(format!(
+                    "JWT_PREVIOUS_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes (it has {})",
+                    s.len()
+                )))
+            }
+            Some(s) if s.as_bytes() == secret.as_slice() => {
+                return Err(SettingsError(
+                    "JWT_PREVIOUS_SECRET is the same as JWT_SECRET: after a rotation it holds \
+                     the old key"
+                        .into(),
+                ))
+            }
+            Some(s) => Some(s.as_bytes().to_vec()),
+        };
+
         let access_ttl = parse_or(get, "ACCESS_TOKEN_TTL_SECONDS", 900u64)?;
         if !(30..=3600).contains(&access_ttl) {
             return Err(SettingsError(
@@ -646,6 +675,7 @@ impl Settings {
             jwt: JwtSettings {
                 secret,
                 secret_generated,
+                previous_secret,
                 issuer: get("JWT_ISSUER").unwrap_or(&public_base_url).to_owned(),
                 audience: get("JWT_AUDIENCE").unwrap_or("passerelle-staff").to_owned(),
                 access_ttl: Duration::from_secs(access_ttl),
@@ -967,6 +997,46 @@ mod tests {
         assert_eq!(s.listen_addr.to_string(), "0.0.0.0:8080");
         assert_eq!(s.jwt.issuer, "http://localhost:8080");
         assert_eq!(s.jwt.access_ttl, Duration::from_secs(900));
+    }
+
+    #[test]
+    fn a_previous_jwt_secret_is_long_different_and_needs_a_current_one() {
+        let current = ("JWT_SECRET", "the-new-key-of-at-least-thirty-two-bytes");
+        let s = Settings::from_map(&env(&[
+            current,
+            (
+                "JWT_PREVIOUS_SECRET",
+                "the-old-key-of-at-least-thirty-two-bytes",
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(
+            s.jwt.previous_secret.as_deref(),
+            Some(&b"the-old-key-of-at-least-thirty-two-bytes"[..])
+        );
+        for (vars, says) in [
+            (
+                vec![current, ("JWT_PREVIOUS_SECRET", "short")],
+                "at least 32 bytes",
+            ),
+            (
+                vec![current, ("JWT_PREVIOUS_SECRET", current.1)],
+                "the same as JWT_SECRET",
+            ),
+            (
+                vec![(
+                    "JWT_PREVIOUS_SECRET",
+                    "the-old-key-of-at-least-thirty-two-bytes",
+                )],
+                "without JWT_SECRET",
+            ),
+        ] {
+            let err = Settings::from_map(&env(&vars)).unwrap_err().to_string();
+            assert!(
+                err.contains("JWT_PREVIOUS_SECRET") && err.contains(says),
+                "{err}"
+            );
+        }
     }
 
     #[test]

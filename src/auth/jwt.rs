@@ -28,6 +28,8 @@ pub struct Claims {
 pub struct JwtKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// The key before the last rotation (`JWT_PREVIOUS_SECRET`): verifies, never signs.
+    previous: Option<DecodingKey>,
     validation: Validation,
     issuer: String,
     audience: String,
@@ -52,6 +54,10 @@ impl JwtKeys {
         Ok(JwtKeys {
             encoding: EncodingKey::from_secret(&settings.secret),
             decoding: DecodingKey::from_secret(&settings.secret),
+            previous: settings
+                .previous_secret
+                .as_deref()
+                .map(DecodingKey::from_secret),
             validation,
             issuer: settings.issuer.clone(),
             audience: settings.audience.clone(),
@@ -95,7 +101,17 @@ impl JwtKeys {
         now: DateTime<Utc>,
     ) -> Result<Claims, jsonwebtoken::errors::Error> {
         use jsonwebtoken::errors::ErrorKind;
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)?;
+        let data = match jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation) {
+            // Signed before the last rotation: the previous key may still vouch for it; every
+            // other check is the same.
+            Err(e)
+                if matches!(e.kind(), ErrorKind::InvalidSignature) && self.previous.is_some() =>
+            {
+                let previous = self.previous.as_ref().unwrap_or(&self.decoding);
+                jsonwebtoken::decode::<Claims>(token, previous, &self.validation)?
+            }
+            other => other?,
+        };
         if data.header.crit.is_some() {
             return Err(ErrorKind::InvalidToken.into());
         }
@@ -119,6 +135,7 @@ mod tests {
         JwtSettings {
             secret: secret.as_bytes().to_vec(),
             secret_generated: false,
+            previous_secret: None,
             issuer: "https://city.example".into(),
             audience: "passerelle-staff".into(),
             access_ttl: Duration::from_secs(900),
@@ -213,6 +230,46 @@ mod tests {
         header.crit = Some(vec!["exp".into()]);
         let token = sign(&header, &claims_at(now, now, now + 600));
         assert!(keys.verify(&token, Utc::now()).is_err());
+    }
+
+    #[test]
+    fn after_a_rotation_the_previous_key_verifies_but_never_signs() {
+        const NEW: &str = "fedcba9876543210fedcba9876543210";
+        let before = JwtKeys::new(&settings(SECRET)).unwrap();
+        let mut rotated = settings(NEW);
+        rotated.previous_secret = Some(SECRET.as_bytes().to_vec());
+        let after = JwtKeys::new(&rotated).unwrap();
+        let now = Utc::now();
+        let (user, session) = (Uuid::new_v4(), Uuid::new_v4());
+
+        let old_token = before.issue(user, session, Role::Admin, now).unwrap();
+        assert_eq!(after.verify(&old_token, now).unwrap().sub, user);
+        // The old key still gets every other check: an expired old token stays expired.
+        let late = now + chrono::Duration::seconds(901);
+        assert!(matches!(
+            after.verify(&old_token, late).unwrap_err().kind(),
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature
+        ));
+        // New tokens are signed with the new key only.
+        let new_token = after.issue(user, session, Role::Admin, now).unwrap();
+        assert!(before.verify(&new_token, now).is_err());
+        assert!(JwtKeys::new(&settings(NEW))
+            .unwrap()
+            .verify(&new_token, now)
+            .is_ok());
+        // Once the previous key is removed, the old tokens stop working.
+        assert!(matches!(
+            JwtKeys::new(&settings(NEW))
+                .unwrap()
+                .verify(&old_token, now)
+                .unwrap_err()
+                .kind(),
+            jsonwebtoken::errors::ErrorKind::InvalidSignature
+        ));
+        // A key nobody configured is refused whatever the previous key is.
+        let stranger = JwtKeys::new(&settings("0000000000000000ffffffffffffffff")).unwrap();
+        let forged = stranger.issue(user, session, Role::Admin, now).unwrap();
+        assert!(after.verify(&forged, now).is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Staff authentication: login, throttling, token validation, refresh rotation, logout.
 
 use crate::support::{TestApp, PASSWORD};
+use actix_web::test as actix_test;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use passerelle::auth::Role;
 use serde_json::json;
@@ -663,4 +664,54 @@ async fn a_distributed_guesser_is_stopped_by_the_account_budget_but_not_a_known_
     app.send_from(home, login_request(&staff.email, PASSWORD))
         .await
         .assert_problem(429, "too_many_requests");
+}
+
+#[actix_web::test]
+async fn a_rotated_jwt_secret_keeps_tokens_signed_with_the_previous_one_until_it_is_removed() {
+    let app = TestApp::new().await;
+    let staff = app.create_staff(Role::Manager);
+    let old_secret = app.state.settings.jwt.secret.clone();
+    let old_token = app.login(&staff).await.access_token;
+    const NEW: &[u8] = b"the-key-after-rotation-of-at-least-32-bytes";
+    let me = |token: &str| {
+        actix_test::TestRequest::get()
+            .uri("/api/v1/auth/me")
+            .insert_header(("Authorization", format!("Bearer {token}")))
+            .to_request()
+    };
+
+    // During the overlap: JWT_SECRET is the new key, JWT_PREVIOUS_SECRET the old one.
+    let overlap = TestApp::from_state(app.another_instance_with(|s| {
+        s.jwt.secret = NEW.to_vec();
+        s.jwt.previous_secret = Some(old_secret.clone());
+    }))
+    .await;
+    assert_eq!(overlap(me(&old_token)).await.status(), 200);
+    // A refresh on the new instance signs with the new key.
+    let refresh_token = app.login(&staff).await.refresh_token;
+    let refreshed = overlap(
+        actix_test::TestRequest::post()
+            .uri("/api/v1/auth/refresh")
+            .set_json(json!({ "refresh_token": refresh_token }))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(refreshed.status(), 200);
+    let body: serde_json::Value = actix_test::read_body_json(refreshed).await;
+    let new_token = body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(overlap(me(&new_token)).await.status(), 200);
+    // The old instance never learnt the new key.
+    assert_eq!(
+        app.get("/api/v1/auth/me", Some(&new_token)).await.status,
+        401
+    );
+
+    // After the overlap the previous key is removed: old tokens are refused, new ones work.
+    let after = TestApp::from_state(app.another_instance_with(|s| {
+        s.jwt.secret = NEW.to_vec();
+        s.jwt.previous_secret = None;
+    }))
+    .await;
+    assert_eq!(after(me(&old_token)).await.status(), 401);
+    assert_eq!(after(me(&new_token)).await.status(), 200);
 }

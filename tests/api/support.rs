@@ -130,7 +130,13 @@ impl TestApp {
     /// Another instance of the server on the same database, as behind a load balancer: its
     /// own pool and state, the same settings and clock.
     pub fn another_instance(&self) -> AppState {
-        let settings = (*self.state.settings).clone();
+        self.another_instance_with(|_| {})
+    }
+
+    /// Another instance whose settings differ by `adjust` (a new release, a rotated key).
+    pub fn another_instance_with(&self, adjust: impl FnOnce(&mut Settings)) -> AppState {
+        let mut settings = (*self.state.settings).clone();
+        adjust(&mut settings);
         let pool = pool_for(&settings, self.db.url());
         AppState::new(settings, pool)
             .expect("state")
