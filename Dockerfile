@@ -1,8 +1,11 @@
 # syntax=docker/dockerfile:1
 # Multi-stage build: a Rust toolchain builds the release binary; the runtime image holds only
-# the binary, libpq and CA certificates, and runs as an unprivileged user.
+# the binary, libpq and CA certificates, and runs as the unprivileged user 10001 (numeric, so
+# Kubernetes' runAsNonRoot can check it). Needs BuildKit (the default builder of Docker 23+
+# and of `docker compose` v2): the cache mounts below are BuildKit's.
+# Base images are pinned to a release, never `latest`; update them on purpose.
 
-FROM rust:1.95-bookworm AS build
+FROM rust:1.95.0-bookworm AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libpq-dev \
  && rm -rf /var/lib/apt/lists/*
@@ -17,13 +20,14 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
  && install -D -m 0755 target/release/passerelle /out/passerelle \
  && strip /out/passerelle
 
-FROM debian:bookworm-slim
+FROM debian:12.8-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libpq5 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin passerelle
+ && groupadd --system --gid 10001 passerelle \
+ && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin passerelle
 COPY --from=build /out/passerelle /usr/local/bin/passerelle
-USER passerelle
+USER 10001:10001
 ENV LISTEN_ADDR=0.0.0.0:8080 \
     RUST_LOG=info
 EXPOSE 8080

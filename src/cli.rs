@@ -29,13 +29,27 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// What every command that opens the database reads.
+const DATABASE_ENV: &str = "DATABASE_URL (unset: a private PostgreSQL cluster under DATA_DIR, \
+                            default ./data). A .env file in the working directory is read too.";
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Apply pending migrations (under an advisory lock), then serve HTTP on LISTEN_ADDR.
+    #[command(
+        after_help = "Environment: every variable of the README's Configuration \
+        section; the main ones: DATABASE_URL (unset: a private PostgreSQL cluster under \
+        DATA_DIR), LISTEN_ADDR (0.0.0.0:8080), PUBLIC_BASE_URL, JWT_SECRET (set it in \
+        production), JWT_PREVIOUS_SECRET, SMTP_HOST, MAIL_FROM, CORS_ALLOWED_ORIGINS, \
+        TRUSTED_PROXIES, METRICS_ACCESS, RUST_LOG. An invalid or weak value stops the \
+        process before it binds its port."
+    )]
     Serve,
     /// Apply pending migrations and exit.
+    #[command(after_help = format!("Environment: {DATABASE_ENV}"))]
     Migrate,
     /// Load the demo data (idempotent).
+    #[command(after_help = format!("Environment: {DATABASE_ENV}"))]
     SeedDemo,
     /// Manage staff accounts.
     Staff {
@@ -43,8 +57,13 @@ pub enum Command {
         command: StaffCommand,
     },
     /// Print the OpenAPI document (as committed in openapi/openapi.json).
+    #[command(after_help = "Environment: none (the document does not depend on settings).")]
     Openapi,
     /// Erase applications whose retention period is over (CNIL); see the README.
+    #[command(after_help = format!(
+        "Environment: RETENTION_AFTER_DECISION_DAYS (92), TALENT_POOL_RETENTION_DAYS (730), \
+         {DATABASE_ENV}"
+    ))]
     Purge {
         /// List what would be erased, erase nothing.
         #[arg(long)]
@@ -52,6 +71,10 @@ pub enum Command {
     },
     /// Exit 0 when the server on LISTEN_ADDR answers /health/ready with 200 (for container
     /// health checks).
+    #[command(
+        after_help = "Environment: LISTEN_ADDR (0.0.0.0:8080; an unspecified address \
+        is asked on 127.0.0.1)."
+    )]
     Health,
 }
 
@@ -59,14 +82,18 @@ pub enum Command {
 pub enum StaffCommand {
     /// Create a staff account. The password is read from standard input when it is piped,
     /// otherwise one is generated and printed once.
+    #[command(after_help = format!(
+        "Environment: ORGANIZATION_NAME and PUBLIC_BASE_URL (their words may not make up the \
+         password), {DATABASE_ENV}"
+    ))]
     Create {
         #[arg(long)]
         email: String,
         #[arg(long)]
         name: String,
-        /// admin, manager or reviewer
-        #[arg(long)]
-        role: String,
+        /// admin, manager or reviewer; checked before the database is opened.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
     },
 }
 
@@ -131,7 +158,7 @@ pub fn run(cli: Cli) -> Result<(), BoxError> {
         } => {
             let (_db, mut conn) = Database::open(&settings)?;
             db::run_migrations(&mut conn)?;
-            create_staff(&mut conn, &settings, &email, &name, &role)
+            create_staff(&mut conn, &settings, &email, &name, role)
         }
         Command::Health => health_check(&settings),
         Command::Purge { dry_run } => {
@@ -211,14 +238,17 @@ fn serve(settings: Settings) -> Result<(), BoxError> {
     Ok(())
 }
 
+fn parse_role(value: &str) -> Result<Role, String> {
+    Role::parse(value).ok_or_else(|| "must be admin, manager or reviewer".to_owned())
+}
+
 fn create_staff(
     conn: &mut PgConnection,
     settings: &Settings,
     email: &str,
     name: &str,
-    role: &str,
+    role: Role,
 ) -> Result<(), BoxError> {
-    let role = Role::parse(role).ok_or("--role must be admin, manager or reviewer")?;
     let stdin = std::io::stdin();
     let piped = if stdin.is_terminal() {
         None
@@ -278,21 +308,26 @@ fn health_check(settings: &Settings) -> Result<(), BoxError> {
     if addr.ip().is_unspecified() {
         addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
     }
-    let mut stream =
-        std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(3))?;
-    stream.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
-    write!(
-        stream,
-        "GET /health/ready HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
+    let url = format!("http://{addr}/health/ready");
+    let ask = || -> std::io::Result<String> {
+        let mut stream =
+            std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(3))?;
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+        write!(
+            stream,
+            "GET /health/ready HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response)?;
+        Ok(response)
+    };
+    let response = ask().map_err(|e| format!("no answer from {url} (LISTEN_ADDR): {e}"))?;
     if response.starts_with("HTTP/1.1 200") {
         Ok(())
     } else {
         Err(format!(
-            "not ready: {}",
-            response.lines().next().unwrap_or("no answer")
+            "not ready: {url} answered {}",
+            response.lines().next().unwrap_or("nothing")
         )
         .into())
     }

@@ -29,8 +29,8 @@ fn main() -> std::process::ExitCode {
         .init();
     match passerelle::cli::run(passerelle::cli::Cli::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // Once, on standard error (the log goes there too: it would print it twice).
         Err(e) => {
-            log::error!("{e}");
             eprintln!("passerelle: {e}");
             std::process::ExitCode::FAILURE
         }

@@ -156,3 +156,95 @@ async fn seed_demo_and_purge_run_from_the_command_line() {
     let (ok, out, _) = passerelle(&app, &["openapi"], None);
     assert!(ok && out.contains("\"openapi\""));
 }
+
+/// A database URL nothing listens on: a command that touched it would fail on it.
+const NO_DATABASE: &str = "postgres://postgres@127.0.0.1:9/nowhere";
+
+#[test]
+fn a_wrong_role_is_refused_before_the_database_is_opened() {
+    let (ok, out, err) = crate::process::run_cli(
+        NO_DATABASE,
+        &[
+            "staff",
+            "create",
+            "--email",
+            "x@ville.example",
+            "--name",
+            "X",
+            "--role",
+            "root",
+        ],
+        None,
+    );
+    assert!(!ok, "{out}");
+    assert!(
+        err.contains("'root'")
+            && err.contains("--role")
+            && err.contains("admin, manager or reviewer"),
+        "{err}"
+    );
+    assert!(
+        !err.to_lowercase().contains("connect"),
+        "the database was not tried: {err}"
+    );
+}
+
+#[test]
+fn an_error_is_printed_once_and_health_names_the_address_it_tried() {
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = Command::new(env!("CARGO_BIN_EXE_passerelle"))
+        .arg("health")
+        .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    let address = format!("http://127.0.0.1:{port}/health/ready");
+    assert!(
+        err.contains(&address) && err.contains("LISTEN_ADDR"),
+        "{err}"
+    );
+    assert_eq!(err.matches(&address).count(), 1, "printed once: {err}");
+}
+
+#[test]
+fn each_command_s_help_names_the_environment_it_reads() {
+    for (args, names) in [
+        (
+            &["serve", "--help"][..],
+            &["DATABASE_URL", "LISTEN_ADDR", "JWT_SECRET"][..],
+        ),
+        (&["migrate", "--help"], &["DATABASE_URL", "DATA_DIR"]),
+        (&["seed-demo", "--help"], &["DATABASE_URL", "DATA_DIR"]),
+        (
+            &["staff", "create", "--help"],
+            &[
+                "DATABASE_URL",
+                "ORGANIZATION_NAME",
+                "admin, manager or reviewer",
+            ],
+        ),
+        (
+            &["purge", "--help"],
+            &["RETENTION_AFTER_DECISION_DAYS", "DATABASE_URL"],
+        ),
+        (&["health", "--help"], &["LISTEN_ADDR"]),
+        (&["openapi", "--help"], &["Environment: none"]),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_passerelle"))
+            .args(args)
+            .output()
+            .unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{args:?}");
+        for name in names {
+            assert!(help.contains(name), "{args:?} help names {name}: {help}");
+        }
+    }
+}
