@@ -547,16 +547,49 @@ fn csv_cell(value: &str) -> String {
     format!("\"{}\"", defused.replace('"', "\"\""))
 }
 
-/// All applications of an offer as CSV (admin, manager), for a spreadsheet.
+/// The cell separator of the CSV export.
+#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CsvSeparator {
+    /// `;`, what Excel expects in a French locale (the default).
+    #[default]
+    Semicolon,
+    /// `,`, RFC 4180, for other locales and for programs.
+    Comma,
+}
+
+impl CsvSeparator {
+    fn as_str(self) -> &'static str {
+        match self {
+            CsvSeparator::Semicolon => ";",
+            CsvSeparator::Comma => ",",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportParams {
+    /// `semicolon` (default: Excel in a French locale opens the file in columns) or `comma`
+    /// (RFC 4180).
+    #[param(inline)]
+    pub separator: Option<CsvSeparator>,
+}
+
+/// All applications of an offer as CSV (admin, manager), for a spreadsheet: UTF-8 with a
+/// byte-order mark, `;` between cells by default (French Excel opens it in columns; `?separator=comma`
+/// for RFC 4180 commas), every cell quoted, and cells a spreadsheet would run as a formula
+/// (`=`, `+`, `-`, `@`, tab, carriage return) prefixed with `'`.
 #[utoipa::path(
     tag = "staff applications",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "Offer id")),
+    params(("id" = Uuid, Path, description = "Offer id"), ExportParams),
     responses(
-        (status = 200, description = "UTF-8 CSV, one line per application", content_type = "text/csv", body = String),
+        (status = 200, description = "UTF-8 CSV with a byte-order mark, one line per application", content_type = "text/csv", body = String),
         (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Reviewers may not export applications", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such offer, or not yours to see", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown `separator`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/staff/offers/{id}/applications/export.csv")]
@@ -564,7 +597,9 @@ pub async fn export_applications_csv(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<Uuid>,
+    params: web::Query<ExportParams>,
 ) -> Result<HttpResponse, ApiError> {
+    let sep = params.separator.unwrap_or_default().as_str();
     let (offer_id, actor, now) = (id.into_inner(), auth.id, state.now());
     let (offer, rows) = state
         .db(move |conn| {
@@ -583,7 +618,23 @@ pub async fn export_applications_csv(
             Ok((offer, rows))
         })
         .await?;
-    let mut csv = String::from("\u{feff}id,submitted_at,status,rejection_reason,first_name,last_name,email,phone,education_level,school,field_of_study,available_from,available_until,source\r\n");
+    const COLUMNS: [&str; 14] = [
+        "id",
+        "submitted_at",
+        "status",
+        "rejection_reason",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "education_level",
+        "school",
+        "field_of_study",
+        "available_from",
+        "available_until",
+        "source",
+    ];
+    let mut csv = format!("\u{feff}{}\r\n", COLUMNS.join(sep));
     for a in rows {
         let date = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
         let cells = [
@@ -607,7 +658,7 @@ pub async fn export_applications_csv(
                 .iter()
                 .map(|c| csv_cell(c))
                 .collect::<Vec<_>>()
-                .join(","),
+                .join(sep),
         );
         csv.push_str("\r\n");
     }

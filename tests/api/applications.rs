@@ -841,6 +841,32 @@ async fn the_csv_export_has_every_application_and_defuses_formulas() {
     assert!(csv.contains("\"pipeline@example.org\""));
     assert!(csv.contains("\"'=HYPERLINK(\"\"http://evil\"\")\""));
     assert!(csv.contains("Inès"));
+    // French Excel: a byte-order mark, and `;` between cells (its list separator).
+    assert!(csv.starts_with("\u{feff}id;submitted_at;status;"), "{csv}");
+    let row = csv
+        .lines()
+        .find(|l| l.contains("pipeline@example.org"))
+        .unwrap();
+    assert_eq!(row.matches("\";\"").count(), 13, "14 cells: {row}");
+    assert!(!row.contains("\",\""), "{row}");
+
+    // RFC 4180 commas on request; anything else is refused.
+    let comma = app
+        .get(
+            &format!("/api/v1/staff/offers/{offer}/applications/export.csv?separator=comma"),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(comma.status, 200);
+    let csv = String::from_utf8(comma.body.clone()).unwrap();
+    assert!(csv.starts_with("\u{feff}id,submitted_at,status,"), "{csv}");
+    assert!(csv.contains("\"'=HYPERLINK(\"\"http://evil\"\")\""));
+    app.get(
+        &format!("/api/v1/staff/offers/{offer}/applications/export.csv?separator=tab"),
+        Some(&token),
+    )
+    .await
+    .assert_problem(422, "invalid_query");
 }
 
 #[actix_web::test]
