@@ -30,7 +30,7 @@ pub struct ApplicationFormParts {
     #[schema(format = "email")]
     pub email: String,
     pub phone: Option<String>,
-    /// `bac` … `doctorate`.
+    #[schema(schema_with = crate::offers::domain::education_level_schema, example = "master_1")]
     pub education_level: String,
     pub school: String,
     pub field_of_study: String,
@@ -47,7 +47,10 @@ pub struct ApplicationFormParts {
     pub cover_letter_text: Option<String>,
     /// Must be `true`.
     pub consent_privacy: String,
-    /// The version of the privacy notice the candidate accepted.
+    /// The version of the privacy notice the candidate was shown and accepted, as the city's
+    /// front-end names it (its date or number; the API does not interpret it). Kept with the
+    /// application as proof of consent (RGPD art. 7) and shown in the candidate's export.
+    #[schema(example = "2026-11", min_length = 1, max_length = 50)]
     pub privacy_notice_version: String,
     /// `true`: keep my data up to 2 years for other offers.
     pub consent_talent_pool: Option<String>,

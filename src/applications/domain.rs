@@ -77,6 +77,37 @@ pub const REJECTION_REASONS: [&str; 6] = [
     "other",
 ];
 
+/// Where staff may move an application (`POST …/transition`'s `to`): a later pipeline stage
+/// or `rejected`; never back to `submitted`, and only the candidate withdraws.
+pub const STAFF_TARGETS: [ApplicationStatus; 6] = [
+    ApplicationStatus::Screening,
+    ApplicationStatus::Shortlisted,
+    ApplicationStatus::Interview,
+    ApplicationStatus::OfferMade,
+    ApplicationStatus::Hired,
+    ApplicationStatus::Rejected,
+];
+
+/// `STAFF_TARGETS` as a schema.
+pub fn staff_target_schema() -> utoipa::openapi::Object {
+    let targets: Vec<&str> = STAFF_TARGETS.iter().map(|s| s.as_str()).collect();
+    crate::offers::domain::string_enum_schema(
+        &targets,
+        false,
+        "The next pipeline stage (one step at a time), or `rejected` from any stage that is \
+         not final.",
+    )
+}
+
+/// `REJECTION_REASONS` as a schema; `null` unless rejecting.
+pub fn rejection_reason_schema() -> utoipa::openapi::Object {
+    crate::offers::domain::string_enum_schema(
+        &REJECTION_REASONS,
+        true,
+        "Required to reject, ignored otherwise.",
+    )
+}
+
 /// A staff move: submitted -> screening -> shortlisted -> interview -> offer_made -> hired,
 /// one step at a time, or rejected (with a reason) from any stage that is not final.
 pub fn staff_move(
@@ -493,6 +524,27 @@ pub fn clean_filename(raw: Option<&str>, fallback: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_documented_staff_targets_are_exactly_where_staff_can_move_an_application() {
+        for to in ApplicationStatus::ALL {
+            let reachable = ApplicationStatus::ALL
+                .into_iter()
+                .any(|from| staff_move(from, to, Some("other")).is_ok());
+            assert_eq!(reachable, STAFF_TARGETS.contains(&to), "{to:?}");
+        }
+        let schema = serde_json::to_value(staff_target_schema()).unwrap();
+        assert_eq!(
+            schema["enum"].as_array().unwrap().len(),
+            STAFF_TARGETS.len()
+        );
+        let reasons = serde_json::to_value(rejection_reason_schema()).unwrap();
+        assert_eq!(reasons["type"], serde_json::json!(["string", "null"]));
+        assert!(reasons["enum"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::Value::Null));
+    }
     use ApplicationStatus::*;
 
     fn form() -> HashMap<String, String> {

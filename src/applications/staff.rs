@@ -441,9 +441,11 @@ pub async fn application_history(
 #[serde(deny_unknown_fields)]
 pub struct TransitionRequest {
     /// The next pipeline status, or `rejected`.
+    #[schema(schema_with = super::domain::staff_target_schema, example = "screening")]
     pub to: String,
     /// Required to reject: `profile_mismatch`, `insufficient_level`, `position_filled`,
     /// `incomplete_application`, `candidate_unavailable` or `other`.
+    #[schema(schema_with = super::domain::rejection_reason_schema)]
     pub reason: Option<String>,
     /// With `rejected`: send the candidate the rejection message.
     #[serde(default)]

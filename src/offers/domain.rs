@@ -22,6 +22,44 @@ pub const EDUCATION_LEVELS: [&str; 8] = [
     "master_2",
     "doctorate",
 ];
+/// A closed set of strings as an OpenAPI schema (`enum`), for the fields that hold one of
+/// the constants here (`#[schema(schema_with = …)]`), so the spec lists the allowed values
+/// and generated clients type them. `nullable`: `null` is allowed too.
+pub fn string_enum_schema(
+    values: &[&str],
+    nullable: bool,
+    description: &str,
+) -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    let (schema_type, nulls) = if nullable {
+        (
+            SchemaType::from_iter([Type::String, Type::Null]),
+            vec![serde_json::Value::Null],
+        )
+    } else {
+        (SchemaType::Type(Type::String), vec![])
+    };
+    let values = values
+        .iter()
+        .map(|v| serde_json::Value::from(*v))
+        .chain(nulls);
+    ObjectBuilder::new()
+        .schema_type(schema_type)
+        .enum_values(Some(values))
+        .description(Some(description))
+        .build()
+}
+
+/// `EDUCATION_LEVELS` as a schema.
+pub fn education_level_schema() -> utoipa::openapi::Object {
+    string_enum_schema(
+        &EDUCATION_LEVELS,
+        false,
+        "An education level: `bac` (baccalauréat) to `bac_3`, `licence_3`, `master_1`, \
+         `master_2`, `doctorate`.",
+    )
+}
+
 pub const CEFR_LEVELS: [&str; 6] = ["A1", "A2", "B1", "B2", "C1", "C2"];
 pub const REMOTE_POLICIES: [&str; 3] = ["none", "partial", "full"];
 pub const DOCUMENT_KINDS: [&str; 2] = ["cv", "cover_letter"];
@@ -97,7 +135,7 @@ pub struct Requirements {
 #[serde(deny_unknown_fields)]
 pub struct EducationRequirement {
     /// One of `bac`, `bac_1`, `bac_2`, `bac_3`, `licence_3`, `master_1`, `master_2`, `doctorate`.
-    #[schema(example = "master_1")]
+    #[schema(schema_with = education_level_schema, example = "master_1")]
     pub level: String,
     pub required: bool,
 }

@@ -38,6 +38,7 @@ pub struct PublicOfferQuery {
     /// A field of study the offer lists.
     pub field: Option<String>,
     /// An education level the offer lists (`bac` … `doctorate`).
+    #[param(schema_with = crate::offers::domain::education_level_schema)]
     pub education_level: Option<String>,
     /// ISO 639-1 code of a language the offer lists.
     pub language: Option<String>,

@@ -62,3 +62,47 @@ async fn the_document_and_swagger_ui_are_served() {
     assert_eq!(ui.status, 200);
     assert!(String::from_utf8_lossy(&ui.body).contains("swagger"));
 }
+
+#[test]
+fn closed_values_are_enumerated_in_the_spec() {
+    use passerelle::{applications::domain as applications, offers::domain as offers};
+    let doc: serde_json::Value =
+        serde_json::from_str(&passerelle::openapi::document_json()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no enum in {v}"))
+            .iter()
+            .filter_map(|s| s.as_str().map(str::to_owned))
+            .collect()
+    };
+    let levels: Vec<String> = offers::EDUCATION_LEVELS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for field in [
+        &schemas["ApplicationFormParts"]["properties"]["education_level"],
+        &schemas["EducationRequirement"]["properties"]["level"],
+    ] {
+        assert_eq!(strings(field), levels);
+    }
+    let targets: Vec<String> = applications::STAFF_TARGETS
+        .iter()
+        .map(|s| s.as_str().to_owned())
+        .collect();
+    assert_eq!(
+        strings(&schemas["TransitionRequest"]["properties"]["to"]),
+        targets
+    );
+    assert_eq!(
+        strings(&schemas["TransitionRequest"]["properties"]["reason"]),
+        applications::REJECTION_REASONS
+    );
+    let notice = &schemas["ApplicationFormParts"]["properties"]["privacy_notice_version"];
+    assert_eq!(notice["maxLength"], 50);
+    assert!(notice["description"]
+        .as_str()
+        .unwrap()
+        .contains("privacy notice"));
+}
