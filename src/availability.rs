@@ -70,7 +70,9 @@ pub fn spawn_migrator(url: String, gate: Arc<SchemaGate>) {
         loop {
             let result = db::connect_creating_database(&url).and_then(|mut conn| {
                 // The advisory lock makes another instance migrating at the same time wait.
-                db::run_migrations(&mut conn)
+                let applied = db::run_migrations(&mut conn)?;
+                crate::partners::model::repair_feed_after_restore(&mut conn)?;
+                Ok(applied)
             });
             match result {
                 Ok(applied) => {

@@ -143,6 +143,7 @@ pub fn run(cli: Cli) -> Result<(), BoxError> {
         Command::Migrate => {
             let (_db, mut conn) = Database::open(&settings)?;
             let applied = db::run_migrations(&mut conn)?;
+            crate::partners::model::repair_feed_after_restore(&mut conn)?;
             println!("{} migration(s) applied", applied.len());
             Ok(())
         }

@@ -29,6 +29,7 @@ pub enum ErrorKind {
     MethodNotAllowed,
     RequestTimeout,
     Conflict,
+    Gone,
     PreconditionFailed,
     PayloadTooLarge,
     UnsupportedMediaType,
@@ -49,6 +50,7 @@ impl ErrorKind {
             ErrorKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorKind::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::Gone => StatusCode::GONE,
             ErrorKind::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -206,6 +208,11 @@ impl ApiError {
 
     pub fn conflict(code: &'static str, detail: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorKind::Conflict, code, detail)
+    }
+
+    /// 410: what the client holds (a cursor) no longer leads anywhere; start again.
+    pub fn gone(code: &'static str, detail: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::Gone, code, detail)
     }
 
     pub fn precondition_failed() -> Self {

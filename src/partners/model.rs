@@ -285,6 +285,43 @@ pub fn changes_after(
     .load(conn)
 }
 
+/// The first transaction id not yet given out (`pg_snapshot_xmax`): every change of the
+/// feed, and every cursor this server issued, is below it. A cursor at or above it was
+/// issued before the database was restored from a backup (or into another cluster).
+pub fn feed_horizon(conn: &mut PgConnection) -> QueryResult<i64> {
+    diesel::sql_query("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmin")
+        .get_result::<Xmin>(conn)
+        .map(|x| x.xmin)
+}
+
+/// After a dump was restored into another PostgreSQL cluster, the feed's rows carry the old
+/// cluster's transaction ids, which may be ahead of this one's (at or above `feed_horizon`,
+/// which no row written here can be): they would stay hidden until
+/// this cluster caught up, and new changes would sort before them. Moves such rows to the
+/// start of the feed (transaction 0, in their old order), before every change made here.
+/// Returns how many moved; 0 on a database that was not restored.
+pub fn rebase_restored_changes(conn: &mut PgConnection) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE offer_changes SET xact_id = 0 \
+         WHERE xact_id >= pg_snapshot_xmax(pg_current_snapshot())::text::bigint",
+    )
+    .execute(conn)
+}
+
+/// [`rebase_restored_changes`], logged: run after the migrations at every start.
+pub fn repair_feed_after_restore(conn: &mut PgConnection) -> QueryResult<()> {
+    let moved = rebase_restored_changes(conn)?;
+    if moved > 0 {
+        log::warn!(
+            "change feed: {moved} change(s) carry transaction ids ahead of this database \
+             (a dump restored into another cluster); moved to the start of the feed. Partners \
+             holding cursors from before the restore get 410 cursor_expired and copy the \
+             offers again"
+        );
+    }
+    Ok(())
+}
+
 #[derive(QueryableByName)]
 struct Xmin {
     #[diesel(sql_type = sql_types::BigInt)]

@@ -256,6 +256,7 @@ fn decode_offer_cursor(raw: &str) -> Result<Uuid, ApiError> {
             headers(("ETag" = String, description = "Version of this page"))),
         (status = 304, description = "Unchanged since If-None-Match"),
         (status = 401, description = "No valid partner key", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "`cursor_expired`: the cursor is ahead of the feed, because the database was restored from a backup since it was issued; copy the offers again from `/api/v1/partner/offers` and follow its `changes_cursor`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limit reached; see Retry-After", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds until the next window"))),
@@ -280,6 +281,14 @@ pub async fn offer_changes(
                 .read_only()
                 .repeatable_read()
                 .run(|conn| {
+                    if after.xact_id >= model::feed_horizon(conn)? {
+                        return Err(ApiError::gone(
+                            "cursor_expired",
+                            "This cursor is ahead of the change feed: the database was restored \
+                             from a backup since it was issued. Copy the offers again from \
+                             /api/v1/partner/offers and follow its changes_cursor.",
+                        ));
+                    }
                     let rows = model::changes_after(conn, (after.xact_id, after.seq), limit + 1)?;
                     let ids: Vec<Uuid> = rows.iter().map(|r| r.offer_id).collect();
                     let current: HashMap<Uuid, offers::Offer> = offers::find_many(conn, &ids)?

@@ -1882,3 +1882,82 @@ async fn attribution_counts_applications_and_hires_per_partner() {
         .await
         .assert_problem(422, "invalid_query");
 }
+
+/// A dump restored into another PostgreSQL cluster keeps the feed's rows and their old
+/// transaction ids, and partners keep their cursors: on the new cluster both are ahead of the
+/// transaction counter. Here the restore is played by moving every id a billion ahead.
+#[actix_web::test]
+async fn after_a_restore_into_another_cluster_old_cursors_get_410_and_the_feed_is_repaired() {
+    let app = TestApp::new().await;
+    let (_, manager) = app.token_for(Role::Manager).await;
+    let admin = admin_token(&app).await;
+    let (_, key) = new_partner(&app, &admin, "jobboard").await;
+    let a = id_of(
+        &app.publish_new_offer(&manager, open_offer("RESTORE-A"))
+            .await,
+    );
+    let (items, _) = follow(&app, &key, None, 1).await;
+    assert_eq!(
+        summary(&items),
+        vec![("upsert".into(), a.clone(), "".into())]
+    );
+
+    // The old cluster was a billion transactions ahead; a partner followed it to the end.
+    let mut conn = app.db.connect();
+    sql_query("UPDATE offer_changes SET xact_id = xact_id + 1000000000")
+        .execute(&mut conn)
+        .unwrap();
+    #[derive(QueryableByName)]
+    struct Last {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        xact_id: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        seq: i64,
+    }
+    let last: Last =
+        sql_query("SELECT xact_id, seq FROM offer_changes ORDER BY xact_id DESC, seq DESC LIMIT 1")
+            .get_result(&mut conn)
+            .unwrap();
+    let old_cursor = passerelle::partners::sync::FeedCursor {
+        xact_id: last.xact_id,
+        seq: last.seq,
+    }
+    .encode();
+
+    // Before the repair, the restored rows are hidden from a partner starting over...
+    let fresh = app.get(&changes_path(None, 100), Some(&key)).await;
+    assert_eq!(fresh.status, 200);
+    assert_eq!(fresh.json()["items"], json!([]));
+    // ...and the old cursor is refused with what to do, not answered with an empty page.
+    let res = app
+        .get(&changes_path(Some(&old_cursor), 100), Some(&key))
+        .await;
+    let problem = res.assert_problem(410, "cursor_expired");
+    assert!(problem["detail"]
+        .as_str()
+        .unwrap()
+        .contains("/api/v1/partner/offers"));
+
+    // Every start (serve's migrator, `passerelle migrate`) repairs the feed.
+    let (ok, out, err) = crate::process::run_cli(app.db.url(), &["migrate"], None);
+    assert!(ok, "{out}{err}");
+    assert!(err.contains("change feed: 1 change(s)"), "{err}");
+    let (items, cursor) = follow(&app, &key, None, 1).await;
+    assert_eq!(
+        summary(&items),
+        vec![("upsert".into(), a.clone(), "".into())]
+    );
+    // New changes come after the restored ones, and the old cursor stays refused.
+    move_offer(&app, &manager, &a, "close").await;
+    let (items, _) = follow(&app, &key, Some(cursor), 1).await;
+    assert_eq!(
+        summary(&items),
+        vec![("tombstone".into(), a, "closed".into())]
+    );
+    app.get(&changes_path(Some(&old_cursor), 100), Some(&key))
+        .await
+        .assert_problem(410, "cursor_expired");
+    // A second start finds nothing to move.
+    let (ok, _, err) = crate::process::run_cli(app.db.url(), &["migrate"], None);
+    assert!(ok && !err.contains("change feed"), "{err}");
+}
