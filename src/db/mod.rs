@@ -102,6 +102,14 @@ pub fn connect_creating_database(url: &str) -> Result<PgConnection, BoxError> {
                 Ok(_) => log::info!("created database {name}"),
                 // Another instance created it in the meantime.
                 Err(e) if e.to_string().contains("already exists") => {}
+                Err(e) if e.to_string().contains("permission denied") => {
+                    return Err(format!(
+                        "database {name} does not exist and this role may not create it ({e}): \
+                         create it once as an administrator, owned by the service's role \
+                         (`createdb -O <role> {name}`), or grant the role CREATEDB"
+                    )
+                    .into())
+                }
                 Err(e) => return Err(e.into()),
             }
             Ok(PgConnection::establish(url)?)
