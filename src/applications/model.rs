@@ -255,6 +255,27 @@ pub fn history(conn: &mut PgConnection, application_id: Uuid) -> QueryResult<Vec
         .load(conn)
 }
 
+/// A page of [`history`] after event `after_id`, oldest first, with the count of all.
+pub fn history_page(
+    conn: &mut PgConnection,
+    application_id: Uuid,
+    after_id: Option<i64>,
+    limit: i64,
+) -> QueryResult<(Vec<Event>, i64)> {
+    let rows = application_events::table
+        .filter(application_events::application_id.eq(application_id))
+        .filter(application_events::id.gt(after_id.unwrap_or(0)))
+        .order(application_events::id.asc())
+        .limit(limit + 1)
+        .select(Event::as_select())
+        .load(conn)?;
+    let total = application_events::table
+        .filter(application_events::application_id.eq(application_id))
+        .count()
+        .get_result(conn)?;
+    Ok((rows, total))
+}
+
 /// The candidate's corrections of their own fields.
 #[derive(Debug, AsChangeset)]
 #[diesel(table_name = applications, treat_none_as_null = true)]

@@ -10,7 +10,7 @@ use crate::http::JsonBody;
 use crate::{
     audit,
     auth::AuthUser,
-    db::pagination::{Page, PageParams, Position},
+    db::pagination::{decode_cursor, encode_cursor, Page, PageParams, Position},
     error::{ApiError, Problem},
     http::{check_if_match, if_match, respond_with_etag},
     offers::model as offers,
@@ -404,9 +404,10 @@ pub async fn download_document(
 #[utoipa::path(
     tag = "staff applications",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "Application id")),
+    params(("id" = Uuid, Path, description = "Application id"), PageParams),
     responses(
-        (status = 200, description = "Oldest first", body = Vec<HistoryEntry>),
+        (status = 200, description = "A page of the history, oldest first", body = Page<HistoryEntry>,
+            headers(("Link" = String, description = "RFC 8288 link to the next page"))),
         (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application, or not yours to see", body = Problem, content_type = "application/problem+json"),
     )
@@ -415,13 +416,22 @@ pub async fn download_document(
 pub async fn application_history(
     state: web::Data<AppState>,
     auth: AuthUser,
+    req: HttpRequest,
     id: web::Path<Uuid>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, actor, now) = (id.into_inner(), auth.id, state.now());
-    let events = state
+    let limit = page.limit()?;
+    let after = page
+        .cursor
+        .as_deref()
+        .map(decode_cursor::<i64>)
+        .transpose()?
+        .map(|(_, event_id)| event_id);
+    let (events, total) = state
         .db(move |conn| {
             load(conn, &auth, id)?;
-            let events = model::history(conn, id)?;
+            let events = model::history_page(conn, id, after, limit)?;
             audit::by_staff(
                 conn,
                 now,
@@ -434,7 +444,14 @@ pub async fn application_history(
             Ok(events)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(events.iter().map(HistoryEntry::from).collect::<Vec<_>>()))
+    let page = Page::from_rows_by(
+        events,
+        limit,
+        total,
+        |e| encode_cursor(e.at, e.id),
+        |e| HistoryEntry::from(&e),
+    );
+    Ok(page.respond(&req, &state.settings.public_base_url, limit))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -102,16 +102,28 @@ pub struct Page<T> {
 impl<T> Page<T> {
     /// Builds a page from up to `limit + 1` rows: the extra row only tells that more exist.
     pub fn from_rows<R>(
-        mut rows: Vec<R>,
+        rows: Vec<R>,
         limit: i64,
         total: i64,
         position_of: impl Fn(&R) -> Position,
         to_item: impl Fn(R) -> T,
     ) -> Self {
+        Self::from_rows_by(rows, limit, total, |r| position_of(r).encode(), to_item)
+    }
+
+    /// [`Page::from_rows`] for lists whose cursor is not a [`Position`] (`cursor_of` encodes
+    /// the last row's place, e.g. with [`encode_cursor`]).
+    pub fn from_rows_by<R>(
+        mut rows: Vec<R>,
+        limit: i64,
+        total: i64,
+        cursor_of: impl Fn(&R) -> String,
+        to_item: impl Fn(R) -> T,
+    ) -> Self {
         let has_more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
         let next_cursor = if has_more {
-            rows.last().map(|r| position_of(r).encode())
+            rows.last().map(&cursor_of)
         } else {
             None
         };

@@ -388,18 +388,39 @@ pub fn insert_endpoint(
         .get_result(conn)
 }
 
+/// A page of a partner's endpoints, oldest first, after `after` (creation, id); with the
+/// count of all.
 pub fn endpoints_of(
     conn: &mut PgConnection,
     partner_id: Uuid,
-) -> QueryResult<Vec<WebhookEndpoint>> {
-    webhook_endpoints::table
+    after: Option<crate::db::pagination::Position>,
+    limit: i64,
+) -> QueryResult<(Vec<WebhookEndpoint>, i64)> {
+    let mut q = webhook_endpoints::table
         .filter(webhook_endpoints::partner_id.eq(partner_id))
+        .into_boxed();
+    if let Some(p) = after {
+        q = q.filter(
+            webhook_endpoints::created_at
+                .gt(p.at)
+                .or(webhook_endpoints::created_at
+                    .eq(p.at)
+                    .and(webhook_endpoints::id.gt(p.id))),
+        );
+    }
+    let rows = q
         .order((
             webhook_endpoints::created_at.asc(),
             webhook_endpoints::id.asc(),
         ))
+        .limit(limit + 1)
         .select(WebhookEndpoint::as_select())
-        .load(conn)
+        .load(conn)?;
+    let total = webhook_endpoints::table
+        .filter(webhook_endpoints::partner_id.eq(partner_id))
+        .count()
+        .get_result(conn)?;
+    Ok((rows, total))
 }
 
 pub fn find_endpoint(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<WebhookEndpoint>> {

@@ -499,9 +499,10 @@ pub async fn create_webhook(
 #[utoipa::path(
     tag = "staff partners",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "Partner id")),
+    params(("id" = Uuid, Path, description = "Partner id"), PageParams),
     responses(
-        (status = 200, description = "The endpoints", body = [WebhookEndpointResponse]),
+        (status = 200, description = "A page of the endpoints, oldest first", body = Page<WebhookEndpointResponse>,
+            headers(("Link" = String, description = "RFC 8288 link to the next page"))),
         (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such partner", body = Problem, content_type = "application/problem+json"),
@@ -511,18 +512,30 @@ pub async fn create_webhook(
 pub async fn list_webhooks(
     state: web::Data<AppState>,
     auth: AuthUser,
+    req: HttpRequest,
     id: web::Path<Uuid>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require_role(&[Role::Admin])?;
     let id = id.into_inner();
-    let endpoints = state
+    let (limit, after) = (page.limit()?, page.position()?);
+    let (rows, total) = state
         .db(move |conn| {
             model::find_partner(conn, id)?.ok_or_else(ApiError::not_found)?;
-            Ok(model::endpoints_of(conn, id)?)
+            Ok(model::endpoints_of(conn, id, after, limit)?)
         })
         .await?;
-    let body: Vec<WebhookEndpointResponse> = endpoints.into_iter().map(Into::into).collect();
-    Ok(HttpResponse::Ok().json(body))
+    let page = Page::from_rows(
+        rows,
+        limit,
+        total,
+        |e| Position {
+            at: e.created_at,
+            id: e.id,
+        },
+        WebhookEndpointResponse::from,
+    );
+    Ok(page.respond(&req, &state.settings.public_base_url, limit))
 }
 
 fn endpoint_of(

@@ -102,14 +102,16 @@ pub struct AssignedReviewer {
     pub assigned_at: DateTime<Utc>,
 }
 
-pub fn assigned_reviewers(
+/// One reviewer's assignment to an offer, if any.
+pub fn assignment(
     conn: &mut PgConnection,
     offer_id: Uuid,
-) -> QueryResult<Vec<AssignedReviewer>> {
+    reviewer_id: Uuid,
+) -> QueryResult<Option<AssignedReviewer>> {
     offer_reviewers::table
         .inner_join(staff_users::table.on(staff_users::id.eq(offer_reviewers::reviewer_id)))
         .filter(offer_reviewers::offer_id.eq(offer_id))
-        .order(offer_reviewers::assigned_at.asc())
+        .filter(offer_reviewers::reviewer_id.eq(reviewer_id))
         .select((
             staff_users::id,
             staff_users::name,
@@ -117,7 +119,50 @@ pub fn assigned_reviewers(
             staff_users::role,
             offer_reviewers::assigned_at,
         ))
-        .load(conn)
+        .first(conn)
+        .optional()
+}
+
+/// A page of an offer's assigned reviewers after `after` (assignment time, reviewer id), with the
+/// count of all.
+pub fn assigned_reviewers_page(
+    conn: &mut PgConnection,
+    offer_id: Uuid,
+    after: Option<crate::db::pagination::Position>,
+    limit: i64,
+) -> QueryResult<(Vec<AssignedReviewer>, i64)> {
+    let mut q = offer_reviewers::table
+        .inner_join(staff_users::table.on(staff_users::id.eq(offer_reviewers::reviewer_id)))
+        .filter(offer_reviewers::offer_id.eq(offer_id))
+        .into_boxed();
+    if let Some(p) = after {
+        q = q.filter(
+            offer_reviewers::assigned_at
+                .gt(p.at)
+                .or(offer_reviewers::assigned_at
+                    .eq(p.at)
+                    .and(offer_reviewers::reviewer_id.gt(p.id))),
+        );
+    }
+    let rows = q
+        .order((
+            offer_reviewers::assigned_at.asc(),
+            offer_reviewers::reviewer_id.asc(),
+        ))
+        .limit(limit + 1)
+        .select((
+            staff_users::id,
+            staff_users::name,
+            staff_users::email,
+            staff_users::role,
+            offer_reviewers::assigned_at,
+        ))
+        .load(conn)?;
+    let total = offer_reviewers::table
+        .filter(offer_reviewers::offer_id.eq(offer_id))
+        .count()
+        .get_result(conn)?;
+    Ok((rows, total))
 }
 
 pub fn assigned_offer_ids(conn: &mut PgConnection, user_id: Uuid) -> QueryResult<Vec<Uuid>> {
@@ -397,12 +442,20 @@ pub struct Workload {
     pub offers_assigned: i64,
     #[diesel(sql_type = sql_types::BigInt)]
     pub awaiting_review: i64,
+    #[diesel(sql_type = sql_types::Timestamptz)]
+    pub created_at: DateTime<Utc>,
 }
 
 /// Active reviewers and managers with their assigned offers and the applications that wait
 /// for their review (reviewable stage, no review of theirs, no conflict), in one query.
-pub fn workloads(conn: &mut PgConnection) -> QueryResult<Vec<Workload>> {
-    diesel::sql_query(
+/// A page of the reviewers' workloads, oldest account first, after `after` (account
+/// creation, id); with the count of all reviewers.
+pub fn workloads(
+    conn: &mut PgConnection,
+    after: Option<crate::db::pagination::Position>,
+    limit: i64,
+) -> QueryResult<(Vec<Workload>, i64)> {
+    let rows = diesel::sql_query(
         "SELECT u.id, u.name, u.email, u.role, \
            (SELECT count(*) FROM offer_reviewers o WHERE o.reviewer_id = u.id) AS offers_assigned, \
            (SELECT count(*) FROM offer_reviewers o \
@@ -411,11 +464,21 @@ pub fn workloads(conn: &mut PgConnection) -> QueryResult<Vec<Workload>> {
                AND a.status IN ('submitted', 'screening', 'shortlisted', 'interview') \
                AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.application_id = a.id AND r.reviewer_id = u.id) \
                AND NOT EXISTS (SELECT 1 FROM review_conflicts c WHERE c.application_id = a.id AND c.reviewer_id = u.id) \
-           ) AS awaiting_review \
+           ) AS awaiting_review, u.created_at \
          FROM staff_users u WHERE u.active AND u.role IN ('reviewer', 'manager') \
-         ORDER BY u.name, u.id",
+           AND ($1::timestamptz IS NULL OR (u.created_at, u.id) > ($1, $2)) \
+         ORDER BY u.created_at, u.id LIMIT $3",
     )
-    .load(conn)
+    .bind::<sql_types::Nullable<sql_types::Timestamptz>, _>(after.map(|p| p.at))
+    .bind::<sql_types::Uuid, _>(after.map_or(Uuid::nil(), |p| p.id))
+    .bind::<sql_types::BigInt, _>(limit + 1)
+    .load(conn)?;
+    let total = staff_users::table
+        .filter(staff_users::active)
+        .filter(staff_users::role.eq_any(["reviewer", "manager"]))
+        .count()
+        .get_result(conn)?;
+    Ok((rows, total))
 }
 
 /// Blanks the reviewers' comments on an application being erased: free text about the

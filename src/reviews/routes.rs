@@ -9,6 +9,7 @@ use super::{
     },
     model::{self, Review},
 };
+use crate::db::pagination::{Page, PageParams, Position};
 use crate::http::JsonBody;
 use crate::{
     applications::model as applications,
@@ -18,7 +19,7 @@ use crate::{
     offers::model as offers,
     state::AppState,
 };
-use actix_web::{delete, get, post, put, web, HttpResponse};
+use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::{Connection, PgConnection};
 use serde::{Deserialize, Serialize};
@@ -71,9 +72,10 @@ impl From<model::AssignedReviewer> for AssignedReviewerView {
 #[utoipa::path(
     tag = "reviews",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "Offer id")),
+    params(("id" = Uuid, Path, description = "Offer id"), PageParams),
     responses(
-        (status = 200, description = "Assigned reviewers", body = Vec<AssignedReviewerView>),
+        (status = 200, description = "A page of the assigned reviewers, first assigned first", body = Page<AssignedReviewerView>,
+            headers(("Link" = String, description = "RFC 8288 link to the next page"))),
         (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Reviewers may not manage assignments", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such offer, or not yours to see", body = Problem, content_type = "application/problem+json"),
@@ -83,21 +85,32 @@ impl From<model::AssignedReviewer> for AssignedReviewerView {
 pub async fn list_reviewers(
     state: web::Data<AppState>,
     auth: AuthUser,
+    req: HttpRequest,
     id: web::Path<Uuid>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let offer_id = id.into_inner();
-    let list = state
+    let (limit, after) = (page.limit()?, page.position()?);
+    let (rows, total) = state
         .db(move |conn| {
             offer_access(conn, &auth, offer_id)?.require_manager()?;
             offer_or_404(conn, offer_id)?;
-            Ok(model::assigned_reviewers(conn, offer_id)?)
+            Ok(model::assigned_reviewers_page(
+                conn, offer_id, after, limit,
+            )?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(
-        list.into_iter()
-            .map(AssignedReviewerView::from)
-            .collect::<Vec<_>>(),
-    ))
+    let page = Page::from_rows(
+        rows,
+        limit,
+        total,
+        |r| Position {
+            at: r.assigned_at,
+            id: r.id,
+        },
+        AssignedReviewerView::from,
+    );
+    Ok(page.respond(&req, &state.settings.public_base_url, limit))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -114,7 +127,7 @@ pub struct AssignRequest {
     params(("id" = Uuid, Path, description = "Offer id")),
     request_body = AssignRequest,
     responses(
-        (status = 201, description = "Assigned", body = Vec<AssignedReviewerView>),
+        (status = 201, description = "Assigned: the new assignment", body = AssignedReviewerView),
         (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Reviewers may not manage assignments", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such offer", body = Problem, content_type = "application/problem+json"),
@@ -136,7 +149,7 @@ pub async fn assign_reviewer(
         auth.id,
         state.now(),
     );
-    let list = state
+    let assigned = state
         .db(move |conn| {
             conn.transaction(|conn| {
                 offer_or_404(conn, offer_id)?;
@@ -164,15 +177,11 @@ pub async fn assign_reviewer(
                     offer_id,
                     json!({ "reviewer_id": reviewer_id }),
                 )?;
-                Ok(model::assigned_reviewers(conn, offer_id)?)
+                model::assignment(conn, offer_id, reviewer_id)?.ok_or_else(ApiError::not_found)
             })
         })
         .await?;
-    Ok(HttpResponse::Created().json(
-        list.into_iter()
-            .map(AssignedReviewerView::from)
-            .collect::<Vec<_>>(),
-    ))
+    Ok(HttpResponse::Created().json(AssignedReviewerView::from(assigned)))
 }
 
 /// Unassign a reviewer (admin, manager). Their reviews stay.
@@ -624,8 +633,10 @@ pub struct WorkloadView {
 #[utoipa::path(
     tag = "reviews",
     security(("bearer" = [])),
+    params(PageParams),
     responses(
-        (status = 200, description = "Workloads", body = Vec<WorkloadView>),
+        (status = 200, description = "A page of the active reviewers and managers with their workload, oldest account first", body = Page<WorkloadView>,
+            headers(("Link" = String, description = "RFC 8288 link to the next page"))),
         (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Reviewers may not see workloads", body = Problem, content_type = "application/problem+json"),
     )
@@ -634,19 +645,30 @@ pub struct WorkloadView {
 pub async fn reviewer_workloads(
     state: web::Data<AppState>,
     auth: AuthUser,
+    req: HttpRequest,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require_role(&[Role::Admin, Role::Manager])?;
-    let rows = state.db(|conn| Ok(model::workloads(conn)?)).await?;
-    Ok(HttpResponse::Ok().json(
-        rows.into_iter()
-            .map(|w| WorkloadView {
-                role: Role::parse(&w.role).unwrap_or(Role::Reviewer),
-                id: w.id,
-                name: w.name,
-                email: w.email,
-                offers_assigned: w.offers_assigned,
-                awaiting_review: w.awaiting_review,
-            })
-            .collect::<Vec<_>>(),
-    ))
+    let (limit, after) = (page.limit()?, page.position()?);
+    let (rows, total) = state
+        .db(move |conn| Ok(model::workloads(conn, after, limit)?))
+        .await?;
+    let page = Page::from_rows(
+        rows,
+        limit,
+        total,
+        |w| Position {
+            at: w.created_at,
+            id: w.id,
+        },
+        |w| WorkloadView {
+            role: Role::parse(&w.role).unwrap_or(Role::Reviewer),
+            id: w.id,
+            name: w.name,
+            email: w.email,
+            offers_assigned: w.offers_assigned,
+            awaiting_review: w.awaiting_review,
+        },
+    );
+    Ok(page.respond(&req, &state.settings.public_base_url, limit))
 }

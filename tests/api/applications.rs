@@ -793,7 +793,18 @@ async fn the_pipeline_moves_with_if_match_and_records_its_history() {
         )
         .await
         .json();
-    let steps: Vec<(&str, &str)> = history
+    assert_eq!(history["total"], history["items"].as_array().unwrap().len());
+    assert_eq!(history["next_cursor"], serde_json::Value::Null);
+    // Page by page, the same history.
+    let paged = crate::reviews::all_pages(
+        &app,
+        &format!("/api/v1/staff/applications/{id}/history"),
+        &token,
+        1,
+    )
+    .await;
+    assert_eq!(&paged, history["items"].as_array().unwrap());
+    let steps: Vec<(&str, &str)> = history["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -814,8 +825,8 @@ async fn the_pipeline_moves_with_if_match_and_records_its_history() {
             ("staff", "rejected")
         ]
     );
-    assert_eq!(history[4]["reason"], "position_filled");
-    assert!(history[4]["actor_id"].is_string());
+    assert_eq!(history["items"][4]["reason"], "position_filled");
+    assert!(history["items"][4]["actor_id"].is_string());
 }
 
 #[actix_web::test]

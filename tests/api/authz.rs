@@ -1076,8 +1076,8 @@ async fn a_child_id_under_another_parent_is_not_found() {
             Some(world.admin()),
         )
         .await;
-    assert_eq!(res.json()[0]["id"], here.webhook.as_str());
-    assert_eq!(res.json()[0]["active"], true);
+    assert_eq!(res.json()["items"][0]["id"], here.webhook.as_str());
+    assert_eq!(res.json()["items"][0]["active"], true);
     // The reviewer of one offer, unassigned from another.
     let path = format!(
         "/api/v1/staff/offers/{}/reviewers/{}",

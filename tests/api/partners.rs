@@ -1643,6 +1643,7 @@ async fn failed_deliveries_are_retried_with_backoff_for_a_day_then_the_endpoint_
         )
         .await
         .json();
+    let hooks = &hooks["items"];
     assert_eq!(hooks[0]["active"], false);
     let reason = hooks[0]["disabled_reason"].as_str().unwrap();
     assert!(
@@ -1960,4 +1961,36 @@ async fn after_a_restore_into_another_cluster_old_cursors_get_410_and_the_feed_i
     // A second start finds nothing to move.
     let (ok, _, err) = crate::process::run_cli(app.db.url(), &["migrate"], None);
     assert!(ok && !err.contains("change feed"), "{err}");
+}
+
+#[actix_web::test]
+async fn a_partner_s_webhooks_are_a_paginated_list() {
+    let app = webhook_app().await;
+    let admin = admin_token(&app).await;
+    let (partner, _) = new_partner(&app, &admin, "hooks").await;
+    let partner_id = id_of(&partner);
+    let mut registered = Vec::new();
+    for port in 0..5 {
+        let res = register(
+            &app,
+            &admin,
+            &partner_id,
+            &format!("http://127.0.0.1:{}/hook", 9100 + port),
+        )
+        .await;
+        assert_eq!(res.status, 201, "{}", String::from_utf8_lossy(&res.body));
+        registered.push(res.json()["id"].as_str().unwrap().to_owned());
+    }
+    let path = format!("/api/v1/staff/partners/{partner_id}/webhooks");
+    let listed = crate::reviews::all_pages(&app, &path, &admin, 2).await;
+    let mut ids: Vec<&str> = listed.iter().map(|w| w["id"].as_str().unwrap()).collect();
+    // Oldest first, then by id: the test clock stands still, so here by id only.
+    registered.sort();
+    assert_eq!(ids, registered, "every endpoint once, oldest first");
+    ids.dedup();
+    assert_eq!(ids.len(), 5);
+    assert!(
+        listed.iter().all(|w| w.get("secret").is_none()),
+        "secrets are shown once only"
+    );
 }
