@@ -374,21 +374,17 @@ pub fn list_for_offer(
     let mut page = filtered();
     if let Some(p) = after {
         page = if f.oldest_first {
-            page.filter(
-                applications::created_at
-                    .gt(p.at)
-                    .or(applications::created_at
-                        .eq(p.at)
-                        .and(applications::id.gt(p.id))),
-            )
+            page.filter(crate::db::pagination::after(
+                applications::created_at,
+                applications::id,
+                p,
+            ))
         } else {
-            page.filter(
-                applications::created_at
-                    .lt(p.at)
-                    .or(applications::created_at
-                        .eq(p.at)
-                        .and(applications::id.lt(p.id))),
-            )
+            page.filter(crate::db::pagination::before(
+                applications::created_at,
+                applications::id,
+                p,
+            ))
         };
     }
     page = if f.oldest_first {

@@ -124,11 +124,11 @@ pub fn list_users(
     };
     let mut page = filtered();
     if let Some(p) = after {
-        page = page.filter(
-            staff_users::created_at.gt(p.at).or(staff_users::created_at
-                .eq(p.at)
-                .and(staff_users::id.gt(p.id))),
-        );
+        page = page.filter(crate::db::pagination::after(
+            staff_users::created_at,
+            staff_users::id,
+            p,
+        ));
     }
     let rows = page
         .order((staff_users::created_at.asc(), staff_users::id.asc()))

@@ -5,6 +5,7 @@ use crate::error::ApiError;
 use actix_web::{http::header, HttpRequest, HttpResponse};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, Utc};
+use diesel::{dsl, sql_types, BoolExpressionMethods, Expression, ExpressionMethods};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -88,6 +89,30 @@ impl Position {
         decode_cursor(raw).map(|(at, id)| Position { at, id })
     }
 }
+
+/// The rows after `p` in a list ordered by `(at, id)` ascending: `at > p.at OR (at = p.at
+/// AND id > p.id)`. One keyset predicate for every list that pages on a [`Position`].
+pub fn after<At, Id>(at: At, id: Id, p: Position) -> AfterPosition<At, Id>
+where
+    At: ExpressionMethods + Copy + Expression<SqlType = sql_types::Timestamptz>,
+    Id: ExpressionMethods + Expression<SqlType = sql_types::Uuid>,
+{
+    at.gt(p.at).or(at.eq(p.at).and(id.gt(p.id)))
+}
+
+/// The rows before `p` in a list ordered by `(at, id)` descending (newest first).
+pub fn before<At, Id>(at: At, id: Id, p: Position) -> BeforePosition<At, Id>
+where
+    At: ExpressionMethods + Copy + Expression<SqlType = sql_types::Timestamptz>,
+    Id: ExpressionMethods + Expression<SqlType = sql_types::Uuid>,
+{
+    at.lt(p.at).or(at.eq(p.at).and(id.lt(p.id)))
+}
+
+pub type AfterPosition<At, Id> =
+    dsl::Or<dsl::Gt<At, DateTime<Utc>>, dsl::And<dsl::Eq<At, DateTime<Utc>>, dsl::Gt<Id, Uuid>>>;
+pub type BeforePosition<At, Id> =
+    dsl::Or<dsl::Lt<At, DateTime<Utc>>, dsl::And<dsl::Eq<At, DateTime<Utc>>, dsl::Lt<Id, Uuid>>>;
 
 /// A page of a list.
 #[derive(Debug, Serialize, ToSchema)]

@@ -399,11 +399,11 @@ pub fn staff_list(
     };
     let mut page = filtered();
     if let Some(p) = after {
-        page = page.filter(
-            offers::created_at
-                .lt(p.at)
-                .or(offers::created_at.eq(p.at).and(offers::id.lt(p.id))),
-        );
+        page = page.filter(crate::db::pagination::before(
+            offers::created_at,
+            offers::id,
+            p,
+        ));
     }
     let rows = page
         .order((offers::created_at.desc(), offers::id.desc()))

@@ -101,11 +101,11 @@ pub fn list_partners(
 ) -> QueryResult<(Vec<Partner>, i64)> {
     let mut query = partners::table.into_boxed();
     if let Some(p) = after {
-        query = query.filter(
-            partners::created_at
-                .gt(p.at)
-                .or(partners::created_at.eq(p.at).and(partners::id.gt(p.id))),
-        );
+        query = query.filter(crate::db::pagination::after(
+            partners::created_at,
+            partners::id,
+            p,
+        ));
     }
     let rows = query
         .order((partners::created_at.asc(), partners::id.asc()))
@@ -400,13 +400,11 @@ pub fn endpoints_of(
         .filter(webhook_endpoints::partner_id.eq(partner_id))
         .into_boxed();
     if let Some(p) = after {
-        q = q.filter(
-            webhook_endpoints::created_at
-                .gt(p.at)
-                .or(webhook_endpoints::created_at
-                    .eq(p.at)
-                    .and(webhook_endpoints::id.gt(p.id))),
-        );
+        q = q.filter(crate::db::pagination::after(
+            webhook_endpoints::created_at,
+            webhook_endpoints::id,
+            p,
+        ));
     }
     let rows = q
         .order((
@@ -559,13 +557,11 @@ pub fn deliveries_of(
         .filter(webhook_deliveries::partner_id.eq(partner_id))
         .into_boxed();
     if let Some(p) = after {
-        query = query.filter(
-            webhook_deliveries::created_at
-                .lt(p.at)
-                .or(webhook_deliveries::created_at
-                    .eq(p.at)
-                    .and(webhook_deliveries::id.lt(p.id))),
-        );
+        query = query.filter(crate::db::pagination::before(
+            webhook_deliveries::created_at,
+            webhook_deliveries::id,
+            p,
+        ));
     }
     let rows = query
         .order((

@@ -102,6 +102,21 @@ pub struct AssignedReviewer {
     pub assigned_at: DateTime<Utc>,
 }
 
+/// The columns of an [`AssignedReviewer`], over `offer_reviewers` joined to `staff_users`.
+const ASSIGNED_REVIEWER: (
+    staff_users::id,
+    staff_users::name,
+    staff_users::email,
+    staff_users::role,
+    offer_reviewers::assigned_at,
+) = (
+    staff_users::id,
+    staff_users::name,
+    staff_users::email,
+    staff_users::role,
+    offer_reviewers::assigned_at,
+);
+
 /// One reviewer's assignment to an offer, if any.
 pub fn assignment(
     conn: &mut PgConnection,
@@ -112,13 +127,7 @@ pub fn assignment(
         .inner_join(staff_users::table.on(staff_users::id.eq(offer_reviewers::reviewer_id)))
         .filter(offer_reviewers::offer_id.eq(offer_id))
         .filter(offer_reviewers::reviewer_id.eq(reviewer_id))
-        .select((
-            staff_users::id,
-            staff_users::name,
-            staff_users::email,
-            staff_users::role,
-            offer_reviewers::assigned_at,
-        ))
+        .select(ASSIGNED_REVIEWER)
         .first(conn)
         .optional()
 }
@@ -136,13 +145,11 @@ pub fn assigned_reviewers_page(
         .filter(offer_reviewers::offer_id.eq(offer_id))
         .into_boxed();
     if let Some(p) = after {
-        q = q.filter(
-            offer_reviewers::assigned_at
-                .gt(p.at)
-                .or(offer_reviewers::assigned_at
-                    .eq(p.at)
-                    .and(offer_reviewers::reviewer_id.gt(p.id))),
-        );
+        q = q.filter(crate::db::pagination::after(
+            offer_reviewers::assigned_at,
+            offer_reviewers::reviewer_id,
+            p,
+        ));
     }
     let rows = q
         .order((
@@ -150,13 +157,7 @@ pub fn assigned_reviewers_page(
             offer_reviewers::reviewer_id.asc(),
         ))
         .limit(limit + 1)
-        .select((
-            staff_users::id,
-            staff_users::name,
-            staff_users::email,
-            staff_users::role,
-            offer_reviewers::assigned_at,
-        ))
+        .select(ASSIGNED_REVIEWER)
         .load(conn)?;
     let total = offer_reviewers::table
         .filter(offer_reviewers::offer_id.eq(offer_id))

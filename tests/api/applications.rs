@@ -796,14 +796,20 @@ async fn the_pipeline_moves_with_if_match_and_records_its_history() {
     assert_eq!(history["total"], history["items"].as_array().unwrap().len());
     assert_eq!(history["next_cursor"], serde_json::Value::Null);
     // Page by page, the same history.
-    let paged = crate::reviews::all_pages(
-        &app,
-        &format!("/api/v1/staff/applications/{id}/history"),
-        &token,
-        1,
-    )
-    .await;
+    let paged = app
+        .all_pages(
+            &format!("/api/v1/staff/applications/{id}/history"),
+            &token,
+            1,
+        )
+        .await;
     assert_eq!(&paged, history["items"].as_array().unwrap());
+    app.get(
+        &format!("/api/v1/staff/applications/{id}/history?cursor=not-a-cursor"),
+        Some(&token),
+    )
+    .await
+    .assert_problem(422, "validation_failed");
     let steps: Vec<(&str, &str)> = history["items"]
         .as_array()
         .unwrap()

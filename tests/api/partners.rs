@@ -1982,7 +1982,7 @@ async fn a_partner_s_webhooks_are_a_paginated_list() {
         registered.push(res.json()["id"].as_str().unwrap().to_owned());
     }
     let path = format!("/api/v1/staff/partners/{partner_id}/webhooks");
-    let listed = crate::reviews::all_pages(&app, &path, &admin, 2).await;
+    let listed = app.all_pages(&path, &admin, 2).await;
     let mut ids: Vec<&str> = listed.iter().map(|w| w["id"].as_str().unwrap()).collect();
     // Oldest first, then by id: the test clock stands still, so here by id only.
     registered.sort();

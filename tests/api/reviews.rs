@@ -58,51 +58,6 @@ async fn assign(s: &Setup, reviewer: &Staff) {
     assert!(res.json()["assigned_at"].is_string());
 }
 
-/// Reads every page of a staff list by following `next_cursor`, checking each page's shape
-/// and `Link`; returns the items.
-pub async fn all_pages(app: &TestApp, path: &str, token: &str, limit: usize) -> Vec<Value> {
-    let mut items = Vec::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..100 {
-        let sep = if path.contains('?') { '&' } else { '?' };
-        let url = match &cursor {
-            Some(c) => format!("{path}{sep}limit={limit}&cursor={c}"),
-            None => format!("{path}{sep}limit={limit}"),
-        };
-        let res = app.get(&url, Some(token)).await;
-        assert_eq!(
-            res.status,
-            200,
-            "{url}: {}",
-            String::from_utf8_lossy(&res.body)
-        );
-        let body = res.json();
-        let page = body["items"].as_array().expect("a list shape").clone();
-        assert!(page.len() <= limit);
-        let total = body["total"].as_u64().expect("total") as usize;
-        items.extend(page);
-        match body["next_cursor"].as_str() {
-            Some(next) => {
-                let link = res
-                    .header("link")
-                    .expect("a Link with next_cursor")
-                    .to_owned();
-                assert!(
-                    link.contains(next) && link.contains("rel=\"next\""),
-                    "{link}"
-                );
-                cursor = Some(next.to_owned());
-            }
-            None => {
-                assert!(res.header("link").is_none());
-                assert_eq!(items.len(), total, "{path}");
-                return items;
-            }
-        }
-    }
-    panic!("{path}: more than 100 pages");
-}
-
 async fn put(app: &TestApp, path: &str, token: &str, body: Value) -> crate::support::TestResponse {
     app.json_request(TestRequest::put(), path, Some(token), body)
         .await
@@ -933,7 +888,7 @@ async fn assigned_reviewers_and_workloads_are_paginated_lists() {
         reviewers.push(r.id.to_string());
     }
     let path = format!("/api/v1/staff/offers/{}/reviewers", s.offer);
-    let listed = all_pages(&s.app, &path, &s.manager, 2).await;
+    let listed = s.app.all_pages(&path, &s.manager, 2).await;
     let ids: Vec<String> = listed
         .iter()
         .map(|r| r["id"].as_str().unwrap().to_owned())
@@ -945,7 +900,10 @@ async fn assigned_reviewers_and_workloads_are_paginated_lists() {
         "every assignment once, first assigned first"
     );
 
-    let workloads = all_pages(&s.app, "/api/v1/staff/reviewers", &s.manager, 2).await;
+    let workloads = s
+        .app
+        .all_pages("/api/v1/staff/reviewers", &s.manager, 2)
+        .await;
     let mut seen: Vec<&str> = workloads
         .iter()
         .map(|w| w["id"].as_str().unwrap())

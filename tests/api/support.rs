@@ -157,6 +157,51 @@ impl TestApp {
         })
     }
 
+    /// Reads every page of a staff list by following `next_cursor`, checking each page's shape
+    /// and `Link`; returns the items.
+    pub async fn all_pages(&self, path: &str, token: &str, limit: usize) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..100 {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let url = match &cursor {
+                Some(c) => format!("{path}{sep}limit={limit}&cursor={c}"),
+                None => format!("{path}{sep}limit={limit}"),
+            };
+            let res = self.get(&url, Some(token)).await;
+            assert_eq!(
+                res.status,
+                200,
+                "{url}: {}",
+                String::from_utf8_lossy(&res.body)
+            );
+            let body = res.json();
+            let page = body["items"].as_array().expect("a list shape").clone();
+            assert!(page.len() <= limit);
+            let total = body["total"].as_u64().expect("total") as usize;
+            items.extend(page);
+            match body["next_cursor"].as_str() {
+                Some(next) => {
+                    let link = res
+                        .header("link")
+                        .expect("a Link with next_cursor")
+                        .to_owned();
+                    assert!(
+                        link.contains(next) && link.contains("rel=\"next\""),
+                        "{link}"
+                    );
+                    cursor = Some(next.to_owned());
+                }
+                None => {
+                    assert!(res.header("link").is_none());
+                    assert_eq!(items.len(), total, "{path}");
+                    return items;
+                }
+            }
+        }
+        panic!("{path}: more than 100 pages");
+    }
+
     pub async fn send(&self, req: actix_test::TestRequest) -> TestResponse {
         self.send_from("192.0.2.10:40000", req).await
     }
