@@ -410,6 +410,7 @@ pub async fn download_document(
             headers(("Link" = String, description = "RFC 8288 link to the next page"))),
         (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application, or not yours to see", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/staff/applications/{id}/history")]

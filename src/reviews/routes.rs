@@ -79,6 +79,7 @@ impl From<model::AssignedReviewer> for AssignedReviewerView {
         (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Reviewers may not manage assignments", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such offer, or not yours to see", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/staff/offers/{id}/reviewers")]
@@ -639,6 +640,7 @@ pub struct WorkloadView {
             headers(("Link" = String, description = "RFC 8288 link to the next page"))),
         (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Reviewers may not see workloads", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/staff/reviewers")]

@@ -38,6 +38,13 @@ fn every_operation_documents_its_responses() {
                     "{method} {path} {status} has no description"
                 );
             }
+            let takes_query = op["parameters"]
+                .as_array()
+                .is_some_and(|ps| ps.iter().any(|p| p["in"] == "query"));
+            assert!(
+                !takes_query || responses.contains_key("422"),
+                "{method} {path} reads a query but does not document 422 for a bad one"
+            );
             if path.starts_with("/api/v1/staff") || path == "/api/v1/auth/me" {
                 assert!(op["security"].is_array(), "{method} {path} lacks security");
             }
