@@ -29,9 +29,24 @@ pub fn bytes_etag(body: &[u8]) -> String {
     format!("\"{}\"", hex::encode(&Sha256::digest(body)[..16]))
 }
 
-/// Whether the client's `If-None-Match` already names `etag` (or `*`).
+/// Whether the client's `If-None-Match` already names `etag` (or `*`). The comparison is weak
+/// (RFC 9110 section 13.1.2): `W/"x"` matches `"x"`, because a proxy or CDN that compresses a
+/// response (nginx's gzip does) turns its strong ETag weak, and the client sends back that one.
 pub fn if_none_match(req: &HttpRequest, etag: &str) -> bool {
-    header_str(req, header::IF_NONE_MATCH).is_some_and(|v| matches_any(v, etag))
+    header_str(req, header::IF_NONE_MATCH).is_some_and(|v| {
+        let ours = opaque_tag(etag);
+        entity_tags(v).any(|t| t == "*" || opaque_tag(t) == ours)
+    })
+}
+
+/// The entity-tags of an `If-None-Match` or `If-Match` list.
+fn entity_tags(list: &str) -> impl Iterator<Item = &str> {
+    list.split(',').map(str::trim).filter(|t| !t.is_empty())
+}
+
+/// An entity-tag without its weakness indicator, for the weak comparison.
+fn opaque_tag(tag: &str) -> &str {
+    tag.strip_prefix("W/").unwrap_or(tag)
 }
 
 /// An opaque bearer secret: `prefix` then 256 random bits in base64url.
@@ -52,10 +67,10 @@ fn header_str(req: &HttpRequest, name: header::HeaderName) -> Option<&str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The strong comparison `If-Match` needs (RFC 9110 section 13.1.1): a weak tag never
+/// matches, since it does not promise the same bytes.
 fn matches_any(list: &str, etag: &str) -> bool {
-    list.split(',')
-        .map(str::trim)
-        .any(|t| t == "*" || t == etag)
+    entity_tags(list).any(|t| t == "*" || (t == etag && !t.starts_with("W/")))
 }
 
 /// 200 with `body` and its ETag, or 304 when the client's `If-None-Match` already has it.
@@ -214,5 +229,21 @@ mod tests {
             .to_http_request();
         assert_eq!(respond_with_etag(&req, "\"abc\"", &1).status(), 304);
         assert_eq!(respond_with_etag(&req, "\"new\"", &1).status(), 200);
+    }
+
+    #[test]
+    fn if_none_match_compares_weakly_and_if_match_strongly() {
+        let weak = |h: &str| {
+            TestRequest::default()
+                .insert_header((header::IF_NONE_MATCH, h.to_owned()))
+                .insert_header((header::IF_MATCH, h.to_owned()))
+                .to_http_request()
+        };
+        for sent in ["W/\"abc\"", "\"x\", W/\"abc\"", "\"abc\""] {
+            assert!(if_none_match(&weak(sent), "\"abc\""), "{sent}");
+        }
+        assert!(!if_none_match(&weak("W/\"abd\""), "\"abc\""));
+        assert!(require_if_match(&weak("W/\"abc\""), "\"abc\"").is_err());
+        assert!(require_if_match(&weak("\"abc\""), "\"abc\"").is_ok());
     }
 }

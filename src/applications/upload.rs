@@ -347,6 +347,11 @@ pub async fn read_submission(
                 .content_disposition()
                 .and_then(|cd| cd.get_filename())
                 .map(str::to_owned);
+            // A browser sends a file input left empty as a part with `filename=""` and no
+            // bytes: that is no file, exactly as an empty text input is no text.
+            if bytes.is_empty() && filename.as_deref().is_none_or(str::is_empty) {
+                continue;
+            }
             files.insert(name, UploadedFile { filename, bytes });
         } else {
             let text = String::from_utf8(bytes)

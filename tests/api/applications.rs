@@ -174,6 +174,57 @@ async fn a_candidate_applies_with_a_cv_and_a_cover_letter() {
 }
 
 #[actix_web::test]
+async fn a_browser_form_with_the_cover_letter_file_left_empty_applies_with_its_text() {
+    let app = TestApp::new().await;
+    let (offer, _) = published(&app).await;
+    let mut fields = candidate_fields("form@example.org");
+    fields.push(("cover_letter_text", "Madame, Monsieur, …".into()));
+    // What Chromium and Firefox send for an <input type=file> nobody filled.
+    let empty_input = ("cover_letter", "", "application/octet-stream", Vec::new());
+    let cv = pdfs().remove(0);
+    let res = app
+        .apply_with(&offer, &fields, &[cv.clone(), empty_input.clone()], None)
+        .await;
+    assert_eq!(res.status, 201, "{}", String::from_utf8_lossy(&res.body));
+    let docs = res.json()["application"]["documents"].clone();
+    assert_eq!(docs.as_array().unwrap().len(), 1, "{docs}");
+    // An empty CV input is no CV: `required`, not a PDF error.
+    let mut no_cv = candidate_fields("form2@example.org");
+    no_cv.push(("cover_letter_text", "Madame, Monsieur, …".into()));
+    let res = app
+        .apply_with(
+            &offer,
+            &no_cv,
+            &[("cv", "", "application/octet-stream", Vec::new())],
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 422);
+    let errors = res.json()["errors"].clone();
+    assert!(
+        errors
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["field"] == "cv" && e["code"] == "required"),
+        "{errors}"
+    );
+    // A named file with no bytes is a file, and an empty one.
+    let res = app
+        .apply_with(
+            &offer,
+            &candidate_fields("form3@example.org"),
+            &[
+                cv,
+                ("cover_letter", "lettre.pdf", "application/pdf", Vec::new()),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 422, "{}", String::from_utf8_lossy(&res.body));
+}
+
+#[actix_web::test]
 async fn files_are_checked_by_content_not_by_name_or_type() {
     let app = TestApp::new().await;
     let (offer, _) = published(&app).await;
