@@ -93,7 +93,7 @@ pub fn build_app(
         .openapi(openapi::ApiDoc::openapi())
         .configure(routes)
         .split_for_parts();
-    openapi::add_shared_responses(&mut api);
+    openapi::complete(&mut api);
     app.app_data(web::Data::new(state))
         .app_data(
             web::JsonConfig::default()

@@ -83,8 +83,71 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .openapi(ApiDoc::openapi())
         .configure(crate::routes)
         .split_for_parts();
-    add_shared_responses(&mut api);
+    complete(&mut api);
     api
+}
+
+/// What the spec gains after the routes are collected, for the served and the committed
+/// document alike.
+pub fn complete(api: &mut utoipa::openapi::OpenApi) {
+    add_shared_responses(api);
+    describe_non_json_bodies(api);
+}
+
+/// Bodies that are not JSON are strings, whatever Rust type the handler builds them from:
+/// documents as `format: binary` (generated clients then hand out bytes or a file, and
+/// Swagger UI a file picker), and every one with its `contentMediaType` (OpenAPI 3.1).
+/// A multipart form's file parts say which media type they must be.
+pub fn describe_non_json_bodies(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{
+        encoding::Encoding,
+        schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type},
+        RefOr,
+    };
+    let is_json = |ct: &str| ct == "application/json" || ct.ends_with("+json");
+    let is_binary = |ct: &str| ct == "application/pdf" || ct == "application/octet-stream";
+    for item in api.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in operations.into_iter().flatten() {
+            for response in op.responses.responses.values_mut() {
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                for (ct, content) in response.content.iter_mut() {
+                    if is_json(ct) || content.schema.is_none() {
+                        continue;
+                    }
+                    let mut schema = ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .content_media_type(ct.clone());
+                    if is_binary(ct) {
+                        schema =
+                            schema.format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)));
+                    }
+                    content.schema = Some(schema.build().into());
+                }
+            }
+            let Some(body) = op.request_body.as_mut() else {
+                continue;
+            };
+            if let Some(form) = body.content.get_mut("multipart/form-data") {
+                for part in crate::applications::upload::FILE_FIELDS {
+                    form.encoding.insert(
+                        part.to_owned(),
+                        Encoding::builder()
+                            .content_type(Some("application/pdf"))
+                            .build(),
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// Documents, on every operation that takes a JSON body, the answers of the JSON extractor

@@ -60,7 +60,7 @@ pub struct ApplicationFormParts {
     #[schema(value_type = String, format = Binary)]
     pub cv: Vec<u8>,
     /// PDF, at most 5 MiB.
-    #[schema(value_type = Option<String>, format = Binary)]
+    #[schema(value_type = String, format = Binary, required = false)]
     pub cover_letter: Option<Vec<u8>>,
 }
 

@@ -113,3 +113,42 @@ fn closed_values_are_enumerated_in_the_spec() {
         .unwrap()
         .contains("privacy notice"));
 }
+
+/// Generated clients (openapi-python-client, openapi-typescript) and Swagger UI read bodies by
+/// their schema: a document is bytes, a feed is text, a file part gets a file picker.
+#[test]
+fn documents_feeds_and_file_parts_are_typed_as_strings_of_their_media_type() {
+    let doc: serde_json::Value =
+        serde_json::from_str(&passerelle::openapi::document_json()).unwrap();
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for (status, r) in op["responses"].as_object().unwrap() {
+                let Some(content) = r["content"].as_object() else {
+                    continue;
+                };
+                for (ct, c) in content.iter().filter(|(ct, _)| !ct.contains("json")) {
+                    let schema = &c["schema"];
+                    assert_eq!(schema["type"], "string", "{method} {path} {status} {ct}");
+                    assert_eq!(schema["contentMediaType"], ct.as_str());
+                    if ct == "application/pdf" {
+                        assert_eq!(schema["format"], "binary");
+                    }
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked >= 5, "{checked}");
+    let form = &doc["components"]["schemas"]["ApplicationFormParts"]["properties"];
+    for part in ["cv", "cover_letter"] {
+        assert_eq!(
+            form[part]["type"], "string",
+            "{part} must not be a type list"
+        );
+        assert_eq!(form[part]["format"], "binary");
+    }
+    let encoding = &doc["paths"]["/api/v1/offers/{id}/applications"]["post"]["requestBody"]
+        ["content"]["multipart/form-data"]["encoding"];
+    assert_eq!(encoding["cv"]["contentType"], "application/pdf");
+}
