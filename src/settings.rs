@@ -225,6 +225,11 @@ pub struct PartnerSettings {
     pub offer_url_template: String,
     /// `FEED_PUBLISHER` (default `Passerelle`): the publisher named by the feeds.
     pub feed_publisher: String,
+    /// `ORGANIZATION_URL` (default unset): the city's own site, the employer's `sameAs` in
+    /// JSON-LD and the publisher's URL in the XML feed (else `PUBLIC_BASE_URL`).
+    pub organization_url: Option<String>,
+    /// `ORGANIZATION_LOGO_URL` (default unset): the employer's logo in JSON-LD.
+    pub organization_logo_url: Option<String>,
     pub webhooks: WebhookSettings,
 }
 
@@ -885,6 +890,13 @@ fn partner_settings<'a>(
             "OFFER_URL_TEMPLATE must be an http(s) URL containing {slug} or {id}".into(),
         ));
     }
+    let absolute_url = |name: &str| match get(name).map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) if v.starts_with("https://") || v.starts_with("http://") => Ok(Some(v.to_owned())),
+        Some(_) => Err(SettingsError(format!("{name} must be an http(s) URL"))),
+    };
+    let organization_url = absolute_url("ORGANIZATION_URL")?;
+    let organization_logo_url = absolute_url("ORGANIZATION_LOGO_URL")?;
     let timeout = parse_or(&get, "WEBHOOK_TIMEOUT_SECONDS", 10u64)?;
     let lease = parse_or(&get, "JOB_LEASE_SECONDS", 300u64)?;
     if timeout == 0 || lease <= timeout.saturating_mul(2) {
@@ -905,6 +917,8 @@ fn partner_settings<'a>(
         key_overlap_hours,
         offer_url_template,
         feed_publisher: get("FEED_PUBLISHER").unwrap_or("Passerelle").to_owned(),
+        organization_url,
+        organization_logo_url,
         webhooks: WebhookSettings {
             allow_http: parse_or(&get, "WEBHOOK_ALLOW_HTTP", false)?,
             allow_loopback: parse_or(&get, "WEBHOOK_ALLOW_LOOPBACK", false)?,
@@ -1108,6 +1122,7 @@ mod tests {
         assert_eq!((s.rate_limit, s.rate_window.as_secs()), (600, 60));
         assert_eq!(s.key_overlap_hours, 24);
         assert!(!s.webhooks.allow_http && !s.webhooks.allow_loopback);
+        assert_eq!((s.organization_url, s.organization_logo_url), (None, None));
         assert_eq!(
             s.offer_url_template,
             "http://localhost:8080/api/v1/offers/{slug}"
@@ -1127,6 +1142,14 @@ mod tests {
                 "WEBHOOK_TIMEOUT_SECONDS",
             ),
             (vec![("WEBHOOK_ALLOW_HTTP", "yes")], "WEBHOOK_ALLOW_HTTP"),
+            (
+                vec![("ORGANIZATION_URL", "www.grenoble.fr")],
+                "ORGANIZATION_URL",
+            ),
+            (
+                vec![("ORGANIZATION_LOGO_URL", "logo.png")],
+                "ORGANIZATION_LOGO_URL",
+            ),
         ] {
             let err = Settings::from_map(&env(&pairs)).unwrap_err();
             assert!(err.to_string().contains(name), "{name}: {err}");

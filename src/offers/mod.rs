@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod domain;
+pub mod france;
 pub mod model;
 pub mod public;
 pub mod staff;

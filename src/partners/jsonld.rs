@@ -4,6 +4,7 @@
 use super::xml::escape_text;
 use crate::offers::{
     domain::{Contact, Location},
+    france::region,
     model::Offer,
     views::accepting_applications,
 };
@@ -93,9 +94,18 @@ fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// What the JSON-LD says of the employer beyond the offer's own fields (from the settings).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Employer<'a> {
+    /// The organisation's own site (`ORGANIZATION_URL`).
+    pub same_as: Option<&'a str>,
+    /// Its logo (`ORGANIZATION_LOGO_URL`).
+    pub logo: Option<&'a str>,
+}
+
 /// The `JobPosting` of a published or closed offer. A closed offer (or one whose deadline
 /// passed) says so: `validThrough` in the past and no `directApply`.
-pub fn job_posting(offer: &Offer, url: &str, now: DateTime<Utc>) -> Value {
+pub fn job_posting(offer: &Offer, url: &str, employer: &Employer, now: DateTime<Utc>) -> Value {
     let open = accepting_applications(&offer.status, offer.application_deadline, now.date_naive());
     let location: Option<Location> = stored(&offer.location);
     let contact: Option<Contact> = stored(&offer.contact);
@@ -135,14 +145,18 @@ pub fn job_posting(offer: &Offer, url: &str, now: DateTime<Utc>) -> Value {
     );
     put("validThrough", json!(valid_through));
     put("employmentType", json!(employment));
-    put(
-        "hiringOrganization",
-        json!({
-            "@type": "Organization",
-            "name": offer.organization,
-            "department": {"@type": "Organization", "name": offer.department},
-        }),
-    );
+    let mut organization = json!({
+        "@type": "Organization",
+        "name": offer.organization,
+        "department": {"@type": "Organization", "name": offer.department},
+    });
+    if let Some(site) = employer.same_as {
+        organization["sameAs"] = json!(site);
+    }
+    if let Some(logo) = employer.logo {
+        organization["logo"] = json!(logo);
+    }
+    put("hiringOrganization", organization);
     if let Some(l) = &location {
         let mut address = json!({
             "@type": "PostalAddress",
@@ -152,6 +166,9 @@ pub fn job_posting(offer: &Offer, url: &str, now: DateTime<Utc>) -> Value {
         });
         if let Some(street) = &l.street_address {
             address["streetAddress"] = json!(street);
+        }
+        if let Some(region) = region(&l.country, &l.postal_code) {
+            address["addressRegion"] = json!(region);
         }
         put("jobLocation", json!({"@type": "Place", "address": address}));
     }

@@ -3,7 +3,7 @@
 //! (Atom 1.0). Anonymous and cacheable: strong ETags, `Last-Modified`, 304.
 
 use super::{
-    jsonld::{job_posting, offer_url, to_embeddable_json},
+    jsonld::{job_posting, offer_url, to_embeddable_json, Employer},
     model,
     xml::{atom_feed, indeed_feed, FeedInfo},
 };
@@ -90,7 +90,11 @@ pub async fn offer_jsonld(
         .db(move |conn| offers::find_public(conn, &id)?.ok_or_else(ApiError::not_found))
         .await?;
     let url = offer_url(&state.settings.partners.offer_url_template, &offer);
-    let posting = job_posting(&offer, &url, state.now());
+    let employer = Employer {
+        same_as: state.settings.partners.organization_url.as_deref(),
+        logo: state.settings.partners.organization_logo_url.as_deref(),
+    };
+    let posting = job_posting(&offer, &url, &employer, state.now());
     let body = to_embeddable_json(&posting);
     Ok(cacheable(
         &req,
@@ -116,6 +120,7 @@ fn info<'a>(state: &'a AppState, updated: DateTime<Utc>) -> FeedInfo<'a> {
     FeedInfo {
         publisher: &state.settings.partners.feed_publisher,
         base_url: &state.settings.public_base_url,
+        organization_url: state.settings.partners.organization_url.as_deref(),
         offer_url_template: &state.settings.partners.offer_url_template,
         updated,
     }

@@ -3,7 +3,11 @@
 //! here, once, with its tests.
 
 use super::jsonld::{description_html, offer_url};
-use crate::offers::{domain::Location, model::Offer};
+use crate::offers::{
+    domain::Location,
+    france::{education_level_name, region},
+    model::Offer,
+};
 use chrono::{DateTime, SecondsFormat, Utc};
 
 /// Whether XML 1.0 allows the character at all (section 2.2), even escaped.
@@ -101,6 +105,8 @@ impl XmlWriter {
 pub struct FeedInfo<'a> {
     pub publisher: &'a str,
     pub base_url: &'a str,
+    /// The organisation's own site, when it is set (`ORGANIZATION_URL`).
+    pub organization_url: Option<&'a str>,
     pub offer_url_template: &'a str,
     /// When the public set last changed.
     pub updated: DateTime<Utc>,
@@ -119,10 +125,32 @@ fn location(o: &Offer) -> Option<Location> {
     serde_json::from_value(o.location.clone()).ok()
 }
 
+/// The levels asked for, in words (`Master 1, Master 2`), as a reader of a job board expects.
 fn education(o: &Offer) -> String {
     serde_json::from_value::<Vec<String>>(o.education_levels.clone())
         .unwrap_or_default()
+        .iter()
+        .map(|l| education_level_name(l))
+        .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Indeed's `jobtype`: an internship, full-time or part-time by its working time.
+fn job_type(o: &Offer) -> &'static str {
+    if o.work_time_percent >= 100 {
+        "internship, fulltime"
+    } else {
+        "internship, parttime"
+    }
+}
+
+/// Indeed's `remotetype` values, from the offer's remote policy.
+fn remote_type(o: &Offer) -> Option<&'static str> {
+    match o.remote.as_str() {
+        "full" => Some("Fully remote"),
+        "partial" => Some("Hybrid remote"),
+        _ => None,
+    }
 }
 
 /// The Indeed-style XML feed: `<source>` with one `<job>` per offer, values in CDATA.
@@ -130,7 +158,11 @@ pub fn indeed_feed(info: &FeedInfo, offers: &[Offer]) -> String {
     let mut w = XmlWriter::new();
     w.open("source", &[])
         .text("publisher", &[], info.publisher)
-        .text("publisherurl", &[], info.base_url)
+        .text(
+            "publisherurl",
+            &[],
+            info.organization_url.unwrap_or(info.base_url),
+        )
         .text("lastBuildDate", &[], &rfc1123(info.updated));
     for o in offers {
         let loc = location(o);
@@ -142,8 +174,14 @@ pub fn indeed_feed(info: &FeedInfo, offers: &[Offer]) -> String {
             .cdata("requisitionid", &o.id.to_string())
             .cdata("url", &offer_url(info.offer_url_template, o))
             .cdata("company", &o.organization)
-            .cdata("sourcename", &o.department)
+            .cdata("sourcename", &o.organization)
             .cdata("city", &field(|l| &l.city))
+            .cdata(
+                "state",
+                loc.as_ref()
+                    .and_then(|l| region(&l.country, &l.postal_code))
+                    .unwrap_or_default(),
+            )
             .cdata("postalcode", &field(|l| &l.postal_code))
             .cdata("country", &field(|l| &l.country))
             .cdata(
@@ -159,10 +197,11 @@ pub fn indeed_feed(info: &FeedInfo, offers: &[Offer]) -> String {
                     .unwrap_or_default(),
             )
             .cdata("education", &education(o))
-            .cdata("jobtype", "internship")
+            .cdata("jobtype", job_type(o))
+            .cdata("category", &o.department)
             .cdata("expirationdate", &o.application_deadline.to_string());
-        if o.remote == "full" {
-            w.cdata("remotetype", "Fully remote");
+        if let Some(remote) = remote_type(o) {
+            w.cdata("remotetype", remote);
         }
         w.close("job");
     }

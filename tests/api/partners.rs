@@ -1260,6 +1260,41 @@ async fn feed_setup() -> (TestApp, String, Vec<Value>) {
 }
 
 #[actix_web::test]
+async fn part_time_and_hybrid_reach_the_xml_feed_and_the_employer_its_site_and_logo() {
+    let app = TestApp::with_settings(|s| {
+        s.partners.organization_url = Some("https://www.grenoble.example".into());
+        s.partners.organization_logo_url = Some("https://www.grenoble.example/logo.png".into());
+    })
+    .await;
+    let (_, manager) = app.token_for(Role::Manager).await;
+    let mut offer = open_offer("XML-PT");
+    offer["contract"]["work_time_percent"] = json!(60);
+    offer["contract"]["remote"] = json!("partial");
+    let offer = app.publish_new_offer(&manager, offer).await;
+    let text = String::from_utf8(app.get("/api/v1/feeds/offers.xml", None).await.body).unwrap();
+    let root = xml::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(
+        root.child("publisherurl").text(),
+        "https://www.grenoble.example"
+    );
+    let job = &root.all("job")[0];
+    assert_eq!(job.child("jobtype").text(), "internship, parttime");
+    assert_eq!(job.child("remotetype").text(), "Hybrid remote");
+    let ld = app
+        .get(&format!("/api/v1/offers/{}/jsonld", id_of(&offer)), None)
+        .await
+        .json();
+    let employer = &ld["hiringOrganization"];
+    assert_eq!(employer["sameAs"], "https://www.grenoble.example");
+    assert_eq!(employer["logo"], "https://www.grenoble.example/logo.png");
+    assert_eq!(
+        ld["jobLocation"]["address"]["addressRegion"],
+        "Auvergne-Rhône-Alpes"
+    );
+    assert_eq!(ld["employmentType"], json!(["INTERN", "PART_TIME"]));
+}
+
+#[actix_web::test]
 async fn the_xml_feed_is_well_formed_and_cdata_cannot_be_broken() {
     let (app, manager, offers) = feed_setup().await;
     let res = app.get("/api/v1/feeds/offers.xml", None).await;
@@ -1304,7 +1339,11 @@ async fn the_xml_feed_is_well_formed_and_cdata_cannot_be_broken() {
         ] {
             assert!(!job.child(field).text().is_empty(), "{field} empty");
         }
-        assert_eq!(job.child("jobtype").text(), "internship");
+        assert_eq!(job.child("jobtype").text(), "internship, fulltime");
+        assert_eq!(job.child("state").text(), "Auvergne-Rhône-Alpes");
+        assert_eq!(job.child("education").text(), "Master 1, Master 2");
+        assert_eq!(job.child("sourcename").text(), "Ville de Grenoble");
+        assert_eq!(job.child("category").text(), "Direction Ville Ouverte");
         assert_eq!(job.child("company").text(), "Ville de Grenoble");
         assert_eq!(job.child("city").text(), "Grenoble");
         assert_eq!(job.child("country").text(), "FR");
