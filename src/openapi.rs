@@ -92,6 +92,83 @@ pub fn document() -> utoipa::openapi::OpenApi {
 pub fn complete(api: &mut utoipa::openapi::OpenApi) {
     add_shared_responses(api);
     describe_non_json_bodies(api);
+    describe_merge_patches(api);
+}
+
+/// The JSON merge patches (RFC 7396) the API takes: (path, the schema patched, the name of
+/// the patch's schema).
+const MERGE_PATCHES: [(&str, &str, &str); 1] =
+    [("/api/v1/staff/offers/{id}", "OfferInput", "OfferPatch")];
+
+/// A merge patch of a schema is the same schema with nothing required, all the way down
+/// (a patch may name one nested field): generated clients then type `{"positions": 2}`.
+/// Arrays are replaced whole by a patch, so their items keep their own rules.
+pub fn describe_merge_patches(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref};
+    let Some(components) = api.components.as_mut() else {
+        return;
+    };
+    for (path, patched, patch_name) in MERGE_PATCHES {
+        let Some(schema) = components.schemas.get(patched) else {
+            continue;
+        };
+        let patch = optional_all_the_way_down(schema, &components.schemas, 0);
+        components.schemas.insert(patch_name.to_owned(), patch);
+        let body = api
+            .paths
+            .paths
+            .get_mut(path)
+            .and_then(|item| item.patch.as_mut())
+            .and_then(|op| op.request_body.as_mut());
+        if let Some(body) = body {
+            body.content.insert(
+                "application/merge-patch+json".to_owned(),
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name(patch_name)))
+                    .build(),
+            );
+        }
+    }
+}
+
+fn optional_all_the_way_down(
+    schema: &utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+    all: &std::collections::BTreeMap<
+        String,
+        utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+    >,
+    depth: usize,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::{schema::Schema, RefOr};
+    const COMPONENTS: &str = "#/components/schemas/";
+    match schema {
+        RefOr::Ref(r) if depth < 8 => match r
+            .ref_location
+            .strip_prefix(COMPONENTS)
+            .and_then(|n| all.get(n))
+        {
+            Some(target @ RefOr::T(Schema::Object(o))) if !o.properties.is_empty() => {
+                optional_all_the_way_down(target, all, depth + 1)
+            }
+            _ => schema.clone(),
+        },
+        RefOr::T(Schema::Object(o)) if !o.properties.is_empty() => {
+            let mut o = o.clone();
+            o.required.clear();
+            for property in o.properties.values_mut() {
+                *property = optional_all_the_way_down(property, all, depth + 1);
+            }
+            RefOr::T(Schema::Object(o))
+        }
+        RefOr::T(Schema::OneOf(one)) => {
+            let mut one = one.clone();
+            for item in one.items.iter_mut() {
+                *item = optional_all_the_way_down(item, all, depth + 1);
+            }
+            RefOr::T(Schema::OneOf(one))
+        }
+        _ => schema.clone(),
+    }
 }
 
 /// Bodies that are not JSON are strings, whatever Rust type the handler builds them from:

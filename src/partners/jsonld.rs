@@ -221,6 +221,65 @@ pub fn job_posting(offer: &Offer, url: &str, employer: &Employer, now: DateTime<
     Value::Object(posting)
 }
 
+/// The `JobPosting` as the spec documents it: the keys `job_posting` writes, typed. For the
+/// spec only (the document is built as JSON above); a test checks the two agree.
+#[derive(utoipa::ToSchema)]
+#[schema(as = JobPosting)]
+#[allow(dead_code)]
+pub struct JobPostingDoc {
+    /// `https://schema.org/`.
+    #[schema(rename = "@context", example = "https://schema.org/")]
+    context: String,
+    /// `JobPosting`.
+    #[schema(rename = "@type", example = "JobPosting")]
+    kind: String,
+    title: String,
+    /// HTML: the summary, context, missions and profile, their text escaped.
+    description: String,
+    /// The day the offer was first published.
+    #[schema(rename = "datePosted", format = Date)]
+    date_posted: Option<String>,
+    /// The end of the deadline day, or when the offer closed.
+    #[schema(rename = "validThrough", format = DateTime)]
+    valid_through: String,
+    /// `INTERN` and `FULL_TIME` or `PART_TIME`.
+    #[schema(rename = "employmentType")]
+    employment_type: Vec<String>,
+    /// The organisation, its department, and from the settings its `sameAs` and `logo`.
+    #[schema(rename = "hiringOrganization", value_type = Object)]
+    hiring_organization: serde_json::Value,
+    /// A `Place` with its `PostalAddress` (`addressRegion` for France).
+    #[schema(rename = "jobLocation", value_type = Object, required = false)]
+    job_location: Option<serde_json::Value>,
+    /// `TELECOMMUTE` for a fully remote offer.
+    #[schema(rename = "jobLocationType")]
+    job_location_type: Option<String>,
+    #[schema(rename = "applicantLocationRequirements", value_type = Object, required = false)]
+    applicant_location_requirements: Option<serde_json::Value>,
+    /// The hourly gratification, in EUR.
+    #[schema(rename = "baseSalary", value_type = Object, required = false)]
+    base_salary: Option<serde_json::Value>,
+    /// The city's reference.
+    #[schema(value_type = Object)]
+    identifier: serde_json::Value,
+    /// Whether applications are taken now.
+    #[schema(rename = "directApply")]
+    direct_apply: bool,
+    #[schema(rename = "jobStartDate", format = Date)]
+    job_start_date: String,
+    #[schema(rename = "educationRequirements", value_type = Vec<Object>, required = false)]
+    education_requirements: Option<Vec<serde_json::Value>>,
+    #[schema(rename = "applicationContact", value_type = Object, required = false)]
+    application_contact: Option<serde_json::Value>,
+    #[schema(rename = "totalJobOpenings")]
+    total_job_openings: i32,
+    /// ISO 639-1.
+    #[schema(rename = "inLanguage")]
+    in_language: String,
+    /// The offer's page (`OFFER_URL_TEMPLATE`).
+    url: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

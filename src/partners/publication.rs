@@ -73,7 +73,7 @@ fn cacheable(
     tag = "publication",
     params(("id" = String, Path, description = "Offer id or slug")),
     responses(
-        (status = 200, description = "The JobPosting", content_type = "application/ld+json", body = Object,
+        (status = 200, description = "The JobPosting", content_type = "application/ld+json", body = super::jsonld::JobPostingDoc,
             headers(("ETag" = String, description = "Version of the document"))),
         (status = 304, description = "Unchanged since If-None-Match"),
         (status = 404, description = "No such public offer", body = Problem, content_type = "application/problem+json"),

@@ -152,3 +152,27 @@ fn documents_feeds_and_file_parts_are_typed_as_strings_of_their_media_type() {
         ["content"]["multipart/form-data"]["encoding"];
     assert_eq!(encoding["cv"]["contentType"], "application/pdf");
 }
+
+/// A merge patch may name any one field, nested or not: nothing in its schema is required,
+/// so a generated client accepts `{"positions": 2}` or `{"contract": {"paid": false}}`.
+#[test]
+fn the_offer_merge_patch_is_the_offer_with_nothing_required() {
+    let doc: serde_json::Value =
+        serde_json::from_str(&passerelle::openapi::document_json()).unwrap();
+    let patch = &doc["components"]["schemas"]["OfferPatch"];
+    fn nothing_required(schema: &serde_json::Value, at: &str) {
+        assert!(schema.get("required").is_none(), "{at} requires fields");
+        if let Some(props) = schema["properties"].as_object() {
+            for (name, p) in props {
+                nothing_required(p, &format!("{at}.{name}"));
+            }
+        }
+    }
+    nothing_required(patch, "OfferPatch");
+    assert!(patch["properties"]["contract"]["properties"]["paid"].is_object());
+    assert_eq!(
+        doc["paths"]["/api/v1/staff/offers/{id}"]["patch"]["requestBody"]["content"]
+            ["application/merge-patch+json"]["schema"]["$ref"],
+        "#/components/schemas/OfferPatch"
+    );
+}

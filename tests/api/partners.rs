@@ -1292,6 +1292,21 @@ async fn part_time_and_hybrid_reach_the_xml_feed_and_the_employer_its_site_and_l
         "Auvergne-Rhône-Alpes"
     );
     assert_eq!(ld["employmentType"], json!(["INTERN", "PART_TIME"]));
+    // What is written is what the spec documents: every key known, every required key there.
+    let spec: Value = serde_json::from_str(&passerelle::openapi::document_json()).unwrap();
+    let documented = &spec["components"]["schemas"]["JobPosting"];
+    for key in ld.as_object().unwrap().keys() {
+        assert!(
+            documented["properties"].get(key).is_some(),
+            "{key} undocumented"
+        );
+    }
+    for key in documented["required"].as_array().unwrap() {
+        assert!(
+            ld.get(key.as_str().unwrap()).is_some(),
+            "{key} required, not written"
+        );
+    }
 }
 
 #[actix_web::test]
