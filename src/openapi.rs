@@ -93,6 +93,75 @@ pub fn complete(api: &mut utoipa::openapi::OpenApi) {
     add_shared_responses(api);
     describe_non_json_bodies(api);
     describe_merge_patches(api);
+    declare_validators(api);
+}
+
+/// The bodies that always come with their version in `ETag` (for the next `If-Match`).
+const VERSIONED: [&str; 3] = [
+    "StaffOfferResponse",
+    "StaffUserResponse",
+    "StaffApplicationView",
+];
+
+/// Declares the validators, so generated clients expose them: `ETag` on every success that
+/// carries a versioned resource (writes included), and `If-None-Match` as a parameter of
+/// every operation that may answer 304.
+pub fn declare_validators(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{
+        header::HeaderBuilder,
+        path::{ParameterBuilder, ParameterIn},
+        schema::{ObjectBuilder, Type},
+        RefOr, Required,
+    };
+    let string = || ObjectBuilder::new().schema_type(Type::String).build();
+    for item in api.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in operations.into_iter().flatten() {
+            for (status, response) in op.responses.responses.iter_mut() {
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                let versioned = status.starts_with('2')
+                    && response.content.values().any(|c| {
+                        matches!(&c.schema, Some(RefOr::Ref(r))
+                            if VERSIONED.iter().any(|v| r.ref_location.ends_with(&format!("/{v}"))))
+                    });
+                if versioned && !response.headers.contains_key("ETag") {
+                    response.headers.insert(
+                        "ETag".to_owned(),
+                        HeaderBuilder::new()
+                            .schema(string())
+                            .description(Some("The version now, for the next If-Match"))
+                            .build(),
+                    );
+                }
+            }
+            let conditional = op.responses.responses.contains_key("304");
+            let params = op.parameters.get_or_insert_with(Vec::new);
+            if conditional && !params.iter().any(|p| p.name == "If-None-Match") {
+                params.push(
+                    ParameterBuilder::new()
+                        .name("If-None-Match")
+                        .parameter_in(ParameterIn::Header)
+                        .required(Required::False)
+                        .schema(Some(string()))
+                        .description(Some(
+                            "ETags the client holds (weak comparison): 304 when one is current",
+                        ))
+                        .build(),
+                );
+            }
+            if params.is_empty() {
+                op.parameters = None;
+            }
+        }
+    }
 }
 
 /// The JSON merge patches (RFC 7396) the API takes: (path, the schema patched, the name of

@@ -176,3 +176,39 @@ fn the_offer_merge_patch_is_the_offer_with_nothing_required() {
         "#/components/schemas/OfferPatch"
     );
 }
+
+/// Generated clients expose only declared headers: the version a write answers with, and the
+/// If-None-Match of a conditional GET.
+#[test]
+fn validators_are_declared_where_they_are_sent_and_read() {
+    let doc: serde_json::Value =
+        serde_json::from_str(&passerelle::openapi::document_json()).unwrap();
+    let op = |path: &str, method: &str| doc["paths"][path][method].clone();
+    for (path, method, status) in [
+        ("/api/v1/staff/offers", "post", "201"),
+        ("/api/v1/staff/offers/{id}", "patch", "200"),
+        ("/api/v1/staff/offers/{id}/publish", "post", "200"),
+        ("/api/v1/staff/users", "post", "201"),
+        ("/api/v1/staff/users/{id}", "patch", "200"),
+        ("/api/v1/staff/applications/{id}/transition", "post", "200"),
+    ] {
+        assert!(
+            op(path, method)["responses"][status]["headers"]["ETag"].is_object(),
+            "{method} {path} {status} does not declare its ETag"
+        );
+    }
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, o) in item.as_object().unwrap() {
+            if o["responses"].get("304").is_some() {
+                let declared = o["parameters"].as_array().is_some_and(|ps| {
+                    ps.iter()
+                        .any(|p| p["name"] == "If-None-Match" && p["in"] == "header")
+                });
+                assert!(
+                    declared,
+                    "{method} {path} answers 304 without If-None-Match"
+                );
+            }
+        }
+    }
+}
