@@ -5,6 +5,7 @@ pub mod applications;
 pub mod audit;
 pub mod auth;
 pub mod availability;
+pub mod cache_policy;
 pub mod cli;
 pub mod cors;
 pub mod db;
@@ -107,12 +108,15 @@ pub fn build_app(
         )
         .app_data(web::QueryConfig::default().error_handler(error::query_error))
         .app_data(web::PathConfig::default().error_handler(error::path_error))
-        .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", api))
+        .app_data(web::Data::new(openapi::Served::new(&api)))
+        .route(openapi::SERVED_AT, web::get().to(openapi::serve))
+        .service(SwaggerUi::new("/docs/{_:.*}").config(openapi::SERVED_AT.into()))
         .default_service(web::to(error::route_not_found))
         .wrap(actix_web::middleware::from_fn(availability::deadline))
         .wrap(actix_web::middleware::from_fn(availability::schema_gate))
         .wrap(ErrorHandlers::new().default_handler(error::problem_for_plain_errors))
         .wrap(actix_web::middleware::from_fn(ratelimit::headers))
+        .wrap(actix_web::middleware::from_fn(cache_policy::middleware))
         .wrap(security_headers(https))
         // Path only: query strings may carry search terms or emails.
         .wrap(

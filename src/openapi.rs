@@ -368,6 +368,46 @@ pub fn add_shared_responses(api: &mut utoipa::openapi::OpenApi) {
     }
 }
 
+/// Where the document is served.
+pub const SERVED_AT: &str = "/api-docs/openapi.json";
+
+/// The document as served: its bytes and their ETag, made once at start-up.
+pub struct Served {
+    bytes: actix_web::web::Bytes,
+    etag: String,
+}
+
+impl Served {
+    pub fn new(api: &utoipa::openapi::OpenApi) -> Self {
+        let bytes = serde_json::to_vec(api).unwrap_or_default();
+        Served {
+            etag: crate::http::bytes_etag(&bytes),
+            bytes: bytes.into(),
+        }
+    }
+}
+
+/// `GET /api-docs/openapi.json`: the document, 304 when the client holds it.
+pub async fn serve(
+    req: actix_web::HttpRequest,
+    doc: actix_web::web::Data<Served>,
+) -> actix_web::HttpResponse {
+    use actix_web::{http::header, HttpResponse};
+    let unchanged = crate::http::if_none_match(&req, &doc.etag);
+    let mut res = if unchanged {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    res.insert_header((header::ETAG, doc.etag.clone()))
+        .insert_header((header::CACHE_CONTROL, crate::cache_policy::SPEC));
+    if unchanged {
+        return res.finish();
+    }
+    res.content_type(mime::APPLICATION_JSON)
+        .body(doc.bytes.clone())
+}
+
 /// The document as committed in `openapi/openapi.json`.
 pub fn document_json() -> String {
     let mut json = document()

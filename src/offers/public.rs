@@ -259,7 +259,8 @@ fn decode_cursor(raw: &str, sort: PublicSort) -> Result<PublicCursor, ApiError> 
     params(PublicOfferQuery, PageParams),
     responses(
         (status = 200, description = "A page of published offers", body = OfferPage,
-            headers(("Link" = String, description = "RFC 8288 link to the next page"), ("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"reads\";q=600;w=60` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"reads\";r=599;t=42`"))),
+            headers(("Link" = String, description = "RFC 8288 link to the next page"), ("ETag" = String, description = "Strong validator of the page"), ("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"reads\";q=600;w=60` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"reads\";r=599;t=42`"))),
+        (status = 304, description = "Unchanged since If-None-Match"),
         (status = 422, description = "An invalid filter, sort, limit or cursor", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many requests from this address: `rate_limited` under the `reads` policy, or `search` with `q`; see Retry-After", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"), ("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"reads\";q=600;w=60` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"reads\";r=599;t=42`"))),
@@ -328,8 +329,17 @@ pub async fn list_public_offers(
         facets: facet_rows.as_deref().map(Facets::from),
         next_cursor,
     };
-    let mut res = HttpResponse::Ok();
-    res.insert_header((header::CACHE_CONTROL, "public, max-age=30"));
+    // The ETag is of the bytes: a page changes when any card on it does, or the total.
+    let bytes = serde_json::to_vec(&body).map_err(ApiError::internal)?;
+    let tag = crate::http::bytes_etag(&bytes);
+    let not_modified = crate::http::if_none_match(&req, &tag);
+    let mut res = if not_modified {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    res.insert_header((header::CACHE_CONTROL, "public, max-age=30"))
+        .insert_header((header::ETAG, tag));
     if let Some(link) = body
         .next_cursor
         .as_deref()
@@ -337,7 +347,10 @@ pub async fn list_public_offers(
     {
         res.insert_header((header::LINK, link));
     }
-    Ok(res.json(body))
+    if not_modified {
+        return Ok(res.finish());
+    }
+    Ok(res.content_type(mime::APPLICATION_JSON).body(bytes))
 }
 
 /// One published or closed offer, by id or slug. Drafts and archived offers are 404.

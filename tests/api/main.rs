@@ -4,6 +4,7 @@ mod applications;
 mod audit;
 mod auth;
 mod authz;
+mod caching;
 mod candidate;
 mod catalog;
 mod cli;

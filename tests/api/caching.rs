@@ -1,0 +1,87 @@
+//! Every response has a deliberate caching policy (docs/OPERATIONS.md lists them): public
+//! reads are cacheable and revalidate with their ETag, Swagger UI's files are kept, and
+//! everything personal, secret or an error is `no-store`.
+
+use crate::support::{open_offer, TestApp};
+use actix_web::test::TestRequest;
+use passerelle::auth::Role;
+
+async fn revalidates(app: &TestApp, path: &str, etag: &str) {
+    for sent in [etag.to_owned(), format!("W/{etag}")] {
+        let again = app
+            .send(
+                TestRequest::get()
+                    .uri(path)
+                    .insert_header(("If-None-Match", sent.clone())),
+            )
+            .await;
+        assert_eq!(again.status, 304, "{path} with {sent}");
+        assert!(again.body.is_empty());
+        assert_eq!(again.header("etag"), Some(etag));
+    }
+}
+
+#[actix_web::test]
+async fn public_reads_are_cacheable_and_revalidate_with_their_etag() {
+    let app = TestApp::new().await;
+    let (_, manager) = app.token_for(Role::Manager).await;
+    app.publish_new_offer(&manager, open_offer("CACHE-1")).await;
+    let list = app.get("/api/v1/offers?limit=5", None).await;
+    assert_eq!(list.status, 200);
+    assert_eq!(list.header("cache-control"), Some("public, max-age=30"));
+    let etag = list.header("etag").unwrap().to_owned();
+    revalidates(&app, "/api/v1/offers?limit=5", &etag).await;
+    // Another offer changes the page, so its tag.
+    app.publish_new_offer(&manager, open_offer("CACHE-2")).await;
+    let changed = app.get("/api/v1/offers?limit=5", None).await;
+    assert_ne!(changed.header("etag"), Some(etag.as_str()));
+
+    let spec = app.get("/api-docs/openapi.json", None).await;
+    assert_eq!(spec.status, 200);
+    assert_eq!(spec.header("cache-control"), Some("public, no-cache"));
+    let tag = spec.header("etag").unwrap().to_owned();
+    revalidates(&app, "/api-docs/openapi.json", &tag).await;
+}
+
+#[actix_web::test]
+async fn swagger_files_are_kept_and_its_page_revalidated() {
+    let app = TestApp::new().await;
+    let bundle = app.get("/docs/swagger-ui-bundle.js", None).await;
+    assert_eq!(bundle.status, 200);
+    assert_eq!(
+        bundle.header("cache-control"),
+        Some(passerelle::cache_policy::ASSETS)
+    );
+    let page = app.get("/docs/", None).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.header("cache-control"), Some("no-cache"));
+}
+
+#[actix_web::test]
+async fn staff_data_tokens_and_errors_are_never_stored() {
+    let app = TestApp::new().await;
+    let (_, admin) = app.token_for(Role::Admin).await;
+    let (staff, _) = app.token_for(Role::Manager).await;
+    for res in [
+        app.get("/api/v1/staff/users", Some(&admin)).await,
+        app.get("/api/v1/staff/offers", Some(&admin)).await,
+        app.get("/api/v1/auth/me", Some(&admin)).await,
+        app.get("/api/v1/staff/users", None).await,
+        app.get("/api/v1/no-such-route", None).await,
+        app.get("/api/v1/offers?limit=0", None).await,
+        app.post_json(
+            "/api/v1/auth/login",
+            None,
+            serde_json::json!({"email": staff.email, "password": "wrong password here"}),
+        )
+        .await,
+    ] {
+        assert!(
+            res.header("cache-control")
+                .is_some_and(|c| c.contains("no-store")),
+            "status {}: {}",
+            res.status,
+            String::from_utf8_lossy(&res.body)
+        );
+    }
+}
