@@ -7,6 +7,7 @@ pub mod auth;
 pub mod availability;
 pub mod cache_policy;
 pub mod cli;
+pub mod compression;
 pub mod cors;
 pub mod db;
 pub mod demo;
@@ -117,6 +118,7 @@ pub fn build_app(
         .wrap(ErrorHandlers::new().default_handler(error::problem_for_plain_errors))
         .wrap(actix_web::middleware::from_fn(ratelimit::headers))
         .wrap(actix_web::middleware::from_fn(cache_policy::middleware))
+        .wrap(actix_web::middleware::from_fn(compression::middleware))
         .wrap(security_headers(https))
         // Path only: query strings may carry search terms or emails.
         .wrap(

@@ -85,3 +85,88 @@ async fn staff_data_tokens_and_errors_are_never_stored() {
         );
     }
 }
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+#[actix_web::test]
+async fn public_responses_are_gzipped_when_asked_and_private_ones_never() {
+    let app = TestApp::new().await;
+    let (_, manager) = app.token_for(Role::Manager).await;
+    for r in ["GZ-1", "GZ-2", "GZ-3"] {
+        app.publish_new_offer(&manager, open_offer(r)).await;
+    }
+    let plain = app.get("/api/v1/offers", None).await;
+    assert_eq!(plain.header("content-encoding"), None);
+    assert!(plain.header("vary").unwrap().contains("Accept-Encoding"));
+    let gzipped = app
+        .send(
+            TestRequest::get()
+                .uri("/api/v1/offers")
+                .insert_header(("Accept-Encoding", "br;q=1, gzip;q=0.8")),
+        )
+        .await;
+    assert_eq!(gzipped.status, 200);
+    assert_eq!(gzipped.header("content-encoding"), Some("gzip"));
+    assert!(gzipped.header("vary").unwrap().contains("Accept-Encoding"));
+    assert!(
+        gzipped.body.len() * 2 < plain.body.len(),
+        "{} vs {}",
+        gzipped.body.len(),
+        plain.body.len()
+    );
+    assert_eq!(gunzip(&gzipped.body), plain.body);
+    // The compressed copy's tag is the weak form of the page's; it revalidates.
+    let strong = plain.header("etag").unwrap();
+    assert_eq!(gzipped.header("etag"), Some(format!("W/{strong}").as_str()));
+    let again = app
+        .send(
+            TestRequest::get()
+                .uri("/api/v1/offers")
+                .insert_header(("Accept-Encoding", "gzip"))
+                .insert_header(("If-None-Match", gzipped.header("etag").unwrap())),
+        )
+        .await;
+    assert_eq!(again.status, 304);
+    // Refused with q=0.
+    let refused = app
+        .send(
+            TestRequest::get()
+                .uri("/api/v1/offers")
+                .insert_header(("Accept-Encoding", "gzip;q=0, *;q=0")),
+        )
+        .await;
+    assert_eq!(refused.header("content-encoding"), None);
+
+    // Swagger UI's bundle, compressed once and kept.
+    for _ in 0..2 {
+        let bundle = app
+            .send(
+                TestRequest::get()
+                    .uri("/docs/swagger-ui-bundle.js")
+                    .insert_header(("Accept-Encoding", "gzip")),
+            )
+            .await;
+        assert_eq!(bundle.header("content-encoding"), Some("gzip"));
+        assert!(gunzip(&bundle.body).len() > 3 * bundle.body.len());
+    }
+
+    // Staff data is never compressed (BREACH).
+    let staff = app
+        .send(
+            TestRequest::get()
+                .uri("/api/v1/staff/offers")
+                .insert_header(("Authorization", format!("Bearer {manager}")))
+                .insert_header(("Accept-Encoding", "gzip")),
+        )
+        .await;
+    assert_eq!(staff.status, 200);
+    assert!(staff.body.len() > 1024);
+    assert_eq!(staff.header("content-encoding"), None);
+}
