@@ -12,6 +12,7 @@ mod faults;
 mod health;
 mod instances;
 mod jobs;
+mod local_cluster;
 mod metrics;
 mod migrations;
 mod offers;
