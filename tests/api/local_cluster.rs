@@ -158,13 +158,21 @@ fn the_last_user_out_stops_the_private_cluster_and_no_one_before() {
 
     first.terminate();
     assert!(first.wait_exit(Duration::from_secs(30)).success());
-    assert_eq!(state(&scratch, &data_dir), "running", "{}", first.log_text());
+    assert_eq!(
+        state(&scratch, &data_dir),
+        "running",
+        "{}",
+        first.log_text()
+    );
 
     // `local-db stop` refuses while someone uses it.
     let out = passerelle(&scratch, &data_dir, &["local-db", "stop"]);
     let stderr = text(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("in use") && stderr.contains("--force"), "{stderr}");
+    assert!(
+        stderr.contains("in use") && stderr.contains("--force"),
+        "{stderr}"
+    );
     assert_eq!(state(&scratch, &data_dir), "running");
 
     // The last user out stops it.
@@ -172,7 +180,12 @@ fn the_last_user_out_stops_the_private_cluster_and_no_one_before() {
     drop(holder);
     second.terminate();
     assert!(second.wait_exit(Duration::from_secs(30)).success());
-    assert_eq!(state(&scratch, &data_dir), "stopped", "{}", second.log_text());
+    assert_eq!(
+        state(&scratch, &data_dir),
+        "stopped",
+        "{}",
+        second.log_text()
+    );
 
     // A one-shot command while someone holds it leaves it running; --force stops it anyway.
     let holder = fs::OpenOptions::new()
@@ -180,7 +193,9 @@ fn the_last_user_out_stops_the_private_cluster_and_no_one_before() {
         .open(data_dir.join("cluster.users"))
         .unwrap();
     holder.lock_shared().unwrap();
-    assert!(passerelle(&scratch, &data_dir, &["migrate"]).status.success());
+    assert!(passerelle(&scratch, &data_dir, &["migrate"])
+        .status
+        .success());
     assert_eq!(state(&scratch, &data_dir), "running");
     let out = passerelle(&scratch, &data_dir, &["local-db", "stop", "--force"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
