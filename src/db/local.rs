@@ -368,7 +368,13 @@ impl LocalCluster {
             .current_dir("/")
             .stdin(Stdio::null())
             .output()
-            .map_err(|e| LocalDbError::Io(format!("running {program}"), e))?;
+            .map_err(|e| match &self.run_as {
+                Some(user) => LocalDbError::Io(
+                    format!("running {program} as `{user}` through runuser (util-linux)"),
+                    e,
+                ),
+                None => LocalDbError::Io(format!("running {program}"), e),
+            })?;
         if output.status.success() {
             Ok(())
         } else {

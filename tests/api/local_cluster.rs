@@ -203,3 +203,40 @@ fn the_last_user_out_stops_the_private_cluster_and_no_one_before() {
     drop(holder);
     let _ = fs::remove_dir_all(&scratch);
 }
+
+#[test]
+fn server_binaries_older_than_postgresql_13_are_refused_naming_the_version() {
+    let Some(scratch) = scratch("old-postgres") else {
+        return;
+    };
+    // A PATH entry whose pg_ctl says it is PostgreSQL 12.
+    let bin = scratch.join("bin");
+    fs::create_dir(&bin).unwrap();
+    for (name, script) in [
+        ("pg_ctl", "#!/bin/sh\necho 'pg_ctl (PostgreSQL) 12.22'\n"),
+        ("initdb", "#!/bin/sh\nexit 1\n"),
+    ] {
+        fs::write(bin.join(name), script).unwrap();
+        fs::set_permissions(bin.join(name), fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_passerelle"))
+        .args(["local-db", "status"])
+        .env_remove("DATABASE_URL")
+        .env("DATA_DIR", &scratch)
+        .env("PATH", path)
+        .current_dir(&scratch)
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("version 12.22") && stderr.contains("PostgreSQL 13 or later"),
+        "{stderr}"
+    );
+    let _ = fs::remove_dir_all(&scratch);
+}
