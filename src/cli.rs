@@ -88,7 +88,10 @@ pub enum Command {
 }
 
 /// What `local-db` commands read.
-const LOCAL_DB_ENV: &str = "Environment: DATA_DIR (./data: the cluster is DATA_DIR/postgres,                             or /var/tmp/passerelle-<hash> when root's `postgres` user cannot                             reach DATA_DIR). DATABASE_URL is ignored. A .env file in the                             working directory is read too.";
+const LOCAL_DB_ENV: &str = "Environment: DATA_DIR (./data; the cluster is DATA_DIR/postgres, \
+                            or /var/tmp/passerelle-<hash> when root's `postgres` user cannot \
+                            reach DATA_DIR). DATABASE_URL is ignored. A .env file in the \
+                            working directory is read too.";
 
 #[derive(Debug, Subcommand)]
 pub enum LocalDbCommand {
