@@ -240,3 +240,21 @@ fn server_binaries_older_than_postgresql_13_are_refused_naming_the_version() {
     );
     let _ = fs::remove_dir_all(&scratch);
 }
+
+#[test]
+fn local_db_help_names_the_variables_it_reads() {
+    for args in [
+        ["local-db", "status", "--help"],
+        ["local-db", "stop", "--help"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_passerelle"))
+            .args(args)
+            .output()
+            .unwrap();
+        let help = text(&out.stdout);
+        assert!(out.status.success(), "{args:?}");
+        for name in ["Environment: DATA_DIR", "DATABASE_URL is ignored"] {
+            assert!(help.contains(name), "{args:?} help names {name}: {help}");
+        }
+    }
+}
