@@ -8,7 +8,11 @@ use crate::{
         Role,
     },
     build_app,
-    db::{self, local::LocalCluster, BoxError},
+    db::{
+        self,
+        local::{ClusterStatus, LocalCluster, LocalDbError, StopOutcome},
+        BoxError,
+    },
     jobs,
     settings::Settings,
     state::AppState,
@@ -76,6 +80,31 @@ pub enum Command {
         is asked on 127.0.0.1)."
     )]
     Health,
+    /// Inspect or stop the private PostgreSQL cluster (used when DATABASE_URL is unset).
+    LocalDb {
+        #[command(subcommand)]
+        command: LocalDbCommand,
+    },
+}
+
+/// What `local-db` commands read.
+const LOCAL_DB_ENV: &str = "Environment: DATA_DIR (./data; the cluster is DATA_DIR/postgres, \
+                            or /var/tmp/passerelle-<hash> when root's `postgres` user cannot \
+                            reach DATA_DIR). DATABASE_URL is ignored. A .env file in the \
+                            working directory is read too.";
+
+#[derive(Debug, Subcommand)]
+pub enum LocalDbCommand {
+    /// Where the private cluster is, whether it runs, its port and the processes using it.
+    #[command(after_help = LOCAL_DB_ENV)]
+    Status,
+    /// Stop the private cluster; refused while other processes use it, unless --force.
+    #[command(after_help = LOCAL_DB_ENV)]
+    Stop {
+        /// Stop it even under the processes using it (they lose their connections).
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -162,6 +191,7 @@ pub fn run(cli: Cli) -> Result<(), BoxError> {
             create_staff(&mut conn, &settings, &email, &name, role)
         }
         Command::Health => health_check(&settings),
+        Command::LocalDb { command } => local_db(&settings, command),
         Command::Purge { dry_run } => {
             let (_db, mut conn) = Database::open(&settings)?;
             db::run_migrations(&mut conn)?;
@@ -234,9 +264,73 @@ fn serve(settings: Settings) -> Result<(), BoxError> {
         }
         served
     })?;
-    // `database` drops here: a private cluster this process started is stopped.
+    // `database` drops here: a private cluster is stopped if no other process uses it.
     drop(database);
     Ok(())
+}
+
+fn local_db(settings: &Settings, command: LocalDbCommand) -> Result<(), BoxError> {
+    let dir = &settings.data_dir;
+    let Some(mut cluster) = LocalCluster::inspect(dir)? else {
+        println!("no private cluster: {} does not exist", dir.display());
+        return Ok(());
+    };
+    match command {
+        LocalDbCommand::Status => {
+            print!("{}", local_db_status(&cluster.status()));
+            Ok(())
+        }
+        LocalDbCommand::Stop { force } => match cluster.stop_if_unused(force)? {
+            StopOutcome::Stopped => {
+                println!(
+                    "stopped the private cluster in {}",
+                    cluster.pgdata().display()
+                );
+                Ok(())
+            }
+            StopOutcome::NotRunning => {
+                println!(
+                    "the private cluster in {} is not running",
+                    cluster.pgdata().display()
+                );
+                Ok(())
+            }
+            StopOutcome::InUse(pids) => Err(LocalDbError::InUse(match pids {
+                Some(p) => format!("{} process(es) (pid {})", p.len(), join_pids(&p)),
+                None => "other processes".to_owned(),
+            })
+            .into()),
+        },
+    }
+}
+
+/// `local-db status`, one fact a line.
+fn local_db_status(status: &ClusterStatus) -> String {
+    let state = match (status.initialised, status.running) {
+        (false, _) => "not initialised (the first `serve` or `cargo test` creates it)",
+        (true, true) => "running",
+        (true, false) => "stopped",
+    };
+    let port = status
+        .port
+        .map(|p| format!("{p} (Unix socket only)"))
+        .unwrap_or_else(|| "-".to_owned());
+    let users = match &status.users {
+        Some(p) if p.is_empty() => "none".to_owned(),
+        Some(p) => format!("{} (pid {})", p.len(), join_pids(p)),
+        None => "unknown (/proc/locks unreadable)".to_owned(),
+    };
+    format!(
+        "cluster: {}\nstate: {state}\nport: {port}\nusers: {users}\n",
+        status.pgdata.display()
+    )
+}
+
+fn join_pids(pids: &[u32]) -> String {
+    pids.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn parse_role(value: &str) -> Result<Role, String> {

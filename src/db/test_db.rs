@@ -108,11 +108,12 @@ fn prepare_server() -> Result<Server, BoxError> {
     let base_url = match std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
         Some(url) => url,
         None => {
-            let dir = std::env::var("DATA_DIR")
-                .unwrap_or_else(|_| format!("{}/data", env!("CARGO_MANIFEST_DIR")));
+            let default_dir = format!("{}/data", env!("CARGO_MANIFEST_DIR"));
+            let dir = std::env::var("DATA_DIR").unwrap_or_else(|_| default_dir.clone());
             let cluster = LocalCluster::start(std::path::Path::new(&dir))?;
             let url = cluster.url("postgres");
-            // Shared by every test process of this run and the next: left running.
+            say_left_running(cluster.pgdata(), (dir != default_dir).then_some(&dir));
+            // Shared by every test process of this run and the next: never stopped here.
             cluster.detach();
             url
         }
@@ -120,6 +121,21 @@ fn prepare_server() -> Result<Server, BoxError> {
     let template = format!("passerelle_template_{}", migrations_fingerprint());
     build_template(&base_url, &template)?;
     Ok(Server { base_url, template })
+}
+
+/// One line on standard error, past the test harness's capture, saying the cluster outlives
+/// the run and how to stop it.
+fn say_left_running(pgdata: &std::path::Path, data_dir: Option<&str>) {
+    use std::io::Write;
+    let prefix = data_dir
+        .map(|d| format!("DATA_DIR={d} "))
+        .unwrap_or_default();
+    let _ = writeln!(
+        std::io::stderr(),
+        "passerelle tests: the private PostgreSQL cluster in {} stays running after the tests; \
+         stop it with `{prefix}cargo run -- local-db stop`",
+        pgdata.display()
+    );
 }
 
 fn maintenance_url(base_url: &str) -> String {

@@ -13,6 +13,7 @@ mod faults;
 mod health;
 mod instances;
 mod jobs;
+mod local_cluster;
 mod metrics;
 mod migrations;
 mod offers;
