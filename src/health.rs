@@ -14,9 +14,13 @@ pub fn register(cfg: &mut ServiceConfig) {
     cfg.service(live).service(ready);
 }
 
+fn ok_schema() -> utoipa::openapi::Object {
+    crate::offers::domain::string_enum_schema(&["ok"], false, "Always `ok`.")
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HealthResponse {
-    #[schema(example = "ok")]
+    #[schema(schema_with = ok_schema)]
     pub status: &'static str,
 }
 

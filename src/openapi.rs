@@ -121,7 +121,11 @@ pub fn lint_hygiene(api: &mut utoipa::openapi::OpenApi) {
             &mut item.patch,
         ];
         for op in operations.into_iter().flatten() {
-            if op.description.as_deref().is_none_or(|d| d.trim().is_empty()) {
+            if op
+                .description
+                .as_deref()
+                .is_none_or(|d| d.trim().is_empty())
+            {
                 op.description = op.summary.clone();
             }
             op.security.get_or_insert_with(Vec::new);

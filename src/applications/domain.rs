@@ -108,6 +108,15 @@ pub fn rejection_reason_schema() -> utoipa::openapi::Object {
     )
 }
 
+/// A rejection's reason as the history records it (`null` for other moves).
+pub fn recorded_reason_schema() -> utoipa::openapi::Object {
+    crate::offers::domain::string_enum_schema(
+        &REJECTION_REASONS,
+        true,
+        "Why the application was rejected; `null` for other moves.",
+    )
+}
+
 /// A staff move: submitted -> screening -> shortlisted -> interview -> offer_made -> hired,
 /// one step at a time, or rejected (with a reason) from any stage that is not final.
 pub fn staff_move(

@@ -40,10 +40,22 @@ fn load(
     Ok((application, access))
 }
 
+/// The orders of an offer's list of applications.
+pub const LIST_SORTS: [&str; 3] = ["-submitted_at", "submitted_at", "-score"];
+
+fn list_sort_schema() -> utoipa::openapi::Object {
+    crate::offers::domain::string_enum_schema(
+        &LIST_SORTS,
+        false,
+        "`-submitted_at` (default, newest first), `submitted_at`, or `-score` (best first).",
+    )
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ApplicationListQuery {
     /// Only this pipeline status.
+    #[param(value_type = Option<crate::applications::domain::ApplicationStatus>)]
     pub status: Option<String>,
     /// Only this source (partner or channel).
     pub source: Option<String>,
@@ -52,6 +64,7 @@ pub struct ApplicationListQuery {
     pub q: Option<String>,
     /// `-submitted_at` (default, newest first), `submitted_at`, or `-score` (weighted mean
     /// of the reviews, best first; unreviewed last; for a reviewer, of their own reviews).
+    #[param(schema_with = list_sort_schema)]
     pub sort: Option<String>,
 }
 

@@ -15,6 +15,7 @@ use uuid::Uuid;
 pub struct DocumentView {
     pub id: Uuid,
     /// `cv` or `cover_letter`.
+    #[schema(schema_with = crate::offers::domain::document_kind_schema)]
     pub kind: String,
     pub filename: String,
     #[schema(example = "application/pdf")]
@@ -62,6 +63,7 @@ pub struct HistoryEntry {
     pub actor_id: Option<Uuid>,
     pub from_status: Option<ApplicationStatus>,
     pub to_status: ApplicationStatus,
+    #[schema(schema_with = crate::applications::domain::recorded_reason_schema)]
     pub reason: Option<String>,
 }
 
@@ -306,6 +308,7 @@ pub struct ApplicationExport {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ExportedReview {
     pub scores: serde_json::Value,
+    #[schema(schema_with = crate::reviews::domain::recommendation_schema)]
     pub recommendation: String,
     pub comment: String,
     pub created_at: DateTime<Utc>,

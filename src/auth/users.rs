@@ -71,7 +71,7 @@ pub struct CreateUserRequest {
     #[schema(example = "Camille Martin", min_length = 1, max_length = 200)]
     pub name: String,
     /// `admin`, `manager` or `reviewer`.
-    #[schema(example = "manager")]
+    #[schema(value_type = Role, example = "manager")]
     pub role: String,
     /// At least 12 characters, not a common password, not the email or name.
     #[schema(min_length = 12, max_length = 256)]
@@ -85,6 +85,7 @@ pub struct UpdateUserRequest {
     #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     /// `admin`, `manager` or `reviewer`.
+    #[schema(value_type = Option<Role>)]
     pub role: Option<String>,
     /// `false` deactivates the account and ends its sessions; `true` reactivates it.
     pub active: Option<bool>,
@@ -94,6 +95,7 @@ pub struct UpdateUserRequest {
 #[into_params(parameter_in = Query)]
 pub struct UserListQuery {
     /// Only this role.
+    #[param(value_type = Option<Role>)]
     pub role: Option<String>,
     /// Only active (`true`) or deactivated (`false`) accounts.
     pub active: Option<bool>,

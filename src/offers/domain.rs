@@ -63,6 +63,20 @@ pub fn education_level_schema() -> utoipa::openapi::Object {
 pub const CEFR_LEVELS: [&str; 6] = ["A1", "A2", "B1", "B2", "C1", "C2"];
 pub const REMOTE_POLICIES: [&str; 3] = ["none", "partial", "full"];
 pub const DOCUMENT_KINDS: [&str; 2] = ["cv", "cover_letter"];
+
+/// `REMOTE_POLICIES` as a schema.
+pub fn remote_policy_schema() -> utoipa::openapi::Object {
+    string_enum_schema(
+        &REMOTE_POLICIES,
+        false,
+        "Remote work: `none`, `partial` (some days) or `full`.",
+    )
+}
+
+/// `DOCUMENT_KINDS` as a schema.
+pub fn document_kind_schema() -> utoipa::openapi::Object {
+    string_enum_schema(&DOCUMENT_KINDS, false, "`cv` or `cover_letter`.")
+}
 pub const CONTRACT_TYPES: [&str; 1] = ["internship_agreement"];
 pub const LICENCE_CATEGORIES: [&str; 15] = [
     "AM", "A1", "A2", "A", "B1", "B", "BE", "C1", "C1E", "C", "CE", "D1", "D1E", "D", "DE",
@@ -192,7 +206,7 @@ pub struct ContractInput {
     #[schema(example = "2026-07-31", format = "date")]
     pub ends_by: String,
     /// `none`, `partial` or `full`.
-    #[schema(example = "none")]
+    #[schema(schema_with = remote_policy_schema, example = "none")]
     pub remote: String,
 }
 

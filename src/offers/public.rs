@@ -26,6 +26,18 @@ pub fn register(cfg: &mut ServiceConfig) {
 pub const MAX_QUERY_CHARS: usize = 200;
 
 /// Filters of the public list. Every value is checked: an invalid one is a 422.
+/// The orders of the public list.
+pub const PUBLIC_SORTS: [&str; 3] = ["-published_at", "application_deadline", "relevance"];
+
+fn public_sort_schema() -> utoipa::openapi::Object {
+    crate::offers::domain::string_enum_schema(
+        &PUBLIC_SORTS,
+        false,
+        "`-published_at` (default, newest first), `application_deadline` (soonest first), or \
+         `relevance` (needs `q`).",
+    )
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PublicOfferQuery {
@@ -45,6 +57,7 @@ pub struct PublicOfferQuery {
     /// `true` or `false`.
     pub paid: Option<String>,
     /// `none`, `partial` or `full`.
+    #[param(schema_with = crate::offers::domain::remote_policy_schema)]
     pub remote: Option<String>,
     /// Offers starting on or after this date (`YYYY-MM-DD`).
     pub starts_from: Option<String>,
@@ -55,6 +68,7 @@ pub struct PublicOfferQuery {
     /// A tag of the offer.
     pub tag: Option<String>,
     /// `-published_at` (default), `application_deadline`, or `relevance` (needs `q`).
+    #[param(schema_with = public_sort_schema)]
     pub sort: Option<String>,
     /// `true` adds facet counts for the current filters.
     pub facets: Option<String>,

@@ -171,6 +171,7 @@ pub async fn create_offer(
 #[into_params(parameter_in = Query)]
 pub struct StaffOfferQuery {
     /// `draft`, `published`, `closed` or `archived`.
+    #[param(value_type = Option<crate::offers::domain::OfferStatus>)]
     pub status: Option<String>,
     /// French full-text search.
     pub q: Option<String>,

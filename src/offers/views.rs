@@ -40,6 +40,7 @@ pub struct ContractView {
     pub starts_from: NaiveDate,
     pub ends_by: NaiveDate,
     /// `none`, `partial` or `full`.
+    #[schema(schema_with = crate::offers::domain::remote_policy_schema)]
     pub remote: String,
 }
 

@@ -7,6 +7,15 @@ use std::collections::{BTreeMap, HashSet};
 use utoipa::ToSchema;
 
 pub const RECOMMENDATIONS: [&str; 4] = ["strong_no", "no", "yes", "strong_yes"];
+
+/// `RECOMMENDATIONS` as a schema.
+pub fn recommendation_schema() -> utoipa::openapi::Object {
+    crate::offers::domain::string_enum_schema(
+        &RECOMMENDATIONS,
+        false,
+        "`strong_no`, `no`, `yes` or `strong_yes`.",
+    )
+}
 pub const MAX_CRITERIA: usize = 12;
 
 /// One line of an offer's scorecard.
@@ -144,7 +153,7 @@ pub struct ReviewInput {
     #[schema(example = json!({"education": 4, "languages": 5, "motivation": 3}))]
     pub scores: BTreeMap<String, i64>,
     /// `strong_no`, `no`, `yes` or `strong_yes`.
-    #[schema(example = "yes")]
+    #[schema(schema_with = recommendation_schema, example = "yes")]
     pub recommendation: String,
     #[serde(default)]
     #[schema(max_length = 5000)]

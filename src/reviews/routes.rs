@@ -407,6 +407,7 @@ pub struct ReviewView {
     pub id: Uuid,
     pub reviewer_id: Uuid,
     pub scores: BTreeMap<String, i64>,
+    #[schema(schema_with = crate::reviews::domain::recommendation_schema)]
     pub recommendation: String,
     pub comment: String,
     /// Weighted by the offer's criteria.

@@ -106,6 +106,39 @@ fn closed_values_are_enumerated_in_the_spec() {
         strings(&schemas["TransitionRequest"]["properties"]["reason"]),
         applications::REJECTION_REASONS
     );
+    // Every field or parameter that holds a closed value says which (a `$ref` to an enum
+    // component, or an `enum`).
+    let closed = [
+        "status",
+        "role",
+        "recommendation",
+        "remote",
+        "kind",
+        "sort",
+        "reason",
+    ];
+    let typed =
+        |v: &serde_json::Value| v.get("enum").is_some() || v.to_string().contains("\"$ref\"");
+    for (name, schema) in schemas.as_object().unwrap() {
+        for (field, v) in schema["properties"].as_object().into_iter().flatten() {
+            if closed.contains(&field.as_str()) && name != "Problem" {
+                assert!(typed(v), "{name}.{field} is an open string: {v}");
+            }
+        }
+    }
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                if closed.contains(&p["name"].as_str().unwrap_or("")) {
+                    assert!(
+                        typed(&p["schema"]),
+                        "{method} {path} ?{} is open",
+                        p["name"]
+                    );
+                }
+            }
+        }
+    }
     let notice = &schemas["ApplicationFormParts"]["properties"]["privacy_notice_version"];
     assert_eq!(notice["maxLength"], 50);
     assert!(notice["description"]
