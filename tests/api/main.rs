@@ -8,6 +8,7 @@ mod caching;
 mod candidate;
 mod catalog;
 mod cli;
+mod contract;
 mod errors;
 mod faults;
 mod health;

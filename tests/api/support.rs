@@ -211,6 +211,7 @@ impl TestApp {
         let req = req
             .peer_addr(peer.parse().expect("a socket address"))
             .to_request();
+        let (method, path) = (req.method().clone(), req.path().to_owned());
         let res = (self.call)(req).await;
         let status = res.status();
         let headers = res.headers().clone();
@@ -218,6 +219,7 @@ impl TestApp {
             .await
             .map(|b| b.to_vec())
             .unwrap_or_else(|_| panic!("unreadable body"));
+        crate::contract::check(&method, &path, status, &headers, &body);
         TestResponse {
             status,
             headers,
@@ -227,6 +229,7 @@ impl TestApp {
 
     /// Sends a request built by hand (a streamed payload, say).
     pub async fn send_request(&self, req: actix_http::Request) -> TestResponse {
+        let (method, path) = (req.method().clone(), req.path().to_owned());
         let res = (self.call)(req).await;
         let status = res.status();
         let headers = res.headers().clone();
@@ -234,6 +237,7 @@ impl TestApp {
             .await
             .map(|b| b.to_vec())
             .unwrap_or_default();
+        crate::contract::check(&method, &path, status, &headers, &body);
         TestResponse {
             status,
             headers,
