@@ -48,9 +48,14 @@ pub enum Command {
     /// Apply pending migrations and exit.
     #[command(after_help = format!("Environment: {DATABASE_ENV}"))]
     Migrate,
-    /// Load the demo data (idempotent).
+    /// Load the demo data (idempotent). Refuses a database that holds offers other than the
+    /// demo's, unless --force.
     #[command(after_help = format!("Environment: {DATABASE_ENV}"))]
-    SeedDemo,
+    SeedDemo {
+        /// Seed even though the database holds offers that are not demo data.
+        #[arg(long)]
+        force: bool,
+    },
     /// Manage staff accounts.
     Staff {
         #[command(subcommand)]
@@ -147,10 +152,10 @@ pub fn run(cli: Cli) -> Result<(), BoxError> {
             println!("{} migration(s) applied", applied.len());
             Ok(())
         }
-        Command::SeedDemo => {
+        Command::SeedDemo { force } => {
             let (_db, mut conn) = Database::open(&settings)?;
             db::run_migrations(&mut conn)?;
-            crate::demo::seed(&mut conn)?;
+            crate::demo::seed(&mut conn, force)?;
             println!("demo data loaded");
             Ok(())
         }
@@ -195,6 +200,9 @@ fn serve(settings: Settings) -> Result<(), BoxError> {
     // The server opens even while the database is down: a thread migrates as soon as it
     // can, and API requests get 503 until then.
     let database = Database::locate(&settings)?;
+    if database.is_private_cluster() {
+        seed_private_database(&database.url)?;
+    }
     let pool = db::pool_for(&settings, &database.url);
     let (listen, workers) = (settings.listen_addr, settings.workers);
     let job_workers = settings.jobs.workers;
@@ -236,6 +244,23 @@ fn serve(settings: Settings) -> Result<(), BoxError> {
     })?;
     // `database` drops here: a private cluster this process started is stopped.
     drop(database);
+    Ok(())
+}
+
+/// On the private cluster (never on a `DATABASE_URL`), an empty database gets the demo
+/// data, so that a newcomer's first `cargo run -- serve` can log in. The cluster was just
+/// started by this process, so it is up: migrating here cannot hold the port back.
+fn seed_private_database(url: &str) -> Result<(), BoxError> {
+    let mut conn = db::connect_creating_database(url)?;
+    db::run_migrations(&mut conn)?;
+    if crate::demo::seed_if_empty(&mut conn)? {
+        // The passwords are in the README, not here: logs get shipped.
+        log::warn!(
+            "the private database was empty: demo data loaded (staff accounts with public \
+             passwords and demo offers). The accounts and a login example are in README.md, \
+             section \"Running it\". Set DATABASE_URL for a real database: it is never seeded"
+        );
+    }
     Ok(())
 }
 

@@ -7,6 +7,7 @@ mod authz;
 mod candidate;
 mod catalog;
 mod cli;
+mod demo;
 mod errors;
 mod faults;
 mod health;
