@@ -74,6 +74,17 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Print the latest emails kept in the outbox (while SMTP_HOST is unset, emails are kept
+    /// there instead of sent: at most 200, for 14 days), newest first, with their text.
+    #[command(after_help = format!(
+        "Environment: {DATABASE_ENV} The outbox fills only while the server runs without \
+         SMTP_HOST."
+    ))]
+    Outbox {
+        /// How many emails to print (1-200).
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i64).range(1..=200))]
+        limit: i64,
+    },
     /// Exit 0 when the server on LISTEN_ADDR answers /health/ready with 200 (for container
     /// health checks).
     #[command(
@@ -186,6 +197,11 @@ pub fn run(cli: Cli) -> Result<(), BoxError> {
             );
             Ok(())
         }
+        Command::Outbox { limit } => {
+            let (_db, mut conn) = Database::open(&settings)?;
+            db::run_migrations(&mut conn)?;
+            print_outbox(&mut conn, limit)
+        }
         Command::Openapi => unreachable!("handled above"),
     }
 }
@@ -214,7 +230,10 @@ fn serve(settings: Settings) -> Result<(), BoxError> {
             smtp.tls
         ),
         None => log::warn!(
-            "SMTP_HOST is unset: emails are not sent, only logged (without recipient or text)"
+            "SMTP_HOST is unset: emails are not sent but kept in the outbox (the latest {}, \
+             for {} days); read them with `passerelle outbox`",
+            jobs::outbox::MAX_EMAILS,
+            jobs::outbox::MAX_AGE_DAYS
         ),
     }
     let timeouts = settings.timeouts;
@@ -260,6 +279,26 @@ fn seed_private_database(url: &str) -> Result<(), BoxError> {
              passwords and demo offers). The accounts and a login example are in README.md, \
              section \"Running it\". Set DATABASE_URL for a real database: it is never seeded"
         );
+    }
+    Ok(())
+}
+
+/// `passerelle outbox`: the newest emails first, each with its headers and text.
+fn print_outbox(conn: &mut PgConnection, limit: i64) -> Result<(), BoxError> {
+    let emails = jobs::outbox::latest(conn, limit)?;
+    let mut out = std::io::stdout().lock();
+    if emails.is_empty() {
+        writeln!(out, "the outbox is empty")?;
+    }
+    for e in &emails {
+        writeln!(out, "--- email {} ({})", e.id, e.kind)?;
+        writeln!(out, "Date: {}", e.created_at.to_rfc3339())?;
+        if let Some(id) = e.application_id {
+            writeln!(out, "Application: {id}")?;
+        }
+        writeln!(out, "To: {}", e.recipient)?;
+        writeln!(out, "Subject: {}\n", e.subject)?;
+        writeln!(out, "{}\n", e.text.trim_end())?;
     }
     Ok(())
 }

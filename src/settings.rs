@@ -274,8 +274,8 @@ pub struct ApplicationSettings {
 
 #[derive(Clone)]
 pub struct MailSettings {
-    /// `None` when `SMTP_HOST` is unset: emails are logged (without their recipient or body)
-    /// instead of sent.
+    /// `None` when `SMTP_HOST` is unset: emails are kept in the outbox table instead of sent
+    /// (`passerelle outbox` reads them).
     pub smtp: Option<SmtpSettings>,
     /// `MAIL_FROM` (default `Passerelle <no-reply@localhost>`), checked to be a mailbox.
     pub from: String,

@@ -17,6 +17,7 @@ mod metrics;
 mod migrations;
 mod offers;
 mod openapi;
+mod outbox;
 mod partners;
 mod process;
 mod ratelimit;
