@@ -139,10 +139,12 @@ pub fn contact_notification(
             text: format!(
                 "Bonjour,\n\n\
              Une nouvelle candidature a été déposée pour l’offre « {title} » ({reference}).\n\
+             Numéro de la candidature : {id}\n\
              {link}\n\
              Ce message ne contient volontairement aucune donnée personnelle du candidat.",
                 title = offer.title,
                 reference = offer.reference,
+                id = a.id,
                 link = match &ctx.staff_application_url_template {
                     Some(template) => format!(
                         "Consultez-la dans l’espace agents : {}\n",
@@ -414,6 +416,8 @@ mod tests {
         let mail = contact_notification(&a, &o, &without).unwrap();
         assert!(links(&mail.email.text).is_empty(), "{}", mail.email.text);
         assert!(!mail.email.text.contains("/api/"));
+        // The application's number still tells staff which one it is.
+        assert!(mail.email.text.contains(&a.id.to_string()));
     }
 
     #[test]

@@ -1078,7 +1078,7 @@ async fn the_confirmation_and_the_notification_arrive_by_smtp() {
         .expect("notification");
     let (_, body) = readable(to_contact);
     assert!(
-        body.contains("VDG-APP-1") && !body.contains("Benali"),
+        body.contains(&id) && body.contains("VDG-APP-1") && !body.contains("Benali"),
         "no personal data in the staff mail: {body}"
     );
     // No STAFF_APPLICATION_URL_TEMPLATE: no link (an API route is no page to open).
