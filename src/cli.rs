@@ -275,14 +275,18 @@ fn serve(settings: Settings) -> Result<(), BoxError> {
 fn seed_private_database(url: &str) -> Result<(), BoxError> {
     let mut conn = db::connect_creating_database(url)?;
     db::run_migrations(&mut conn)?;
-    if crate::demo::seed_if_empty(&mut conn)? {
-        // The passwords are in the README, not here: logs get shipped.
-        log::warn!(
-            "the private database was empty: demo data loaded (staff accounts with public \
-             passwords and demo offers). The accounts and a login example are in README.md, \
-             section \"Running it\". Set DATABASE_URL for a real database: it is never seeded"
-        );
+    if !crate::demo::is_empty(&mut conn)? {
+        return Ok(());
     }
+    // The passwords are in the README, not here: logs get shipped.
+    log::warn!(
+        "the private database is empty (no offers, no staff accounts): loading the demo data, \
+         staff accounts with public passwords and demo offers. The accounts and a login \
+         example are in README.md, section \"Running it\". Set DATABASE_URL for a real \
+         database: it is never seeded"
+    );
+    crate::demo::seed(&mut conn, false)?;
+    log::info!("demo data loaded into the private database");
     Ok(())
 }
 

@@ -58,6 +58,15 @@ fn demo_offers() -> Result<Vec<Value>, BoxError> {
 /// `serve` does on its private cluster, so that the README's login example works on a first
 /// `cargo run -- serve`. True when it loaded them.
 pub fn seed_if_empty(conn: &mut PgConnection) -> Result<bool, BoxError> {
+    if !is_empty(conn)? {
+        return Ok(false);
+    }
+    seed(conn, false)?;
+    Ok(true)
+}
+
+/// No offers and no staff accounts: a database nobody has used yet.
+pub fn is_empty(conn: &mut PgConnection) -> Result<bool, BoxError> {
     use crate::db::schema::{offers, staff_users};
     use diesel::prelude::*;
     let has_offers: bool =
@@ -66,11 +75,7 @@ pub fn seed_if_empty(conn: &mut PgConnection) -> Result<bool, BoxError> {
         staff_users::table.select(staff_users::id),
     ))
     .get_result(conn)?;
-    if has_offers || has_users {
-        return Ok(false);
-    }
-    seed(conn, false)?;
-    Ok(true)
+    Ok(!has_offers && !has_users)
 }
 
 /// Offers in the database that are not demo offers (their reference is none of the demo's).
