@@ -4,7 +4,7 @@
 # the server's memory sampled every 5 s.
 #
 #   fresh passerelle_bench_mixed -> release server (rate limits off, JOB_WORKERS=1, SMTP
-#   unset: emails are logged) -> seed-demo -> N generated offers through the staff API
+#   unset: emails go to the outbox table) -> seed-demo -> N generated offers through the staff API
 #   -> 200 applications to one offer (what staff will read) -> four wrk at once:
 #        browse  -c${BROWSE_C}  lists, filters, single offers by slug
 #        search  -c${SEARCH_C}  full-text search

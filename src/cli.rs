@@ -52,9 +52,14 @@ pub enum Command {
     /// Apply pending migrations and exit.
     #[command(after_help = format!("Environment: {DATABASE_ENV}"))]
     Migrate,
-    /// Load the demo data (idempotent).
+    /// Load the demo data (idempotent). Refuses a database that holds offers other than the
+    /// demo's, unless --force.
     #[command(after_help = format!("Environment: {DATABASE_ENV}"))]
-    SeedDemo,
+    SeedDemo {
+        /// Seed even though the database holds offers that are not demo data.
+        #[arg(long)]
+        force: bool,
+    },
     /// Manage staff accounts.
     Staff {
         #[command(subcommand)]
@@ -72,6 +77,17 @@ pub enum Command {
         /// List what would be erased, erase nothing.
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Print the latest emails kept in the outbox (while SMTP_HOST is unset, emails are kept
+    /// there instead of sent: at most 200, for 14 days), newest first, with their text.
+    #[command(after_help = format!(
+        "Environment: {DATABASE_ENV} The outbox fills only while the server runs without \
+         SMTP_HOST."
+    ))]
+    Outbox {
+        /// How many emails to print (1-200).
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i64).range(1..=200))]
+        limit: i64,
     },
     /// Exit 0 when the server on LISTEN_ADDR answers /health/ready with 200 (for container
     /// health checks).
@@ -176,10 +192,10 @@ pub fn run(cli: Cli) -> Result<(), BoxError> {
             println!("{} migration(s) applied", applied.len());
             Ok(())
         }
-        Command::SeedDemo => {
+        Command::SeedDemo { force } => {
             let (_db, mut conn) = Database::open(&settings)?;
             db::run_migrations(&mut conn)?;
-            crate::demo::seed(&mut conn)?;
+            crate::demo::seed(&mut conn, force)?;
             println!("demo data loaded");
             Ok(())
         }
@@ -211,6 +227,11 @@ pub fn run(cli: Cli) -> Result<(), BoxError> {
             );
             Ok(())
         }
+        Command::Outbox { limit } => {
+            let (_db, mut conn) = Database::open(&settings)?;
+            db::run_migrations(&mut conn)?;
+            print_outbox(&mut conn, limit)
+        }
         Command::Openapi => unreachable!("handled above"),
     }
 }
@@ -225,6 +246,12 @@ fn serve(settings: Settings) -> Result<(), BoxError> {
     // The server opens even while the database is down: a thread migrates as soon as it
     // can, and API requests get 503 until then.
     let database = Database::locate(&settings)?;
+    if database.is_private_cluster() {
+        // Not fatal: the migrator below reports a database it cannot migrate.
+        if let Err(e) = seed_private_database(&database.url) {
+            log::warn!("the private database could not be checked for demo data: {e}");
+        }
+    }
     let pool = db::pool_for(&settings, &database.url);
     let (listen, workers) = (settings.listen_addr, settings.workers);
     let job_workers = settings.jobs.workers;
@@ -236,7 +263,10 @@ fn serve(settings: Settings) -> Result<(), BoxError> {
             smtp.tls
         ),
         None => log::warn!(
-            "SMTP_HOST is unset: emails are not sent, only logged (without recipient or text)"
+            "SMTP_HOST is unset: emails are not sent but kept in the outbox (the latest {}, \
+             for {} days); read them with `passerelle outbox`",
+            jobs::outbox::MAX_EMAILS,
+            jobs::outbox::MAX_AGE_DAYS
         ),
     }
     let timeouts = settings.timeouts;
@@ -331,6 +361,47 @@ fn join_pids(pids: &[u32]) -> String {
         .map(u32::to_string)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// On the private cluster (never on a `DATABASE_URL`), an empty database gets the demo
+/// data, so that a newcomer's first `cargo run -- serve` can log in. The cluster was just
+/// started by this process, so it is up: migrating here cannot hold the port back.
+fn seed_private_database(url: &str) -> Result<(), BoxError> {
+    let mut conn = db::connect_creating_database(url)?;
+    db::run_migrations(&mut conn)?;
+    if !crate::demo::is_empty(&mut conn)? {
+        return Ok(());
+    }
+    // The passwords are in the README, not here: logs get shipped.
+    log::warn!(
+        "the private database is empty (no offers, no staff accounts): loading the demo data, \
+         staff accounts with public passwords and demo offers. The accounts and a login \
+         example are in README.md, section \"Running it\". Set DATABASE_URL for a real \
+         database: it is never seeded"
+    );
+    crate::demo::seed(&mut conn, false)?;
+    log::info!("demo data loaded into the private database");
+    Ok(())
+}
+
+/// `passerelle outbox`: the newest emails first, each with its headers and text.
+fn print_outbox(conn: &mut PgConnection, limit: i64) -> Result<(), BoxError> {
+    let emails = jobs::outbox::latest(conn, limit)?;
+    let mut out = std::io::stdout().lock();
+    if emails.is_empty() {
+        writeln!(out, "the outbox is empty")?;
+    }
+    for e in &emails {
+        writeln!(out, "--- email {} ({})", e.id, e.kind)?;
+        writeln!(out, "Date: {}", e.created_at.to_rfc3339())?;
+        if let Some(id) = e.application_id {
+            writeln!(out, "Application: {id}")?;
+        }
+        writeln!(out, "To: {}", e.recipient)?;
+        writeln!(out, "Subject: {}\n", e.subject)?;
+        writeln!(out, "{}\n", e.text.trim_end())?;
+    }
+    Ok(())
 }
 
 fn parse_role(value: &str) -> Result<Role, String> {

@@ -1,7 +1,9 @@
 //! Demo data for `passerelle seed-demo` and `docker compose up`: staff accounts of each role
 //! with published passwords, the fixture offer of Grenoble and a dozen more offers of a
 //! French city, published, closed and draft, with dates moved so that they are open today.
-//! Idempotent: what exists is left as it is.
+//! Idempotent: what exists is left as it is. Every address in the demo data is under the
+//! `.example` top-level domain (RFC 2606), so no demo email can reach a real person. It
+//! refuses a database that holds offers of its own unless forced ([`seed`]).
 
 use crate::{
     auth::{
@@ -45,7 +47,67 @@ pub const DEMO_STAFF: [(&str, &str, Role, &str); 3] = [
 const FIXTURE_OFFER: &str = include_str!("../demo/grenoble-offer.json");
 const DEMO_OFFERS: &str = include_str!("../demo/offers.json");
 
-pub fn seed(conn: &mut PgConnection) -> Result<(), BoxError> {
+/// The offers of the demo data, as parsed from `demo/`.
+fn demo_offers() -> Result<Vec<Value>, BoxError> {
+    let mut all: Vec<Value> = vec![serde_json::from_str(FIXTURE_OFFER)?];
+    all.extend(serde_json::from_str::<Vec<Value>>(DEMO_OFFERS)?);
+    Ok(all)
+}
+
+/// Loads the demo data when the database has neither offers nor staff accounts: what
+/// `serve` does on its private cluster, so that the README's login example works on a first
+/// `cargo run -- serve`. True when it loaded them.
+pub fn seed_if_empty(conn: &mut PgConnection) -> Result<bool, BoxError> {
+    if !is_empty(conn)? {
+        return Ok(false);
+    }
+    seed(conn, false)?;
+    Ok(true)
+}
+
+/// No offers and no staff accounts: a database nobody has used yet.
+pub fn is_empty(conn: &mut PgConnection) -> Result<bool, BoxError> {
+    use crate::db::schema::{offers, staff_users};
+    use diesel::prelude::*;
+    let has_offers: bool =
+        diesel::select(diesel::dsl::exists(offers::table.select(offers::id))).get_result(conn)?;
+    let has_users: bool = diesel::select(diesel::dsl::exists(
+        staff_users::table.select(staff_users::id),
+    ))
+    .get_result(conn)?;
+    Ok(!has_offers && !has_users)
+}
+
+/// Offers in the database that are not demo offers (their reference is none of the demo's).
+pub fn non_demo_offers(conn: &mut PgConnection) -> Result<i64, BoxError> {
+    use crate::db::schema::offers::dsl;
+    use diesel::prelude::*;
+    let references: Vec<String> = demo_offers()?
+        .iter()
+        .filter_map(|o| o["reference"].as_str().map(str::to_owned))
+        .collect();
+    Ok(dsl::offers
+        .filter(dsl::reference.ne_all(references))
+        .count()
+        .get_result(conn)?)
+}
+
+/// Loads the demo data. Unless `force`, refuses a database that holds offers other than the
+/// demo's: demo accounts have published passwords, and demo offers would be published next
+/// to real ones.
+pub fn seed(conn: &mut PgConnection, force: bool) -> Result<(), BoxError> {
+    if !force {
+        let others = non_demo_offers(conn)?;
+        if others > 0 {
+            return Err(format!(
+                "this database holds {others} offer(s) that are not demo data: seed-demo would \
+                 add staff accounts whose passwords are published and publish demo offers next \
+                 to them. Nothing was changed; run `passerelle seed-demo --force` if this \
+                 database really is a demo"
+            )
+            .into());
+        }
+    }
     let now = Utc::now();
     for (email, name, role, password) in DEMO_STAFF {
         if users::find_by_email(conn, email)?.is_some() {
@@ -64,8 +126,7 @@ pub fn seed(conn: &mut PgConnection) -> Result<(), BoxError> {
         .ok_or("the demo manager is missing")?
         .id;
 
-    let mut all: Vec<Value> = vec![serde_json::from_str(FIXTURE_OFFER)?];
-    all.extend(serde_json::from_str::<Vec<Value>>(DEMO_OFFERS)?);
+    let all = demo_offers()?;
     let minimums = offers::gratification_minimums(conn)?;
     let today = now.date_naive();
     for (i, mut raw) in all.into_iter().enumerate() {
@@ -134,4 +195,36 @@ fn shift_dates(input: &mut OfferInput, deadline: NaiveDate) -> Result<(), BoxErr
     }
     input.application.deadline = deadline.to_string();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every string of a JSON value, however deep.
+    fn strings(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) => out.push(s.clone()),
+            Value::Array(a) => a.iter().for_each(|v| strings(v, out)),
+            Value::Object(o) => o.values().for_each(|v| strings(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_demo_address_is_under_the_example_tld() {
+        let mut texts: Vec<String> = DEMO_STAFF.iter().map(|s| s.0.to_owned()).collect();
+        for offer in demo_offers().unwrap() {
+            strings(&offer, &mut texts);
+        }
+        let addresses: Vec<&String> = texts.iter().filter(|t| t.contains('@')).collect();
+        assert!(addresses.len() > DEMO_STAFF.len(), "{addresses:?}");
+        for address in addresses {
+            let domain = address.rsplit('@').next().unwrap_or_default();
+            assert!(
+                domain.ends_with(".example"),
+                "{address} is not under .example (RFC 2606)"
+            );
+        }
+    }
 }

@@ -279,11 +279,16 @@ pub struct ApplicationSettings {
 
 #[derive(Clone)]
 pub struct MailSettings {
-    /// `None` when `SMTP_HOST` is unset: emails are logged (without their recipient or body)
-    /// instead of sent.
+    /// `None` when `SMTP_HOST` is unset: emails are kept in the outbox table instead of sent
+    /// (`passerelle outbox` reads them).
     pub smtp: Option<SmtpSettings>,
     /// `MAIL_FROM` (default `Passerelle <no-reply@localhost>`), checked to be a mailbox.
     pub from: String,
+    /// `STAFF_APPLICATION_URL_TEMPLATE` (default unset): the page of an application in the
+    /// staff's own front-end (`https://staff.example/applications/{id}`), which the offer
+    /// contact's notification links to; unset, the notification has no link (the API route
+    /// is no page a person can open).
+    pub staff_application_url_template: Option<String>,
 }
 
 #[derive(Clone)]
@@ -789,6 +794,19 @@ fn mail_settings<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<MailSettin
             "MAIL_FROM={from:?} is not a mailbox (`Name <address@domain>` or `address@domain`)"
         )));
     }
+    let staff_application_url_template = match get("STAFF_APPLICATION_URL_TEMPLATE") {
+        None | Some("") => None,
+        Some(t)
+            if (t.starts_with("https://") || t.starts_with("http://")) && t.contains("{id}") =>
+        {
+            Some(t.to_owned())
+        }
+        Some(_) => {
+            return Err(SettingsError(
+                "STAFF_APPLICATION_URL_TEMPLATE must be an http(s) URL containing {id}".into(),
+            ))
+        }
+    };
     let Some(host) = get("SMTP_HOST") else {
         for name in ["SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_PORT", "SMTP_TLS"] {
             if get(name).is_some() {
@@ -798,6 +816,7 @@ fn mail_settings<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<MailSettin
         return Ok(MailSettings {
             smtp: None,
             from: from.to_owned(),
+            staff_application_url_template,
         });
     };
     let local = matches!(host, "localhost" | "127.0.0.1" | "::1");
@@ -833,6 +852,7 @@ fn mail_settings<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<MailSettin
             tls,
             timeout: Duration::from_secs(timeout),
         }),
+        staff_application_url_template,
         from: from.to_owned(),
     })
 }
@@ -1078,6 +1098,23 @@ mod tests {
         assert_eq!(s.jobs.poll_interval, Duration::from_millis(1000));
         let err = Settings::from_map(&env(&[("SMTP_PASSWORD", "x")])).unwrap_err();
         assert!(err.to_string().contains("SMTP_HOST"));
+    }
+
+    #[test]
+    fn the_staff_application_link_is_optional_and_checked() {
+        let s = Settings::from_map(&env(&[])).unwrap();
+        assert_eq!(s.mail.staff_application_url_template, None);
+        let template = "https://staff.example/applications/{id}";
+        let s = Settings::from_map(&env(&[("STAFF_APPLICATION_URL_TEMPLATE", template)])).unwrap();
+        assert_eq!(
+            s.mail.staff_application_url_template.as_deref(),
+            Some(template)
+        );
+        for bad in ["https://staff.example/applications", "staff.example/{id}"] {
+            let err =
+                Settings::from_map(&env(&[("STAFF_APPLICATION_URL_TEMPLATE", bad)])).unwrap_err();
+            assert!(err.to_string().contains("STAFF_APPLICATION_URL_TEMPLATE"));
+        }
     }
 
     #[test]

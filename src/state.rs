@@ -42,7 +42,7 @@ pub struct AppState {
     pub uploads_per_address: Arc<crate::applications::upload::UploadsPerAddress>,
     /// Counts and facets of the public catalogue, per catalogue version.
     pub catalog: Arc<CatalogCache>,
-    /// SMTP when configured, else a mailer that only logs; called by the job workers.
+    /// SMTP when configured, else the outbox table; called by the job workers.
     pub mailer: Arc<dyn Mailer>,
     /// Open once the database schema is known to be current (see `availability`).
     pub schema: Arc<SchemaGate>,
@@ -54,7 +54,7 @@ impl AppState {
         let uploads = Arc::new(tokio::sync::Semaphore::new(
             settings.applications.upload_concurrency,
         ));
-        let mailer = mailer_from_settings(&settings.mail)?;
+        let mailer = mailer_from_settings(&settings.mail, &pool)?;
         Ok(AppState {
             pool,
             passwords: PasswordHasher::new(

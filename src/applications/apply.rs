@@ -266,7 +266,7 @@ struct Checked {
 fn store(
     conn: &mut PgConnection,
     submission: Checked,
-    public_base_url: &str,
+    mail: &super::mail::MailContext,
     now: DateTime<Utc>,
 ) -> Result<Stored, ApiError> {
     let Checked {
@@ -357,7 +357,7 @@ fn store(
             "submitted",
             None,
         )?;
-        super::mail::enqueue_submission_mails(conn, &application, &offer, public_base_url, now)?;
+        super::mail::enqueue_submission_mails(conn, &application, &offer, mail, now)?;
         let body = created_body(conn, &application, Some(token))?;
         if let Some(key) = key {
             model::complete_key(conn, &scope, key, 201, &kept_reply(application.id))?;
@@ -477,9 +477,9 @@ pub async fn apply(
         form,
         docs,
     };
-    let base = state.settings.public_base_url.clone();
+    let mail = super::mail::MailContext::from_settings(&state.settings);
     let stored = state
-        .db(move |conn| store(conn, checked, &base, now))
+        .db(move |conn| store(conn, checked, &mail, now))
         .await?;
     let status =
         actix_web::http::StatusCode::from_u16(stored.status).map_err(ApiError::internal)?;

@@ -442,13 +442,15 @@ pub fn all_for_offer(conn: &mut PgConnection, offer_id: Uuid) -> QueryResult<Vec
 }
 
 /// Erases an application now: documents deleted, personal fields emptied, the tracking token
-/// forgotten, reviewers' comments blanked (their scores stay), its unsent mails and any
-/// pending change of address deleted. What stays (offer, status, dates, education level,
+/// forgotten, reviewers' comments blanked (their scores stay), its unsent mails, the emails
+/// about it kept in the outbox and any pending change of address deleted. What stays (offer, status, dates, education level,
 /// source slug, consents given, scores) is an anonymous statistical trace.
 pub fn erase(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> QueryResult<()> {
     // Mails not yet sent about this application carry an address and a name. Only this
     // application's: another application may use the same address (anyone may type one).
     crate::jobs::delete_application_emails(conn, id)?;
+    // Those kept in the outbox (SMTP_HOST unset) hold the same.
+    crate::jobs::outbox::delete_application_emails(conn, id)?;
     // The reply kept for Idempotency-Key points at the application.
     diesel::sql_query("DELETE FROM idempotency_keys WHERE response_body ->> 'application_id' = $1")
         .bind::<diesel::sql_types::Text, _>(id.to_string())

@@ -126,6 +126,8 @@ fn purge_locked(
         model::forget_keys(conn, now - Duration::hours(IDEMPOTENCY_WINDOW_HOURS))?;
         // An unconfirmed new address is personal data with no use once its code expired.
         model::forget_expired_email_changes(conn, now)?;
+        // The outbox is pruned at each insert; this catches one no email was added to.
+        crate::jobs::outbox::prune(conn, now)?;
     }
     if !report.applications.is_empty() {
         log::info!(

@@ -104,6 +104,8 @@ fn token_response(body: TokenResponse) -> HttpResponse {
 struct LoginSuccess {
     reserved: Vec<i64>,
     email: String,
+    /// The throttle's key for the account ([`throttle::account_key`]).
+    account_key: String,
     address_key: String,
 }
 
@@ -138,7 +140,7 @@ async fn start_session(
                 throttle::release(conn, &success.reserved)?;
                 throttle::clear(
                     conn,
-                    &throttle::pair_subject(&success.email, &success.address_key),
+                    &throttle::pair_subject(&success.account_key, &success.address_key),
                 )?;
                 throttle::remember_address(conn, &success.email, &success.address_key, now)?;
                 audit::record(
@@ -204,11 +206,13 @@ pub async fn login(
     let (lookup_email, lookup_key) = (email.clone(), address_key.clone());
     let (user, reserved) = state
         .db(move |conn| {
+            let user = model::find_by_email(conn, &lookup_email)?;
+            let account = throttle::account_key(&lookup_email, user.as_ref().map(|u| u.id));
             let known = throttle::is_known_address(conn, &lookup_email, &lookup_key, now)?;
-            let budgets = throttle::login_budgets(&lookup_email, &lookup_key, rule, known);
+            let budgets = throttle::login_budgets(&account, &lookup_key, rule, known);
             let reserved = throttle::reserve(conn, &budgets, rule.window, now)?
                 .map_err(ApiError::too_many_requests)?;
-            Ok((model::find_by_email(conn, &lookup_email)?, reserved))
+            Ok((user, reserved))
         })
         .await?;
 
@@ -227,6 +231,7 @@ pub async fn login(
         (Some(user), Some(role)) if password_ok && user.active => {
             let success = LoginSuccess {
                 reserved,
+                account_key: throttle::account_key(&email, Some(user.id)),
                 email,
                 address_key,
             };

@@ -16,6 +16,7 @@ use crate::{
 use chrono::{DateTime, Duration, Utc};
 use diesel::{prelude::*, sql_types::BigInt, PgConnection};
 use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
 /// How long an address stays known to an account after a login from it.
 pub const KNOWN_ADDRESS_DAYS: i64 = 180;
@@ -54,16 +55,28 @@ pub struct Budget {
     pub waived: bool,
 }
 
-/// The budgets of a login attempt for `email` from the normalised address `address_key`.
+/// Who a login attempt is counted against: the account's id when the email names an
+/// account, else the email itself (prefixed, so that it never equals an id). Failures for an
+/// address no account has yet therefore never apply to an account created for it later
+/// (trying the README's login before `seed-demo` must not lock the demo admin out).
+pub fn account_key(email: &str, account_id: Option<Uuid>) -> String {
+    match account_id {
+        Some(id) => format!("id:{id}"),
+        None => format!("email:{}", email.trim().to_lowercase()),
+    }
+}
+
+/// The budgets of a login attempt for the account `account` (an [`account_key`]) from the
+/// normalised address `address_key`.
 pub fn login_budgets(
-    email: &str,
+    account: &str,
     address_key: &str,
     rule: LoginThrottle,
     known_address: bool,
 ) -> Vec<Budget> {
     vec![
         Budget {
-            subject: pair_subject(email, address_key),
+            subject: pair_subject(account, address_key),
             max_failures: rule.max_failures,
             waived: false,
         },
@@ -73,18 +86,18 @@ pub fn login_budgets(
             waived: false,
         },
         Budget {
-            subject: subject("account", email),
+            subject: subject("account", account),
             max_failures: rule.account_max_failures,
             waived: known_address,
         },
     ]
 }
 
-/// The subject of one account from one address.
-pub fn pair_subject(email: &str, address_key: &str) -> Vec<u8> {
+/// The subject of one account (an [`account_key`]) from one address.
+pub fn pair_subject(account: &str, address_key: &str) -> Vec<u8> {
     subject(
         "pair",
-        &format!("{}|{address_key}", email.trim().to_lowercase()),
+        &format!("{}|{address_key}", account.trim().to_lowercase()),
     )
 }
 
@@ -262,11 +275,33 @@ mod budget_tests {
             account_max_failures: 50,
             window: std::time::Duration::from_secs(900),
         };
-        let budgets = login_budgets("a@b.fr", "192.0.2.1", rule, false);
+        let budgets = login_budgets("email:a@b.fr", "192.0.2.1", rule, false);
         let limits: Vec<(i64, bool)> = budgets.iter().map(|b| (b.max_failures, b.waived)).collect();
         assert_eq!(limits, [(5, false), (20, false), (50, false)]);
-        let known = login_budgets("a@b.fr", "192.0.2.1", rule, true);
+        let known = login_budgets("email:a@b.fr", "192.0.2.1", rule, true);
         assert!(known[2].waived && !known[0].waived && !known[1].waived);
         assert_ne!(lock_key(&budgets[0].subject), lock_key(&budgets[2].subject));
+    }
+
+    #[test]
+    fn an_account_is_keyed_by_its_id_and_an_unknown_address_by_itself() {
+        let id = Uuid::new_v4();
+        assert_eq!(account_key(" A@B.fr", None), "email:a@b.fr");
+        assert_eq!(account_key("a@b.fr", Some(id)), format!("id:{id}"));
+        let before = login_budgets(&account_key("a@b.fr", None), "::1", rule(), false);
+        let after = login_budgets(&account_key("a@b.fr", Some(id)), "::1", rule(), false);
+        // Only the address's own budget is shared by the two.
+        assert_ne!(before[0].subject, after[0].subject);
+        assert_eq!(before[1].subject, after[1].subject);
+        assert_ne!(before[2].subject, after[2].subject);
+    }
+
+    fn rule() -> LoginThrottle {
+        LoginThrottle {
+            max_failures: 5,
+            address_max_failures: 20,
+            account_max_failures: 50,
+            window: std::time::Duration::from_secs(900),
+        }
     }
 }

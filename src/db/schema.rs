@@ -143,6 +143,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    mail_outbox (id) {
+        id -> Int8,
+        application_id -> Nullable<Uuid>,
+        kind -> Text,
+        recipient -> Text,
+        subject -> Text,
+        text -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     offer_changes (seq) {
         seq -> Int8,
         xact_id -> Int8,
@@ -401,6 +413,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     jobs,
     login_failures,
     login_known_addresses,
+    mail_outbox,
     offer_changes,
     offer_review_settings,
     offer_reviewers,

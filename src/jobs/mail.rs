@@ -1,10 +1,14 @@
-//! Outgoing email: the `Mailer` boundary, SMTP delivery with lettre, and a mailer that only
-//! logs when SMTP is not configured.
+//! Outgoing email: the `Mailer` boundary and SMTP delivery with lettre. When SMTP is not
+//! configured, emails go to the outbox instead (`super::outbox`).
 //!
 //! Emails are never sent from a request: a handler enqueues an `"email"` job in its own
 //! transaction, and a job worker calls the mailer on the blocking pool.
 
-use crate::settings::{MailSettings, SettingsError, SmtpSettings, SmtpTls};
+use super::outbox::OutboxMailer;
+use crate::{
+    db::DbPool,
+    settings::{MailSettings, SettingsError, SmtpSettings, SmtpTls},
+};
 use lettre::{
     message::{header::ContentType, Mailbox},
     transport::smtp::{
@@ -15,6 +19,7 @@ use lettre::{
 };
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use uuid::Uuid;
 
 /// One plain-text email: the payload of an `"email"` job.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,13 +68,24 @@ impl MailError {
 /// Sends email. Blocking: it is called on the blocking pool, never on an actix worker.
 pub trait Mailer: Send + Sync {
     fn send(&self, email: &Email) -> Result<(), MailError>;
+
+    /// Sends an email about an application (`None`: about none). Only a mailer that keeps
+    /// emails needs the id: erasing the application must delete what it kept.
+    fn send_about(&self, email: &Email, application_id: Option<Uuid>) -> Result<(), MailError> {
+        let _ = application_id;
+        self.send(email)
+    }
 }
 
-/// The mailer the settings ask for: SMTP when `SMTP_HOST` is set, else [`LogMailer`].
-pub fn mailer_from_settings(settings: &MailSettings) -> Result<Arc<dyn Mailer>, SettingsError> {
+/// The mailer the settings ask for: SMTP when `SMTP_HOST` is set, else the outbox in the
+/// database of `pool`.
+pub fn mailer_from_settings(
+    settings: &MailSettings,
+    pool: &DbPool,
+) -> Result<Arc<dyn Mailer>, SettingsError> {
     Ok(match &settings.smtp {
         Some(smtp) => Arc::new(SmtpMailer::new(smtp, &settings.from)?),
-        None => Arc::new(LogMailer),
+        None => Arc::new(OutboxMailer::new(pool.clone())),
     })
 }
 
@@ -158,20 +174,6 @@ fn describe_smtp_error(e: &lettre::transport::smtp::Error) -> String {
     }
 }
 
-/// For when SMTP is not configured: says that an email would have gone out, and nothing about
-/// it but its kind.
-pub struct LogMailer;
-
-impl Mailer for LogMailer {
-    fn send(&self, email: &Email) -> Result<(), MailError> {
-        log::info!(
-            "email {} queued for delivery to a recipient (SMTP not configured)",
-            email.kind
-        );
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,10 +239,5 @@ mod tests {
             };
             assert!(SmtpMailer::new(&settings, "no-reply@example.org").is_ok());
         }
-    }
-
-    #[test]
-    fn log_mailer_always_succeeds() {
-        assert!(LogMailer.send(&email("jeanne@example.org")).is_ok());
     }
 }

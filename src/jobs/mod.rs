@@ -6,6 +6,7 @@
 //! it loses its lease, and the email goes out again. Handlers are written for that.
 
 pub mod mail;
+pub mod outbox;
 
 use crate::{db::schema::jobs, state::AppState};
 use actix_web::{rt::task::JoinHandle, web};
@@ -306,23 +307,30 @@ pub enum JobError {
 /// Runs one job's work. Blocking: it is called on the blocking pool.
 fn handle(state: &AppState, job: &Job) -> Result<(), JobError> {
     match job.kind.as_str() {
-        EMAIL => send_email(state, &job.payload),
+        EMAIL => send_email(state, &job.payload, job.application_id),
         crate::partners::webhooks::WEBHOOK => crate::partners::webhooks::deliver(state, job),
         other => Err(JobError::Permanent(format!("unknown job kind {other:?}"))),
     }
 }
 
-fn send_email(state: &AppState, payload: &serde_json::Value) -> Result<(), JobError> {
+fn send_email(
+    state: &AppState,
+    payload: &serde_json::Value,
+    application_id: Option<Uuid>,
+) -> Result<(), JobError> {
     // serde's message could quote a field's value (an address): say only what failed.
     let email: Email = serde::Deserialize::deserialize(payload)
         .map_err(|_| JobError::Permanent("the payload is not an email".to_owned()))?;
-    state.mailer.send(&email).map_err(|e| {
-        if e.is_permanent() {
-            JobError::Permanent(e.to_string())
-        } else {
-            JobError::Retry(e.to_string())
-        }
-    })
+    state
+        .mailer
+        .send_about(&email, application_id)
+        .map_err(|e| {
+            if e.is_permanent() {
+                JobError::Permanent(e.to_string())
+            } else {
+                JobError::Retry(e.to_string())
+            }
+        })
 }
 
 // --- workers ---------------------------------------------------------------------------

@@ -1125,13 +1125,15 @@ async fn the_confirmation_and_the_notification_arrive_by_smtp() {
     assert!(!body.contains("pct_"), "the tracking token is never mailed");
     let to_contact = messages
         .iter()
-        .find(|m| m.rcpt_to == ["mathilde.lestra@grenoble.fr"])
+        .find(|m| m.rcpt_to == ["mathilde.lestra@grenoble.example"])
         .expect("notification");
     let (_, body) = readable(to_contact);
     assert!(
-        body.contains(&id) && !body.contains("Benali"),
+        body.contains(&id) && body.contains("VDG-APP-1") && !body.contains("Benali"),
         "no personal data in the staff mail: {body}"
     );
+    // No STAFF_APPLICATION_URL_TEMPLATE: no link (an API route is no page to open).
+    assert!(!body.contains("http"), "{body}");
 
     // A rejection with notify_candidate sends the rejection message.
     let etag = app

@@ -122,6 +122,72 @@ async fn repeated_failures_for_an_account_are_throttled_even_with_the_right_pass
     app.login(&staff).await;
 }
 
+/// Fails logins for `email` until the throttle answers 429.
+async fn lock_out(app: &TestApp, email: &str) {
+    for _ in 0..5 {
+        app.post_json(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": email, "password": "wrong password here"}),
+        )
+        .await
+        .assert_problem(401, "invalid_credentials");
+    }
+    app.post_json(
+        "/api/v1/auth/login",
+        None,
+        json!({"email": email, "password": "wrong password here"}),
+    )
+    .await
+    .assert_problem(429, "too_many_requests");
+}
+
+#[actix_web::test]
+async fn failures_before_seed_demo_do_not_lock_out_the_demo_accounts_it_creates() {
+    let app = TestApp::new().await;
+    let (admin, _, _, password) = passerelle::demo::DEMO_STAFF[0];
+    lock_out(&app, admin).await;
+    passerelle::demo::seed(&mut app.db.connect(), false).unwrap();
+    let res = app
+        .post_json(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": admin, "password": password}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+}
+
+#[actix_web::test]
+async fn failures_for_an_unknown_email_do_not_carry_over_to_a_staff_account_created_for_it() {
+    let app = TestApp::new().await;
+    let email = "nouvelle.agente@ville.example";
+    lock_out(&app, email).await;
+    let account = passerelle::auth::users::NewAccount {
+        email: email.to_owned(),
+        name: "Nouvelle Agente".into(),
+        role: Role::Manager,
+        password_hash: passerelle::auth::password::hash_password(PASSWORD).unwrap(),
+    };
+    passerelle::auth::users::insert_account(
+        &mut app.db.connect(),
+        &account,
+        None,
+        chrono::Utc::now(),
+    )
+    .unwrap();
+    let res = app
+        .post_json(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": email, "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+    // The account's own budget still works: five failures lock it.
+    lock_out(&app, email).await;
+}
+
 #[actix_web::test]
 async fn repeated_failures_from_one_address_are_throttled_across_accounts() {
     let app = TestApp::new().await;

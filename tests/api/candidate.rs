@@ -711,7 +711,7 @@ async fn erasing_an_application_deletes_its_mails_and_no_one_elses() {
     let app = TestApp::with_settings(crate::jobs::smtp_on(sink.port())).await;
     let (victim_offer, _) = offer(&app, "VDG-VICTIM-1").await;
     let (other_offer, _) = offer(&app, "VDG-OTHER-1").await;
-    let contact = "mathilde.lestra@grenoble.fr";
+    let contact = "mathilde.lestra@grenoble.example";
     let (victim, _) = app.apply(&victim_offer, "victim@example.org").await;
     // Attackers apply with the victim's address, and with the offer contact's public one,
     // then erase at once, before any mail went out.

@@ -221,6 +221,10 @@ fn each_command_s_help_names_the_environment_it_reads() {
             &["RETENTION_AFTER_DECISION_DAYS", "DATABASE_URL"],
         ),
         (&["health", "--help"], &["LISTEN_ADDR"]),
+        (
+            &["outbox", "--help"],
+            &["DATABASE_URL", "SMTP_HOST", "--limit"],
+        ),
         (&["openapi", "--help"], &["Environment: none"]),
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_passerelle"))

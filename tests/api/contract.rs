@@ -127,7 +127,10 @@ pub fn check(method: &Method, path: &str, status: StatusCode, headers: &HeaderMa
         return;
     }
     let decoded;
-    let body = match headers.get("content-encoding").and_then(|v| v.to_str().ok()) {
+    let body = match headers
+        .get("content-encoding")
+        .and_then(|v| v.to_str().ok())
+    {
         Some("gzip") => {
             use std::io::Read;
             let mut out = Vec::new();

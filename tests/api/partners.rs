@@ -927,7 +927,7 @@ async fn json_ld_is_a_job_posting_with_what_google_requires() {
     );
     assert_eq!(
         ld["applicationContact"]["email"],
-        "mathilde.lestra@grenoble.fr"
+        "mathilde.lestra@grenoble.example"
     );
     assert!(ld["url"]
         .as_str()
