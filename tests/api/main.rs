@@ -10,6 +10,7 @@ mod cli;
 mod errors;
 mod faults;
 mod health;
+mod http;
 mod instances;
 mod jobs;
 mod metrics;
