@@ -228,3 +228,35 @@ fn head_answers_like_get_without_a_body() {
     assert_eq!(missing.status, 404);
     assert!(missing.body.is_empty());
 }
+
+/// `passerelle openapi | head -1`: the reader closes the pipe long before the 300 KB
+/// document is written, and that is a success.
+#[test]
+fn openapi_into_a_pipe_closed_early_exits_cleanly() {
+    use std::{
+        io::{BufRead, BufReader, Read},
+        process::{Command, Stdio},
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_passerelle"))
+        .arg("openapi")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert_eq!(first, "{\n");
+    // The reader is dropped here: the pipe is closed with most of the document unwritten.
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(status.code(), Some(0), "{stderr}");
+}
