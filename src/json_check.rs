@@ -12,11 +12,16 @@ static ANYTHING: Value = Value::Bool(true);
 /// Deeper than any body of this API; a guard against cyclic schemas.
 const MAX_DEPTH: usize = 32;
 
+/// At most this many field errors in one answer: a body of thousands of wrong array items
+/// need not make an answer as large.
+const MAX_ERRORS: usize = 100;
+
 /// The field errors of `value` against `schema`, sorted by field path.
 pub fn check(value: &Value, schema: &Value, components: &Map<String, Value>) -> Vec<FieldError> {
     let mut errors = Vec::new();
     Walk { components }.walk(value, schema, "", 0, &mut errors);
     errors.sort_by(|a, b| a.field.cmp(&b.field));
+    errors.truncate(MAX_ERRORS);
     errors
 }
 
@@ -311,6 +316,11 @@ mod tests {
         assert_eq!(
             codes(json!([1]), schema, json!({})),
             vec![("".to_owned(), "invalid_type".to_owned())]
+        );
+        let many = json!({"type": "array", "items": {"type": "string"}});
+        assert_eq!(
+            codes(json!(vec![1; 5000]), many, json!({})).len(),
+            MAX_ERRORS
         );
         let unresolved = json!({"$ref": "#/components/schemas/Missing"});
         assert!(codes(json!(1), unresolved, json!({})).is_empty());
