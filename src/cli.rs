@@ -179,8 +179,7 @@ impl Database {
 
 pub fn run(cli: Cli) -> Result<(), BoxError> {
     if let Command::Openapi = cli.command {
-        print!("{}", crate::openapi::document_json());
-        return Ok(());
+        return write_stdout(crate::openapi::document_json().as_bytes());
     }
     let settings = Settings::from_env()?;
     match cli.command {
@@ -233,6 +232,17 @@ pub fn run(cli: Cli) -> Result<(), BoxError> {
             print_outbox(&mut conn, limit)
         }
         Command::Openapi => unreachable!("handled above"),
+    }
+}
+
+/// Writes `bytes` to standard output. A reader that stops early (`passerelle openapi | head`)
+/// closes the pipe: that is success, not a panic as with `print!`.
+fn write_stdout(bytes: &[u8]) -> Result<(), BoxError> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
     }
 }
 

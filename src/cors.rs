@@ -1,13 +1,17 @@
 //! CORS for the city's front-end: only the origins listed in `CORS_ALLOWED_ORIGINS` get
-//! `Access-Control-Allow-Origin`; preflight requests from them are answered here.
+//! `Access-Control-Allow-Origin`; preflight requests from them are answered here, and a
+//! preflight from any other origin is a 403 `cors_origin_not_allowed`.
 
-use crate::state::AppState;
+use crate::{
+    error::{ApiError, ErrorKind},
+    state::AppState,
+};
 use actix_web::{
     body::{EitherBody, MessageBody},
     dev::{ServiceRequest, ServiceResponse},
     http::{header, Method},
     middleware::Next,
-    web, HttpResponse,
+    web, HttpResponse, ResponseError,
 };
 
 const ALLOWED_METHODS: &str = "GET, POST, PUT, PATCH, DELETE";
@@ -25,17 +29,31 @@ pub async fn middleware(
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let allowed = origin.filter(|o| {
-        req.app_data::<web::Data<AppState>>()
-            .is_some_and(|s| s.settings.cors_allowed_origins.iter().any(|a| a == o))
-    });
-    let Some(origin) = allowed else {
-        return Ok(next.call(req).await?.map_into_left_body());
-    };
     let preflight = req.method() == Method::OPTIONS
         && req
             .headers()
             .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    let listed = |o: &String| {
+        req.app_data::<web::Data<AppState>>()
+            .is_some_and(|s| s.settings.cors_allowed_origins.iter().any(|a| a == o))
+    };
+    let Some(origin) = origin else {
+        return Ok(next.call(req).await?.map_into_left_body());
+    };
+    if !listed(&origin) {
+        if preflight {
+            // Said plainly, rather than the 404 of a route that has no OPTIONS handler.
+            let refusal = ApiError::new(
+                ErrorKind::Forbidden,
+                "cors_origin_not_allowed",
+                format!("The origin {origin} is not in CORS_ALLOWED_ORIGINS."),
+            );
+            return Ok(req
+                .into_response(refusal.error_response())
+                .map_into_right_body());
+        }
+        return Ok(next.call(req).await?.map_into_left_body());
+    }
     if preflight {
         let res = HttpResponse::NoContent()
             .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin))

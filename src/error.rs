@@ -277,6 +277,12 @@ impl ApiError {
         Self::new(ErrorKind::PayloadTooLarge, "payload_too_large", detail)
     }
 
+    /// The same error, listing the fields at fault.
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.errors = errors;
+        self
+    }
+
     /// An unexpected failure: logged once when the response is made, shown as a bare 500.
     pub fn internal(what: impl std::fmt::Display) -> Self {
         let mut e = Self::new(

@@ -156,17 +156,49 @@ impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for JsonBo
     type Error = actix_web::Error;
     type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
+    /// Read as a JSON value first (`JsonConfig` applies: limit, content type, syntax), then
+    /// into `T`; when `T` refuses it, [`shape_error`] lists every field at fault.
     fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
-        let json = actix_web::web::Json::<T>::from_request(req, payload);
+        let json = actix_web::web::Json::<serde_json::Value>::from_request(req, payload);
+        let req = req.clone();
         Box::pin(async move {
-            Ok(JsonBody(json.await.map(|j| j.into_inner()).map_err(|e| {
+            let value = match json.await {
+                Ok(value) => value.into_inner(),
                 // `JsonConfig`'s handler (`error::json_error`) makes every rejection an ApiError.
-                e.as_error::<ApiError>()
-                    .cloned()
-                    .unwrap_or_else(|| ApiError::internal(format!("json body: {e}")))
-            })))
+                Err(e) => {
+                    return Ok(JsonBody(Err(e
+                        .as_error::<ApiError>()
+                        .cloned()
+                        .unwrap_or_else(|| {
+                            ApiError::internal(format!("json body: {e}"))
+                        }))))
+                }
+            };
+            Ok(JsonBody(
+                <T as serde::Deserialize>::deserialize(&value)
+                    .map_err(|e| shape_error(&req, &value, &e)),
+            ))
         })
     }
+}
+
+/// 422 `invalid_body` for JSON that `T` refused: serde's message as the detail, and every
+/// missing, mistyped or unknown field that the operation's documented schema shows.
+fn shape_error(req: &HttpRequest, value: &serde_json::Value, e: &serde_json::Error) -> ApiError {
+    let table = req.app_data::<actix_web::web::Data<crate::route_table::RouteTable>>();
+    let schema = req
+        .match_pattern()
+        .and_then(|pattern| table.and_then(|t| t.body_schema(&pattern, req.method()).cloned()));
+    let errors = match (schema, table) {
+        (Some(schema), Some(table)) => crate::json_check::check(value, &schema, table.components()),
+        _ => Vec::new(),
+    };
+    ApiError::new(
+        crate::error::ErrorKind::Unprocessable,
+        "invalid_body",
+        format!("The JSON body does not have the expected shape: {e}"),
+    )
+    .with_errors(errors)
 }
 
 impl<T> JsonBody<T> {

@@ -15,6 +15,7 @@ pub mod error;
 pub mod health;
 pub mod http;
 pub mod jobs;
+pub mod json_check;
 pub mod metrics;
 pub mod offers;
 pub mod openapi;
@@ -23,6 +24,7 @@ pub mod proxies;
 pub mod ratelimit;
 pub mod request_id;
 pub mod reviews;
+pub mod route_table;
 pub mod settings;
 pub mod state;
 
@@ -96,7 +98,9 @@ pub fn build_app(
         .configure(routes)
         .split_for_parts();
     openapi::complete(&mut api);
+    let route_table = web::Data::new(route_table::RouteTable::from_openapi(&api));
     app.app_data(web::Data::new(state))
+        .app_data(route_table)
         .app_data(
             web::JsonConfig::default()
                 .limit(json_limit)
@@ -111,8 +115,15 @@ pub fn build_app(
         .app_data(web::PathConfig::default().error_handler(error::path_error))
         .app_data(web::Data::new(openapi::Served::new(&api)))
         .route(openapi::SERVED_AT, web::get().to(openapi::serve))
+        .service(web::resource("/docs").to(|| async {
+            actix_web::HttpResponse::PermanentRedirect()
+                .insert_header((actix_web::http::header::LOCATION, "/docs/"))
+                .finish()
+        }))
         .service(SwaggerUi::new("/docs/{_:.*}").config(openapi::SERVED_AT.into()))
-        .default_service(web::to(error::route_not_found))
+        .default_service(web::to(route_table::unmatched))
+        // Innermost, so that the access log and the metrics still say HEAD.
+        .wrap(actix_web::middleware::from_fn(route_table::head_as_get))
         .wrap(actix_web::middleware::from_fn(availability::deadline))
         .wrap(actix_web::middleware::from_fn(availability::schema_gate))
         .wrap(ErrorHandlers::new().default_handler(error::problem_for_plain_errors))

@@ -380,7 +380,9 @@ pub fn add_shared_responses(api: &mut utoipa::openapi::OpenApi) {
         ),
         (
             "422",
-            "JSON of the wrong shape (`invalid_body`) or invalid values",
+            "JSON of the wrong shape (`invalid_body`: every missing, mistyped, invalid or \
+             unknown field in `errors`, codes `required`, `invalid_type`, `invalid_value`, \
+             `unknown_field`) or invalid values",
         ),
     ];
     const UNAVAILABLE: &str = "Database unreachable or not migrated yet \

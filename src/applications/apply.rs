@@ -1,4 +1,4 @@
-//! `POST /api/v1/offers/{id}/applications`: a candidate applies with a CV and a cover letter.
+//! `POST /api/v1/offers/{id_or_slug}/applications`: a candidate applies with a CV and a cover letter.
 
 use super::{
     domain::{clean_filename, parse_form, ApplicationForm, ApplicationStatus},
@@ -159,6 +159,19 @@ pub fn new_tracking_token() -> (String, Vec<u8>) {
     let token = crate::http::opaque_token("pct_");
     let hash = crate::http::token_hash(&token);
     (token, hash)
+}
+
+/// [`open_offer`] by id or slug, as `GET /api/v1/offers/{id_or_slug}` finds it.
+fn open_offer_by_key(
+    conn: &mut PgConnection,
+    id_or_slug: &str,
+    today: chrono::NaiveDate,
+) -> Result<Offer, ApiError> {
+    if id_or_slug.len() > 200 {
+        return Err(ApiError::not_found());
+    }
+    let offer = offers::find_public(conn, id_or_slug)?.ok_or_else(ApiError::not_found)?;
+    open_offer(conn, offer.id, today)
 }
 
 /// 404 unless the public can see the offer; 409 unless it takes applications today.
@@ -388,7 +401,7 @@ fn store(
 #[utoipa::path(
     tag = "applications",
     params(
-        ("id" = Uuid, Path, description = "Offer id"),
+        ("id_or_slug" = String, Path, description = "Offer id or slug, as in GET /api/v1/offers/{id_or_slug}"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried submission return the first result"),
     ),
     request_body(content = ApplicationFormParts, content_type = "multipart/form-data"),
@@ -407,16 +420,16 @@ fn store(
         (status = 422, description = "Invalid fields, missing consent, or Idempotency-Key reused with another form (`validation_failed`, `idempotency_key_reused`; a `source` that is not a slug is the field code `invalid_source`). A refused file is a field error on `cv` or `cover_letter` with the code `not_a_pdf`, `unreadable_pdf` (also a stream that does not decode), `encrypted_pdf`, `active_pdf_content`, `unsupported_pdf_filter` (an unknown filter, or a predictor on a stream of objects) or `pdf_too_complex` (its streams decode to more than 64 MiB in all, or it has more than 500 streams)", body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/offers/{id}/applications")]
+#[post("/offers/{id_or_slug}/applications")]
 pub async fn apply(
     state: web::Data<AppState>,
     req: HttpRequest,
-    id: web::Path<Uuid>,
+    id_or_slug: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     // Before anything is read: a refused client does not get to send megabytes first.
     ratelimit::check(&state, &req, Policy::Apply).await?;
-    let offer_id = id.into_inner();
+    let id_or_slug = id_or_slug.into_inner();
     let key = idempotency_key(&req)?;
     let limits = state.settings.applications;
     // One address may hold only a few of the slots below, so slow senders from one place
@@ -459,9 +472,13 @@ pub async fn apply(
             })??;
     let form = parse_form(&fields).map_err(ApiError::validation)?;
     let now = state.now();
-    let wants_cover_letter = state
-        .db(move |conn| Ok(open_offer(conn, offer_id, now.date_naive())?.application_documents))
-        .await?
+    let (offer_id, documents) = state
+        .db(move |conn| {
+            let offer = open_offer_by_key(conn, &id_or_slug, now.date_naive())?;
+            Ok((offer.id, offer.application_documents))
+        })
+        .await?;
+    let wants_cover_letter = documents
         .as_array()
         .is_some_and(|docs| docs.iter().any(|d| d == "cover_letter"));
     // Checking a PDF decodes up to 64 MiB per file: off the workers, on the blocking pool,

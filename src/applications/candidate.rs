@@ -247,9 +247,9 @@ pub async fn correct_my_application(
     state: web::Data<AppState>,
     req: HttpRequest,
     me: CandidateAuth,
-    body: web::Json<CorrectionRequest>,
+    body: crate::http::JsonBody<CorrectionRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, now, body) = (me.application_id, state.now(), body.into_inner());
+    let (id, now, body) = (me.application_id, state.now(), body.take()?);
     if body.email.is_some() {
         ratelimit::check(&state, &req, Policy::EmailChange).await?;
     }

@@ -5,6 +5,7 @@ use super::{
     password::{check_password_policy, PasswordContext},
     throttle, AuthUser, Role,
 };
+use crate::http::JsonBody;
 use crate::{
     audit,
     error::{ApiError, Problem},
@@ -192,12 +193,13 @@ async fn start_session(
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<LoginRequest>,
+    body: JsonBody<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = body.take()?;
     // Every attempt counts, on top of the failure throttling below.
     ratelimit::check(&state, &req, Policy::Login).await?;
     body.validate()?;
-    let LoginRequest { email, password } = body.into_inner();
+    let LoginRequest { email, password } = body;
     let address_key = crate::http::client_key(&client_address(&req, &state.settings));
     let (rule, now) = (state.settings.login_throttle, state.now());
 
@@ -270,8 +272,9 @@ enum Rotation {
 #[post("/auth/refresh")]
 pub async fn refresh(
     state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
+    body: JsonBody<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = body.take()?;
     body.validate()?;
     let presented = token_hash(&body.refresh_token);
     let now = state.now();
@@ -427,13 +430,14 @@ pub async fn me(user: AuthUser) -> HttpResponse {
 pub async fn change_password(
     state: web::Data<AppState>,
     user: AuthUser,
-    body: web::Json<ChangePasswordRequest>,
+    body: JsonBody<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = body.take()?;
     body.validate()?;
     let ChangePasswordRequest {
         current_password,
         new_password,
-    } = body.into_inner();
+    } = body;
     let context = PasswordContext {
         email: &user.email,
         name: &user.name,

@@ -108,7 +108,7 @@ const MATRIX: &[(&str, &str, Setup)] = &[
     ("GET /api/v1/offers",                                           "AAA AA AA", Plain),
     ("GET /api/v1/offers/{id_or_slug}",                              "AAA AA AA", Plain),
     ("GET /api/v1/offers/{id}/jsonld",                               "AAA AA AA", Plain),
-    ("POST /api/v1/offers/{id}/applications",                        "AAA AA AA", Apply),
+    ("POST /api/v1/offers/{id_or_slug}/applications",                "AAA AA AA", Apply),
     ("GET /api/v1/feeds/offers.xml",                                 "AAA AA AA", Plain),
     ("GET /api/v1/feeds/offers.atom",                                "AAA AA AA", Plain),
     ("GET /health/live",                                             "AAA AA AA", Plain),

@@ -13,6 +13,7 @@ mod demo;
 mod errors;
 mod faults;
 mod health;
+mod http;
 mod instances;
 mod jobs;
 mod local_cluster;

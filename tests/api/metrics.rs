@@ -51,7 +51,7 @@ async fn invented_methods_and_unknown_paths_leave_the_series_bounded() {
         "{after}"
     );
     assert!(
-        after.contains(r#"method="other",route="/api/v1/offers",status="404"} 10"#),
+        after.contains(r#"method="other",route="/api/v1/offers",status="405"} 10"#),
         "{after}"
     );
 }

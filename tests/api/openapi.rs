@@ -181,7 +181,7 @@ fn documents_feeds_and_file_parts_are_typed_as_strings_of_their_media_type() {
         );
         assert_eq!(form[part]["format"], "binary");
     }
-    let encoding = &doc["paths"]["/api/v1/offers/{id}/applications"]["post"]["requestBody"]
+    let encoding = &doc["paths"]["/api/v1/offers/{id_or_slug}/applications"]["post"]["requestBody"]
         ["content"]["multipart/form-data"]["encoding"];
     assert_eq!(encoding["cv"]["contentType"], "application/pdf");
 }
