@@ -37,8 +37,21 @@ pub async fn middleware(
         req.app_data::<web::Data<AppState>>()
             .is_some_and(|s| s.settings.cors_allowed_origins.iter().any(|a| a == o))
     };
+    // With origins listed, every response's headers depend on `Origin`, whether this request
+    // sent one or not: a shared cache must keep one copy per origin, or it would serve a copy
+    // without CORS headers to the front-end.
+    let cors_on = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|s| !s.settings.cors_allowed_origins.is_empty());
+    let vary = |mut res: ServiceResponse<_>| {
+        if cors_on {
+            res.headers_mut()
+                .append(header::VARY, header::HeaderValue::from_static("Origin"));
+        }
+        res
+    };
     let Some(origin) = origin else {
-        return Ok(next.call(req).await?.map_into_left_body());
+        return Ok(vary(next.call(req).await?).map_into_left_body());
     };
     if !listed(&origin) {
         if preflight {
@@ -48,11 +61,12 @@ pub async fn middleware(
                 "cors_origin_not_allowed",
                 format!("The origin {origin} is not in CORS_ALLOWED_ORIGINS."),
             );
-            return Ok(req
-                .into_response(refusal.error_response())
-                .map_into_right_body());
+            let mut res = refusal.error_response();
+            res.headers_mut()
+                .append(header::VARY, header::HeaderValue::from_static("Origin"));
+            return Ok(req.into_response(res).map_into_right_body());
         }
-        return Ok(next.call(req).await?.map_into_left_body());
+        return Ok(vary(next.call(req).await?).map_into_left_body());
     }
     if preflight {
         let res = HttpResponse::NoContent()

@@ -169,6 +169,23 @@ async fn only_listed_origins_get_cors_headers() {
         .await;
     assert_eq!(other.status, 200);
     assert!(other.header("access-control-allow-origin").is_none());
+    // Whatever the Origin, or none: the answer depends on it, so a shared cache is told.
+    let anonymous = app.get("/api/v1/offers", None).await;
+    for r in [&res, &other, &anonymous, &preflight] {
+        let vary: Vec<&str> = r
+            .headers
+            .get_all("vary")
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        assert!(vary.iter().any(|v| v.contains("Origin")), "{vary:?}");
+    }
+    // Without listed origins nothing depends on Origin.
+    let plain = TestApp::new().await;
+    let res = plain.get("/api/v1/offers", None).await;
+    assert!(!res
+        .headers
+        .get_all("vary")
+        .any(|v| v.to_str().unwrap_or("").contains("Origin")));
 }
 
 /// PostgreSQL text cannot hold U+0000 (nor jsonb `\u0000`): such input is a 422, never a 500,
