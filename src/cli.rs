@@ -68,6 +68,10 @@ pub enum Command {
     /// Print the OpenAPI document (as committed in openapi/openapi.json).
     #[command(after_help = "Environment: none (the document does not depend on settings).")]
     Openapi,
+    /// Print the demo offer (demo/grenoble-offer.json) with its dates moved so that it can be
+    /// published today: a body for POST /api/v1/staff/offers.
+    #[command(after_help = "Environment: none (the dates are relative to today, UTC).")]
+    DemoOffer,
     /// Erase applications whose retention period is over (CNIL); see the README.
     #[command(after_help = format!(
         "Environment: RETENTION_AFTER_DECISION_DAYS (92), TALENT_POOL_RETENTION_DAYS (730), \
@@ -181,6 +185,12 @@ pub fn run(cli: Cli) -> Result<(), BoxError> {
     if let Command::Openapi = cli.command {
         return write_stdout(crate::openapi::document_json().as_bytes());
     }
+    if let Command::DemoOffer = cli.command {
+        let offer = crate::demo::fixture_offer(chrono::Utc::now().date_naive())?;
+        let mut text = serde_json::to_string_pretty(&offer)?;
+        text.push('\n');
+        return write_stdout(text.as_bytes());
+    }
     let settings = Settings::from_env()?;
     match cli.command {
         Command::Serve => serve(settings),
@@ -231,7 +241,7 @@ pub fn run(cli: Cli) -> Result<(), BoxError> {
             db::run_migrations(&mut conn)?;
             print_outbox(&mut conn, limit)
         }
-        Command::Openapi => unreachable!("handled above"),
+        Command::Openapi | Command::DemoOffer => unreachable!("handled above"),
     }
 }
 

@@ -185,6 +185,27 @@ fn offers_exists(conn: &mut PgConnection, reference: &str) -> Result<bool, BoxEr
     .get_result(conn)?)
 }
 
+/// The fixture offer (`demo/grenoble-offer.json`, the body `POST /api/v1/staff/offers`
+/// takes) with its deadline three weeks after `today` and the contract dates moved by the
+/// same number of days, so that it can be published that day. The file's own dates are
+/// those of the real offer, long past.
+pub fn fixture_offer(today: NaiveDate) -> Result<Value, BoxError> {
+    let mut offer: Value = serde_json::from_str(FIXTURE_OFFER)?;
+    let parse = |v: &Value| {
+        v.as_str()
+            .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+            .ok_or("the fixture offer's dates are YYYY-MM-DD")
+    };
+    let deadline = today + Days::new(21);
+    let delta = deadline.signed_duration_since(parse(&offer["application"]["deadline"])?);
+    for field in ["starts_from", "ends_by"] {
+        let moved = parse(&offer["contract"][field])? + delta;
+        offer["contract"][field] = Value::from(moved.to_string());
+    }
+    offer["application"]["deadline"] = Value::from(deadline.to_string());
+    Ok(offer)
+}
+
 /// Moves the deadline to `deadline` and the contract dates by the same number of days.
 fn shift_dates(input: &mut OfferInput, deadline: NaiveDate) -> Result<(), BoxError> {
     let parse = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d");

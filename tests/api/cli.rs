@@ -226,6 +226,7 @@ fn each_command_s_help_names_the_environment_it_reads() {
             &["DATABASE_URL", "SMTP_HOST", "--limit"],
         ),
         (&["openapi", "--help"], &["Environment: none"]),
+        (&["demo-offer", "--help"], &["Environment: none"]),
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_passerelle"))
             .args(args)
@@ -237,4 +238,35 @@ fn each_command_s_help_names_the_environment_it_reads() {
             assert!(help.contains(name), "{args:?} help names {name}: {help}");
         }
     }
+}
+
+/// The demo offer as a file is dated like the real offer it copies (long past); the command
+/// prints it dated from today, and that body publishes.
+#[actix_web::test]
+async fn the_demo_offer_printed_today_can_be_published() {
+    use passerelle::auth::Role;
+    let out = Command::new(env!("CARGO_BIN_EXE_passerelle"))
+        .arg("demo-offer")
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let offer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let deadline = chrono::NaiveDate::parse_from_str(
+        offer["application"]["deadline"].as_str().unwrap(),
+        "%Y-%m-%d",
+    )
+    .unwrap();
+    assert!(deadline > chrono::Utc::now().date_naive());
+    // The same function, dated from the test clock, through the API.
+    let app = TestApp::new().await;
+    let (_, manager) = app.token_for(Role::Manager).await;
+    let today = app.state.now().date_naive();
+    let offer = passerelle::demo::fixture_offer(today).unwrap();
+    let published = app.publish_new_offer(&manager, offer).await;
+    assert_eq!(published["status"], "published");
 }
