@@ -353,7 +353,10 @@ pub fn describe_non_json_bodies(api: &mut utoipa::openapi::OpenApi) {
     }
 }
 
-/// Documents, on every operation that takes a JSON body, the answers of the JSON extractor
+/// Documents the answers every operation of a kind shares, so that handlers list only their
+/// own: on staff operations (bearer security) the 401 of the token check; on operations that
+/// read `If-Match` its 412 and 428; on every operation that takes a JSON body, the answers of
+/// the JSON extractor
 /// (`JsonConfig` and `error::json_error`, shared by all routes) before its handler runs:
 /// 400 malformed JSON, 408 body too slow, 413 over the route's limit, 415 not a JSON content
 /// type, 422 JSON of the wrong shape; and on every `/api/` operation the 503 of an
@@ -388,6 +391,19 @@ pub fn add_shared_responses(api: &mut utoipa::openapi::OpenApi) {
     const UNAVAILABLE: &str = "Database unreachable or not migrated yet \
         (`database_unavailable`), a statement past REQUEST_TIMEOUT_SECONDS \
         (`deadline_exceeded`), or too many sign-ins at once (`busy`); with `Retry-After`";
+    const STAFF_TOKEN: (&str, &str) = (
+        "401",
+        "No staff access token (`unauthenticated`), or one that is invalid, expired or revoked \
+         (`invalid_token`)",
+    );
+    const IF_MATCH: [(&str, &str); 2] = [
+        (
+            "412",
+            "The resource changed since it was read: `If-Match` names another version \
+             (`stale_etag`)",
+        ),
+        ("428", "If-Match missing (`if_match_required`)"),
+    ];
     for (path, item) in api.paths.paths.iter_mut() {
         let operations = [
             &mut item.get,
@@ -397,6 +413,17 @@ pub fn add_shared_responses(api: &mut utoipa::openapi::OpenApi) {
             &mut item.patch,
         ];
         for op in operations.into_iter().flatten() {
+            // A staff route answers 401 before its handler runs (the `AuthUser` extractor).
+            let staff = op.security.iter().flatten().any(|requirement| {
+                serde_json::to_value(requirement).is_ok_and(|v| v.get("bearer").is_some())
+            });
+            // A route that reads `If-Match` refuses a write without it or with a stale one.
+            let conditional = op.parameters.iter().flatten().any(|p| {
+                p.name == "If-Match"
+                    && matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Header)
+            });
+            let staff = staff.then_some(STAFF_TOKEN);
+            let conditional = IF_MATCH.iter().copied().filter(|_| conditional);
             let takes_json = op.request_body.as_ref().is_some_and(|body| {
                 body.content
                     .keys()
@@ -406,7 +433,12 @@ pub fn add_shared_responses(api: &mut utoipa::openapi::OpenApi) {
             // statement past the request deadline.
             let unavailable = path.starts_with("/api/").then_some(("503", UNAVAILABLE));
             let rejections = REJECTIONS.iter().copied().filter(|_| takes_json);
-            for (status, description) in unavailable.into_iter().chain(rejections) {
+            for (status, description) in unavailable
+                .into_iter()
+                .chain(rejections)
+                .chain(staff)
+                .chain(conditional)
+            {
                 op.responses
                     .responses
                     .entry(status.to_owned())

@@ -75,7 +75,6 @@ pub struct ApplicationListQuery {
     params(("id" = Uuid, Path, description = "Offer id"), ApplicationListQuery, PageParams),
     responses(
         (status = 200, description = "A page of applications", body = Page<StaffApplicationListItem>),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such offer, or not yours to see", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid query (`validation_failed`; `q` from a reviewer of a blind offer is the field code `blind_review_search`)", body = Problem, content_type = "application/problem+json"),
     )
@@ -306,7 +305,6 @@ fn list_page(
     responses(
         (status = 200, description = "The application", body = StaffApplicationView,
             headers(("ETag" = String, description = "Version, for If-Match on moves"))),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application, or not yours to see", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -353,7 +351,6 @@ pub async fn get_application(
     params(("id" = Uuid, Path, description = "Application id"), ("document_id" = Uuid, Path, description = "Document id")),
     responses(
         (status = 200, description = "The PDF", content_type = "application/pdf", body = Vec<u8>),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Blind review: documents are for managers", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such document, or not yours to see", body = Problem, content_type = "application/problem+json"),
     )
@@ -421,7 +418,6 @@ pub async fn download_document(
     responses(
         (status = 200, description = "A page of the history, oldest first", body = Page<HistoryEntry>,
             headers(("Link" = String, description = "RFC 8288 link to the next page"))),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application, or not yours to see", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
     )
@@ -492,13 +488,10 @@ pub struct TransitionRequest {
     request_body = TransitionRequest,
     responses(
         (status = 200, description = "Moved", body = StaffApplicationView),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Reviewers may not move applications", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application, or not yours to see", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not a move the pipeline allows from here", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The application changed since it was read", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown status or missing rejection reason", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/staff/applications/{id}/transition")]
@@ -619,7 +612,6 @@ pub struct ExportParams {
     params(("id" = Uuid, Path, description = "Offer id"), ExportParams),
     responses(
         (status = 200, description = "UTF-8 CSV with a byte-order mark, one line per application", content_type = "text/csv", body = String),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Reviewers may not export applications", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such offer, or not yours to see", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown `separator`", body = Problem, content_type = "application/problem+json"),

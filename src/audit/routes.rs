@@ -115,7 +115,6 @@ fn text_filter(field: &str, value: Option<String>) -> Result<Option<String>, Api
     responses(
         (status = 200, description = "A page of entries, newest first", body = AuditPage,
             headers(("Link" = String, description = "RFC 8288 link to the next page"))),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid filter or cursor", body = Problem, content_type = "application/problem+json"),
     )

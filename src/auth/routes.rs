@@ -361,7 +361,6 @@ pub async fn refresh(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Logged out"),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/logout")]
@@ -395,7 +394,6 @@ pub async fn logout(state: web::Data<AppState>, user: AuthUser) -> Result<HttpRe
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The current user", body = MeResponse),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/auth/me")]
@@ -420,7 +418,6 @@ pub async fn me(user: AuthUser) -> HttpResponse {
     request_body = ChangePasswordRequest,
     responses(
         (status = 204, description = "Password changed"),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The current password is wrong", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The new password is refused by the policy", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many wrong current passwords", body = Problem, content_type = "application/problem+json"),

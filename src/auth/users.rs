@@ -175,7 +175,6 @@ pub fn insert_account(
     request_body = CreateUserRequest,
     responses(
         (status = 201, description = "Created", body = StaffUserResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Email already used", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
@@ -235,7 +234,6 @@ pub async fn create_user(
     responses(
         (status = 200, description = "A page of accounts", body = Page<StaffUserResponse>,
             headers(("Link" = String, description = "RFC 8288 link to the next page"))),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid query", body = Problem, content_type = "application/problem+json"),
     )
@@ -285,7 +283,6 @@ pub async fn list_users(
         (status = 200, description = "The account", body = StaffUserResponse,
             headers(("ETag" = String, description = "Version of the account"))),
         (status = 304, description = "Unchanged since If-None-Match"),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
     )
@@ -321,7 +318,6 @@ pub async fn get_user(
     request_body = UpdateUserRequest,
     responses(
         (status = 200, description = "Updated", body = StaffUserResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Would leave no active admin", body = Problem, content_type = "application/problem+json"),

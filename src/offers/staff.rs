@@ -119,7 +119,6 @@ fn validate(conn: &mut PgConnection, input: OfferInput) -> Result<ValidOffer, Ap
     responses(
         (status = 201, description = "Created as a draft", body = StaffOfferResponse,
             headers(("ETag" = String, description = "Version, for If-Match"))),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Reviewers may not write offers", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Reference already used", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, French internship rules included", body = Problem, content_type = "application/problem+json"),
@@ -184,7 +183,6 @@ pub struct StaffOfferQuery {
     params(StaffOfferQuery, PageParams),
     responses(
         (status = 200, description = "A page of offers", body = Page<StaffOfferListItem>),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid query", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -243,7 +241,6 @@ pub async fn list_offers(
         (status = 200, description = "The offer", body = StaffOfferResponse,
             headers(("ETag" = String, description = "Version, for If-Match"))),
         (status = 304, description = "Unchanged since If-None-Match"),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such offer, or not assigned to you (reviewers)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -326,13 +323,10 @@ async fn write_content(
     request_body = OfferInput,
     responses(
         (status = 200, description = "Updated", body = StaffOfferResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Reviewers may not write offers", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such offer", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Archived, or reference already used", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The offer changed since it was read", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/staff/offers/{id}")]
@@ -356,13 +350,10 @@ pub async fn replace_offer(
         content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "Updated", body = StaffOfferResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Reviewers may not write offers", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such offer", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Archived, or reference already used", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The offer changed since it was read", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/staff/offers/{id}")]
@@ -404,12 +395,9 @@ pub async fn patch_offer(
            ("If-Match" = String, Header, description = "The offer's current ETag")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Reviewers may not write offers", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such offer", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not a draft", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The offer changed since it was read", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[delete("/staff/offers/{id}")]
@@ -523,13 +511,10 @@ macro_rules! transition_route {
                    ("If-Match" = String, Header, description = "The offer's current ETag")),
             responses(
                 (status = 200, description = "Moved", body = StaffOfferResponse),
-                (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
                 (status = 403, description = "Reviewers may not write offers", body = Problem, content_type = "application/problem+json"),
                 (status = 404, description = "No such offer", body = Problem, content_type = "application/problem+json"),
                 (status = 409, description = "Not allowed from the current status", body = Problem, content_type = "application/problem+json"),
-                (status = 412, description = "The offer changed since it was read", body = Problem, content_type = "application/problem+json"),
                 (status = 422, description = "The offer is not valid for publishing (deadline passed, rules)", body = Problem, content_type = "application/problem+json"),
-                (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
             )
         )]
         #[post($path)]

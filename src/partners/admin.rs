@@ -188,7 +188,6 @@ fn record(
     request_body = CreatePartnerRequest,
     responses(
         (status = 201, description = "Created; `api_key` is shown this once", body = CreatedPartnerResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Slug already used", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
@@ -280,7 +279,6 @@ pub async fn create_partner(
     responses(
         (status = 200, description = "A page of partners", body = Page<PartnerResponse>,
             headers(("Link" = String, description = "RFC 8288 link to the next page"))),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid query", body = Problem, content_type = "application/problem+json"),
     )
@@ -321,7 +319,6 @@ pub async fn list_partners(
         (status = 200, description = "The partner", body = PartnerResponse,
             headers(("ETag" = String, description = "Version of the answer"))),
         (status = 304, description = "Unchanged since If-None-Match"),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such partner", body = Problem, content_type = "application/problem+json"),
     )
@@ -355,7 +352,6 @@ pub async fn get_partner(
     request_body = UpdatePartnerRequest,
     responses(
         (status = 200, description = "Updated", body = PartnerResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such partner", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
@@ -421,7 +417,6 @@ pub async fn update_partner(
     params(("id" = Uuid, Path, description = "Partner id"), RotateQuery),
     responses(
         (status = 201, description = "The new key, shown this once", body = IssuedKeyResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such partner", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid overlap", body = Problem, content_type = "application/problem+json"),

@@ -70,7 +70,6 @@ fn day(field: &str, raw: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
     params(AttributionQuery),
     responses(
         (status = 200, description = "Counts per source", body = AttributionResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Reviewers may not see this", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid query", body = Problem, content_type = "application/problem+json"),
     )

@@ -442,7 +442,6 @@ async fn check_target(state: &AppState, url: String) -> Result<String, ApiError>
     request_body = CreateWebhookRequest,
     responses(
         (status = 201, description = "Registered; `secret` is shown this once", body = CreatedWebhookResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such partner", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid or forbidden URL, unknown event", body = Problem, content_type = "application/problem+json"),
@@ -503,7 +502,6 @@ pub async fn create_webhook(
     responses(
         (status = 200, description = "A page of the endpoints, oldest first", body = Page<WebhookEndpointResponse>,
             headers(("Link" = String, description = "RFC 8288 link to the next page"))),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such partner", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
@@ -558,7 +556,6 @@ fn endpoint_of(
     request_body = UpdateWebhookRequest,
     responses(
         (status = 200, description = "Updated", body = WebhookEndpointResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such endpoint", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
@@ -606,7 +603,6 @@ pub async fn update_webhook(
            ("webhook_id" = Uuid, Path, description = "Endpoint id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such endpoint", body = Problem, content_type = "application/problem+json"),
     )
@@ -651,7 +647,6 @@ pub async fn delete_webhook(
     responses(
         (status = 200, description = "A page of deliveries", body = Page<DeliveryResponse>,
             headers(("Link" = String, description = "RFC 8288 link to the next page"))),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such partner", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid query", body = Problem, content_type = "application/problem+json"),

@@ -76,7 +76,6 @@ impl From<model::AssignedReviewer> for AssignedReviewerView {
     responses(
         (status = 200, description = "A page of the assigned reviewers, first assigned first", body = Page<AssignedReviewerView>,
             headers(("Link" = String, description = "RFC 8288 link to the next page"))),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Reviewers may not manage assignments", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such offer, or not yours to see", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
@@ -129,7 +128,6 @@ pub struct AssignRequest {
     request_body = AssignRequest,
     responses(
         (status = 201, description = "Assigned: the new assignment", body = AssignedReviewerView),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Reviewers may not manage assignments", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such offer", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already assigned", body = Problem, content_type = "application/problem+json"),
@@ -192,7 +190,6 @@ pub async fn assign_reviewer(
     params(("id" = Uuid, Path, description = "Offer id"), ("reviewer_id" = Uuid, Path, description = "Staff user id")),
     responses(
         (status = 204, description = "Unassigned"),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Reviewers may not manage assignments", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not assigned", body = Problem, content_type = "application/problem+json"),
     )
@@ -240,7 +237,6 @@ pub struct CriteriaView {
     params(("id" = Uuid, Path, description = "Offer id")),
     responses(
         (status = 200, description = "The criteria", body = CriteriaView),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such offer, or not yours to see", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -272,7 +268,6 @@ pub async fn get_criteria(
     request_body = Vec<Criterion>,
     responses(
         (status = 200, description = "The new criteria", body = CriteriaView),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Reviewers may not change criteria", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such offer", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Locked: a review exists", body = Problem, content_type = "application/problem+json"),
@@ -335,7 +330,6 @@ pub struct ReviewSettings {
     params(("id" = Uuid, Path, description = "Offer id")),
     responses(
         (status = 200, description = "The settings", body = ReviewSettings),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such offer, or not yours to see", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -364,7 +358,6 @@ pub async fn get_review_settings(
     request_body = ReviewSettings,
     responses(
         (status = 200, description = "Saved", body = ReviewSettings),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Reviewers may not change settings", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such offer", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a settings object", body = Problem, content_type = "application/problem+json"),
@@ -448,7 +441,6 @@ pub struct ReviewList {
     params(("id" = Uuid, Path, description = "Application id")),
     responses(
         (status = 200, description = "Reviews", body = ReviewList),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application, or not yours to see", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -501,7 +493,6 @@ pub async fn list_reviews(
     request_body = ReviewInput,
     responses(
         (status = 200, description = "Saved", body = ReviewView),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not assigned to this offer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application, or not yours to see", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not in a reviewable stage", body = Problem, content_type = "application/problem+json"),
@@ -578,7 +569,6 @@ pub async fn put_my_review(
     params(("id" = Uuid, Path, description = "Application id")),
     responses(
         (status = 204, description = "Declared"),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not assigned to this offer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application, or not yours to see", body = Problem, content_type = "application/problem+json"),
     )
@@ -639,7 +629,6 @@ pub struct WorkloadView {
     responses(
         (status = 200, description = "A page of the active reviewers and managers with their workload, oldest account first", body = Page<WorkloadView>,
             headers(("Link" = String, description = "RFC 8288 link to the next page"))),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Reviewers may not see workloads", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
     )
