@@ -126,11 +126,7 @@ pub struct Event {
 
 /// Whether an insert hit "one application per email per offer".
 pub fn is_duplicate(e: &diesel::result::Error) -> bool {
-    matches!(
-        e,
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, info)
-            if info.constraint_name() == Some("applications_offer_email_key")
-    )
+    crate::db::violates_unique(e, "applications_offer_email_key")
 }
 
 pub fn insert(conn: &mut PgConnection, new: &NewApplication) -> QueryResult<Application> {

@@ -82,13 +82,7 @@ pub fn live_session_user(
 
 /// Whether inserting `email` hit the unique index.
 pub fn is_email_taken(e: &diesel::result::Error) -> bool {
-    matches!(
-        e,
-        diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            info
-        ) if info.constraint_name() == Some("staff_users_email_key")
-    )
+    crate::db::violates_unique(e, "staff_users_email_key")
 }
 
 pub fn insert_user(conn: &mut PgConnection, user: &NewStaffUser) -> QueryResult<StaffUser> {

@@ -24,6 +24,18 @@ pub type DbConn = PooledConnection<ConnectionManager<PgConnection>>;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Whether `e` is a unique violation of the constraint (or unique index) `constraint`: the
+/// one way a model tells "already taken" from other database errors.
+pub fn violates_unique(e: &diesel::result::Error, constraint: &str) -> bool {
+    matches!(
+        e,
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            info
+        ) if info.constraint_name() == Some(constraint)
+    )
+}
+
 /// Builds the pool without connecting: the server starts even while the database is down,
 /// and requests get a 503 after `timeout` instead of hanging.
 pub fn build_pool(url: &str, size: u32, timeout: Duration) -> DbPool {

@@ -165,11 +165,7 @@ pub fn gratification_minimums(conn: &mut PgConnection) -> QueryResult<Gratificat
 
 /// Whether an insert or update hit the unique reference.
 pub fn is_reference_taken(e: &diesel::result::Error) -> bool {
-    matches!(
-        e,
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, info)
-            if info.constraint_name() == Some("offers_reference_key")
-    )
+    crate::db::violates_unique(e, "offers_reference_key")
 }
 
 /// Namespace of the transaction-level advisory locks that serialise slug choices.

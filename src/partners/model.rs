@@ -78,11 +78,7 @@ pub fn insert_partner(conn: &mut PgConnection, p: &NewPartner) -> QueryResult<Pa
 
 /// Whether an insert hit the unique slug.
 pub fn is_slug_taken(e: &diesel::result::Error) -> bool {
-    matches!(
-        e,
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, info)
-            if info.constraint_name() == Some("partners_slug_key")
-    )
+    crate::db::violates_unique(e, "partners_slug_key")
 }
 
 pub fn find_partner(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<Partner>> {
