@@ -187,8 +187,9 @@ fn offers_exists(conn: &mut PgConnection, reference: &str) -> Result<bool, BoxEr
 
 /// The fixture offer (`demo/grenoble-offer.json`, the body `POST /api/v1/staff/offers`
 /// takes) with its deadline three weeks after `today` and the contract dates moved by the
-/// same number of days, so that it can be published that day. The file's own dates are
-/// those of the real offer, long past.
+/// same number of days, so that it can be published that day, and a reference of its own
+/// (the demo data holds the file's). The file's own dates are those of the real offer, long
+/// past.
 pub fn fixture_offer(today: NaiveDate) -> Result<Value, BoxError> {
     let mut offer: Value = serde_json::from_str(FIXTURE_OFFER)?;
     let parse = |v: &Value| {
@@ -203,6 +204,14 @@ pub fn fixture_offer(today: NaiveDate) -> Result<Value, BoxError> {
         offer["contract"][field] = Value::from(moved.to_string());
     }
     offer["application"]["deadline"] = Value::from(deadline.to_string());
+    // A reference of its own: the seeded demo data already holds the fixture's.
+    let suffix: u16 = rand::random();
+    let reference = format!(
+        "{}-{}-{suffix:04x}",
+        offer["reference"].as_str().unwrap_or("DEMO"),
+        today.format("%Y%m%d")
+    );
+    offer["reference"] = Value::from(reference);
     Ok(offer)
 }
 

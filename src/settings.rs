@@ -100,6 +100,7 @@ pub const MIN_METRICS_TOKEN_CHARS: usize = 32;
 
 impl Default for MetricsSettings {
     /// The documented default: `networks` over [`DEFAULT_METRICS_NETWORKS`].
+    #[allow(clippy::expect_used, reason = "a constant list, parsed by a unit test")]
     fn default() -> Self {
         MetricsSettings {
             access: MetricsAccess::Networks(
@@ -725,6 +726,7 @@ impl Settings {
     }
 
     /// Settings for tests: a fixed secret, fast throttling windows, no environment read.
+    #[allow(clippy::expect_used, reason = "test support: constant settings")]
     pub fn for_tests(database_url: &str) -> Self {
         let mut env = HashMap::new();
         env.insert("DATABASE_URL".into(), database_url.into());

@@ -5,6 +5,12 @@
 //! template's name carries a hash of the migrations, so changing one makes a fresh template;
 //! it is built under an advisory lock, so parallel test processes never race.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test support: a test database that cannot be made is a failed test"
+)]
+
 use super::{local::LocalCluster, quote_ident, with_database_name, BoxError};
 use diesel::{pg::PgConnection, sql_query, Connection, RunQueryDsl};
 use sha2::{Digest, Sha256};

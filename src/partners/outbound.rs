@@ -210,6 +210,7 @@ fn tls_config() -> Arc<rustls::ClientConfig> {
                 .map(|b| b.with_root_certificates(roots).with_no_client_auth())
                 .unwrap_or_else(|_| {
                     // The ring provider supports the default versions; this cannot happen.
+                    #[allow(clippy::expect_used, reason = "ring supports TLS 1.3")]
                     rustls::ClientConfig::builder_with_provider(Arc::new(
                         rustls::crypto::ring::default_provider(),
                     ))

@@ -262,10 +262,16 @@ async fn the_demo_offer_printed_today_can_be_published() {
     )
     .unwrap();
     assert!(deadline > chrono::Utc::now().date_naive());
+    assert_ne!(
+        offer["reference"], "VDG-VO-2026-007",
+        "the demo data holds that one"
+    );
     // The same function, dated from the test clock, through the API.
     let app = TestApp::new().await;
     let (_, manager) = app.token_for(Role::Manager).await;
     let today = app.state.now().date_naive();
+    // On a database that holds the demo data, as a first `serve` makes it.
+    passerelle::demo::seed(&mut app.db.connect(), false).unwrap();
     let offer = passerelle::demo::fixture_offer(today).unwrap();
     let published = app.publish_new_offer(&manager, offer).await;
     assert_eq!(published["status"], "published");

@@ -1,4 +1,9 @@
 //! HTTP API tests: one binary, each test on its own database.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a panic is how a test fails"
+)]
 
 mod applications;
 mod audit;
