@@ -10,7 +10,6 @@ Environment: PASSERELLE_URL, OFFER_SLUG; CHROMIUM and CHROMEDRIVER (default: fro
 """
 
 import datetime
-import functools
 import http.server
 import json
 import os
