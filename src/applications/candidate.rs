@@ -206,17 +206,10 @@ fn request_email_change(
         super::mail::email_change_code(a, &offer, new_email, &code, expires_at)
     };
     super::mail::queue(conn, mail, now)?;
-    audit::record(
-        conn,
-        now,
-        audit::Entry {
-            actor_id: None,
-            action: "application.email_change_requested",
-            object_type: "application",
-            object_id: a.id.to_string(),
-            details: serde_json::json!({}),
-        },
-    )?;
+    audit::Audit::candidate()
+        .did("application.email_change_requested")
+        .on("application", a.id)
+        .record(conn, now)?;
     Ok(())
 }
 
@@ -282,17 +275,10 @@ pub async fn correct_my_application(
                         updated_at: now,
                     },
                 )?;
-                audit::record(
-                    conn,
-                    now,
-                    audit::Entry {
-                        actor_id: None,
-                        action: "application.corrected_by_candidate",
-                        object_type: "application",
-                        object_id: id.to_string(),
-                        details: serde_json::json!({}),
-                    },
-                )?;
+                audit::Audit::candidate()
+                    .did("application.corrected_by_candidate")
+                    .on("application", id)
+                    .record(conn, now)?;
                 Ok((view(conn, &corrected)?, pending))
             })
         })
@@ -380,17 +366,10 @@ pub async fn confirm_my_email(
                     Err(e) if model::is_duplicate(&e) => return Ok(Confirmed::NotChanged),
                     Err(e) => return Err(e.into()),
                 };
-                audit::record(
-                    conn,
-                    now,
-                    audit::Entry {
-                        actor_id: None,
-                        action: "application.email_changed_by_candidate",
-                        object_type: "application",
-                        object_id: id.to_string(),
-                        details: serde_json::json!({}),
-                    },
-                )?;
+                audit::Audit::candidate()
+                    .did("application.email_changed_by_candidate")
+                    .on("application", id)
+                    .record(conn, now)?;
                 Ok(Confirmed::Switched(Box::new(view(conn, &switched)?)))
             })
         })
@@ -503,17 +482,10 @@ pub async fn erase_my_application(
         .db(move |conn| {
             conn.transaction(|conn| {
                 model::erase(conn, id, now)?;
-                audit::record(
-                    conn,
-                    now,
-                    audit::Entry {
-                        actor_id: None,
-                        action: "application.erased_by_candidate",
-                        object_type: "application",
-                        object_id: id.to_string(),
-                        details: serde_json::json!({}),
-                    },
-                )?;
+                audit::Audit::candidate()
+                    .did("application.erased_by_candidate")
+                    .on("application", id)
+                    .record(conn, now)?;
                 Ok(())
             })
         })

@@ -103,17 +103,15 @@ fn purge_locked(
             if !dry_run {
                 conn.transaction(|conn| {
                     model::erase(conn, c.id, now)?;
-                    audit::record(
-                        conn,
-                        now,
-                        audit::Entry {
-                            actor_id: None,
-                            action: "application.purged",
-                            object_type: "application",
-                            object_id: c.id.to_string(),
-                            details: serde_json::json!({ "offer_id": c.offer_id, "status": c.status, "talent_pool": c.consent_talent_pool }),
-                        },
-                    )
+                    audit::Audit::system()
+                        .did("application.purged")
+                        .on("application", c.id)
+                        .with(serde_json::json!({
+                            "offer_id": c.offer_id,
+                            "status": c.status,
+                            "talent_pool": c.consent_talent_pool,
+                        }))
+                        .record(conn, now)
                 })?;
             }
             report.applications.push(c.id);

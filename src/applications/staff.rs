@@ -163,15 +163,11 @@ pub async fn list_applications(
                 cursor.as_deref(),
                 limit,
             )?;
-            audit::by_staff(
-                conn,
-                now,
-                auth.id,
-                "application.list_viewed",
-                "offer",
-                offer_id,
-                json!({ "count": listed.items.len() }),
-            )?;
+            audit::Audit::staff(auth.id)
+                .did("application.list_viewed")
+                .on("offer", offer_id)
+                .with(json!({ "count": listed.items.len() }))
+                .record(conn, now)?;
             Ok(listed)
         })
         .await?;
@@ -320,15 +316,10 @@ pub async fn get_application(
         .db(move |conn| {
             let (a, access) = load(conn, &auth, id)?;
             let docs = model::documents(conn, id)?;
-            audit::by_staff(
-                conn,
-                now,
-                actor,
-                "application.viewed",
-                "application",
-                id,
-                json!({}),
-            )?;
+            audit::Audit::staff(actor)
+                .did("application.viewed")
+                .on("application", id)
+                .record(conn, now)?;
             let mut view = StaffApplicationView::new(&a, &docs);
             if access.is_blind() {
                 view.hide_identity();
@@ -374,15 +365,11 @@ pub async fn download_document(
             }
             let doc = model::document_with_content(conn, id, document_id)?
                 .ok_or_else(ApiError::not_found)?;
-            audit::by_staff(
-                conn,
-                now,
-                actor,
-                "application.document_downloaded",
-                "application",
-                id,
-                json!({ "document_id": document_id, "kind": doc.0.kind }),
-            )?;
+            audit::Audit::staff(actor)
+                .did("application.document_downloaded")
+                .on("application", id)
+                .with(json!({ "document_id": document_id, "kind": doc.0.kind }))
+                .record(conn, now)?;
             Ok(doc)
         })
         .await?;
@@ -442,15 +429,10 @@ pub async fn application_history(
         .db(move |conn| {
             load(conn, &auth, id)?;
             let events = model::history_page(conn, id, after, limit)?;
-            audit::by_staff(
-                conn,
-                now,
-                actor,
-                "application.history_viewed",
-                "application",
-                id,
-                json!({}),
-            )?;
+            audit::Audit::staff(actor)
+                .did("application.history_viewed")
+                .on("application", id)
+                .record(conn, now)?;
             Ok(events)
         })
         .await?;
@@ -532,15 +514,11 @@ pub async fn transition_application(
                 if to == ApplicationStatus::Rejected && body.notify_candidate {
                     notify_rejection(conn, &moved, now)?;
                 }
-                audit::by_staff(
-                    conn,
-                    now,
-                    actor,
-                    "application.moved",
-                    "application",
-                    id,
-                    json!({ "from": current.status, "to": moved.status }),
-                )?;
+                audit::Audit::staff(actor)
+                    .did("application.moved")
+                    .on("application", id)
+                    .with(json!({ "from": current.status, "to": moved.status }))
+                    .record(conn, now)?;
                 Ok((moved, model::documents(conn, id)?))
             })
         })
@@ -631,15 +609,11 @@ pub async fn export_applications_csv(
             offer_access(conn, &auth, offer_id)?.require_manager()?;
             let offer = offers::find(conn, offer_id)?.ok_or_else(ApiError::not_found)?;
             let rows = model::all_for_offer(conn, offer_id)?;
-            audit::by_staff(
-                conn,
-                now,
-                actor,
-                "application.csv_exported",
-                "offer",
-                offer_id,
-                json!({ "count": rows.len() }),
-            )?;
+            audit::Audit::staff(actor)
+                .did("application.csv_exported")
+                .on("offer", offer_id)
+                .with(json!({ "count": rows.len() }))
+                .record(conn, now)?;
             Ok((offer, rows))
         })
         .await?;

@@ -144,17 +144,10 @@ async fn start_session(
                     &throttle::pair_subject(&success.account_key, &success.address_key),
                 )?;
                 throttle::remember_address(conn, &success.email, &success.address_key, now)?;
-                audit::record(
-                    conn,
-                    now,
-                    audit::Entry {
-                        actor_id: Some(user_id),
-                        action: "auth.login",
-                        object_type: "staff_session",
-                        object_id: session_id.to_string(),
-                        details: serde_json::json!({}),
-                    },
-                )?;
+                audit::Audit::staff(user_id)
+                    .did("auth.login")
+                    .on("staff_session", session_id)
+                    .record(conn, now)?;
                 Ok(session_id)
             })
         })
@@ -287,17 +280,10 @@ pub async fn refresh(
                 };
                 if token.used_at.is_some() {
                     model::revoke_session(conn, token.session_id, "refresh_token_reused", now)?;
-                    audit::record(
-                        conn,
-                        now,
-                        audit::Entry {
-                            actor_id: Some(token.user.id),
-                            action: "auth.refresh_token_reused",
-                            object_type: "staff_session",
-                            object_id: token.session_id.to_string(),
-                            details: serde_json::json!({}),
-                        },
-                    )?;
+                    audit::Audit::staff(token.user.id)
+                        .did("auth.refresh_token_reused")
+                        .on("staff_session", token.session_id)
+                        .record(conn, now)?;
                     return Ok(Rotation::Reused);
                 }
                 let role = Role::parse(&token.user.role);
@@ -370,17 +356,10 @@ pub async fn logout(state: web::Data<AppState>, user: AuthUser) -> Result<HttpRe
         .db(move |conn| {
             conn.transaction(|conn| {
                 model::revoke_session(conn, user.session_id, "logout", now)?;
-                audit::record(
-                    conn,
-                    now,
-                    audit::Entry {
-                        actor_id: Some(user.id),
-                        action: "auth.logout",
-                        object_type: "staff_session",
-                        object_id: user.session_id.to_string(),
-                        details: serde_json::json!({}),
-                    },
-                )?;
+                audit::Audit::staff(user.id)
+                    .did("auth.logout")
+                    .on("staff_session", user.session_id)
+                    .record(conn, now)?;
                 Ok(())
             })
         })
@@ -495,17 +474,10 @@ pub async fn change_password(
                     "password_changed",
                     now,
                 )?;
-                audit::record(
-                    conn,
-                    now,
-                    audit::Entry {
-                        actor_id: Some(user_id),
-                        action: "staff_user.password_changed",
-                        object_type: "staff_user",
-                        object_id: user_id.to_string(),
-                        details: serde_json::json!({}),
-                    },
-                )?;
+                audit::Audit::staff(user_id)
+                    .did("staff_user.password_changed")
+                    .on("staff_user", user_id)
+                    .record(conn, now)?;
                 Ok(())
             })
         })

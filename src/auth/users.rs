@@ -153,17 +153,11 @@ pub fn insert_account(
                 e.into()
             }
         })?;
-        audit::record(
-            conn,
-            now,
-            audit::Entry {
-                actor_id: actor,
-                action: "staff_user.created",
-                object_type: "staff_user",
-                object_id: user.id.to_string(),
-                details: serde_json::json!({ "role": account.role.as_str() }),
-            },
-        )?;
+        audit::Audit::by(actor)
+            .did("staff_user.created")
+            .on("staff_user", user.id)
+            .with(serde_json::json!({ "role": account.role.as_str() }))
+            .record(conn, now)?;
         Ok(user)
     })
 }
@@ -380,21 +374,15 @@ fn apply_user_changes(
         if before.active && !after.active {
             model::revoke_user_sessions(conn, id, None, "deactivated", now)?;
         }
-        audit::record(
-            conn,
-            now,
-            audit::Entry {
-                actor_id: Some(actor),
-                action: "staff_user.updated",
-                object_type: "staff_user",
-                object_id: id.to_string(),
-                details: serde_json::json!({
-                    "role": { "from": before.role, "to": after.role },
-                    "active": { "from": before.active, "to": after.active },
-                    "name_changed": before.name != after.name,
-                }),
-            },
-        )?;
+        audit::Audit::staff(actor)
+            .did("staff_user.updated")
+            .on("staff_user", id)
+            .with(serde_json::json!({
+                "role": { "from": before.role, "to": after.role },
+                "active": { "from": before.active, "to": after.active },
+                "name_changed": before.name != after.name,
+            }))
+            .record(conn, now)?;
         Ok(after)
     })
 }

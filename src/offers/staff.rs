@@ -16,7 +16,6 @@ use crate::{
     state::AppState,
 };
 use actix_web::{delete, get, http::header, patch, post, put, web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Utc};
 use diesel::{Connection, PgConnection};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -84,17 +83,6 @@ fn respond(
         .json(StaffOfferResponse::new(offer, today))
 }
 
-fn record(
-    conn: &mut PgConnection,
-    now: DateTime<Utc>,
-    actor: Uuid,
-    action: &str,
-    offer: &Offer,
-    details: Value,
-) -> Result<(), ApiError> {
-    audit::by_staff(conn, now, actor, action, "offer", offer.id, details)
-}
-
 fn reference_taken(e: diesel::result::Error) -> ApiError {
     if model::is_reference_taken(&e) {
         ApiError::conflict(
@@ -147,7 +135,10 @@ pub async fn create_offer(
                     now,
                 )
                 .map_err(reference_taken)?;
-                record(conn, now, actor, "offer.created", &offer, json!({}))?;
+                audit::Audit::staff(actor)
+                    .did("offer.created")
+                    .on("offer", offer.id)
+                    .record(conn, now)?;
                 Ok(offer)
             })
         })
@@ -293,7 +284,10 @@ async fn write_content(
                 let offer =
                     model::update_content(conn, id, &OfferContent::from(&valid), &slug, actor, now)
                         .map_err(reference_taken)?;
-                record(conn, now, actor, "offer.updated", &offer, json!({}))?;
+                audit::Audit::staff(actor)
+                    .did("offer.updated")
+                    .on("offer", offer.id)
+                    .record(conn, now)?;
                 if offer.status() == OfferStatus::Published {
                     crate::partners::webhooks::record_offer_event(
                         conn,
@@ -422,14 +416,12 @@ pub async fn delete_offer(
                     ));
                 }
                 model::delete(conn, id)?;
-                record(
-                    conn,
-                    now,
-                    actor,
-                    "offer.deleted",
-                    &current,
-                    json!({ "reference": current.reference }),
-                )
+                audit::Audit::staff(actor)
+                    .did("offer.deleted")
+                    .on("offer", current.id)
+                    .with(json!({ "reference": current.reference }))
+                    .record(conn, now)?;
+                Ok(())
             })
         })
         .await?;
@@ -478,14 +470,11 @@ async fn transition(
                         Transition::Reopen => "reopened",
                     }
                 );
-                record(
-                    conn,
-                    now,
-                    actor,
-                    &action,
-                    &offer,
-                    json!({ "from": current.status, "to": offer.status }),
-                )?;
+                audit::Audit::staff(actor)
+                    .did(&action)
+                    .on("offer", offer.id)
+                    .with(json!({ "from": current.status, "to": offer.status }))
+                    .record(conn, now)?;
                 // Partners hear of it in the same transaction: no event without the change.
                 let event = match t {
                     Transition::Publish | Transition::Reopen => "offer.published",

@@ -16,7 +16,7 @@ use crate::{
 };
 use actix_web::{get, http::header, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use diesel::{Connection, PgConnection};
+use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -159,28 +159,6 @@ pub fn is_valid_slug(slug: &str) -> bool {
         })
 }
 
-fn record(
-    conn: &mut PgConnection,
-    now: DateTime<Utc>,
-    actor: Uuid,
-    action: &str,
-    partner_id: Uuid,
-    details: serde_json::Value,
-) -> Result<(), ApiError> {
-    audit::record(
-        conn,
-        now,
-        audit::Entry {
-            actor_id: Some(actor),
-            action,
-            object_type: "partner",
-            object_id: partner_id.to_string(),
-            details,
-        },
-    )?;
-    Ok(())
-}
-
 /// Create a partner account and its first API key (admin).
 #[utoipa::path(
     tag = "staff partners",
@@ -246,14 +224,11 @@ pub async fn create_partner(
                 })?;
                 let stored =
                     model::insert_key(conn, partner.id, &key.prefix, &key.hash, Some(actor), now)?;
-                record(
-                    conn,
-                    now,
-                    actor,
-                    "partner.created",
-                    partner.id,
-                    serde_json::json!({ "slug": partner.slug, "key_prefix": stored.prefix }),
-                )?;
+                audit::Audit::staff(actor)
+                    .did("partner.created")
+                    .on("partner", partner.id)
+                    .with(serde_json::json!({ "slug": partner.slug, "key_prefix": stored.prefix }))
+                    .record(conn, now)?;
                 Ok((partner, stored))
             })
         })
@@ -382,18 +357,15 @@ pub async fn update_partner(
             conn.transaction(|conn| {
                 let before = model::lock_partner(conn, id)?.ok_or_else(ApiError::not_found)?;
                 let after = model::update_partner(conn, id, &changes)?;
-                record(
-                    conn,
-                    now,
-                    actor,
-                    "partner.updated",
-                    id,
-                    serde_json::json!({
+                audit::Audit::staff(actor)
+                    .did("partner.updated")
+                    .on("partner", id)
+                    .with(serde_json::json!({
                         "active": { "from": before.active, "to": after.active },
                         "name_changed": before.name != after.name,
                         "contact_changed": before.contact_email != after.contact_email,
-                    }),
-                )?;
+                    }))
+                    .record(conn, now)?;
                 Ok((after, model::keys_of(conn, id)?))
             })
         })
@@ -448,18 +420,15 @@ pub async fn rotate_key(
                 model::lock_partner(conn, id)?.ok_or_else(ApiError::not_found)?;
                 let stored = model::insert_key(conn, id, &key.prefix, &key.hash, Some(actor), now)?;
                 let replaced = model::expire_other_keys(conn, id, stored.id, expire_at)?;
-                record(
-                    conn,
-                    now,
-                    actor,
-                    "partner.key_rotated",
-                    id,
-                    serde_json::json!({
+                audit::Audit::staff(actor)
+                    .did("partner.key_rotated")
+                    .on("partner", id)
+                    .with(serde_json::json!({
                         "key_prefix": stored.prefix,
                         "previous_keys": replaced,
                         "overlap_hours": overlap,
-                    }),
-                )?;
+                    }))
+                    .record(conn, now)?;
                 Ok(stored)
             })
         })

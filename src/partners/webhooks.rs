@@ -273,17 +273,11 @@ fn disable_endpoint(
     );
     conn.transaction(|conn| {
         model::set_endpoint_active(conn, endpoint.id, false, Some(&reason), now)?;
-        audit::record(
-            conn,
-            now,
-            audit::Entry {
-                actor_id: None,
-                action: "webhook.disabled",
-                object_type: "webhook_endpoint",
-                object_id: endpoint.id.to_string(),
-                details: serde_json::json!({ "partner_id": endpoint.partner_id, "reason": reason }),
-            },
-        )
+        audit::Audit::system()
+            .did("webhook.disabled")
+            .on("webhook_endpoint", endpoint.id)
+            .with(serde_json::json!({ "partner_id": endpoint.partner_id, "reason": reason }))
+            .record(conn, now)
     })?;
     log::warn!(
         "webhook endpoint {} of partner {} disabled: {reason}",
@@ -471,17 +465,11 @@ pub async fn create_webhook(
                 model::find_partner(conn, partner_id)?.ok_or_else(ApiError::not_found)?;
                 let e =
                     model::insert_endpoint(conn, partner_id, &url, &stored_secret, &events, now)?;
-                audit::record(
-                    conn,
-                    now,
-                    audit::Entry {
-                        actor_id: Some(actor),
-                        action: "webhook.created",
-                        object_type: "webhook_endpoint",
-                        object_id: e.id.to_string(),
-                        details: serde_json::json!({ "partner_id": partner_id, "url": e.url }),
-                    },
-                )?;
+                audit::Audit::staff(actor)
+                    .did("webhook.created")
+                    .on("webhook_endpoint", e.id)
+                    .with(serde_json::json!({ "partner_id": partner_id, "url": e.url }))
+                    .record(conn, now)?;
                 Ok(e)
             })
         })
@@ -581,17 +569,11 @@ pub async fn update_webhook(
                 endpoint_of(conn, partner_id, webhook_id)?;
                 let reason = (!active).then_some("turned off by an admin");
                 let e = model::set_endpoint_active(conn, webhook_id, active, reason, now)?;
-                audit::record(
-                    conn,
-                    now,
-                    audit::Entry {
-                        actor_id: Some(actor),
-                        action: "webhook.updated",
-                        object_type: "webhook_endpoint",
-                        object_id: webhook_id.to_string(),
-                        details: serde_json::json!({ "active": active }),
-                    },
-                )?;
+                audit::Audit::staff(actor)
+                    .did("webhook.updated")
+                    .on("webhook_endpoint", webhook_id)
+                    .with(serde_json::json!({ "active": active }))
+                    .record(conn, now)?;
                 Ok(e)
             })
         })
@@ -625,17 +607,11 @@ pub async fn delete_webhook(
             conn.transaction(|conn| {
                 endpoint_of(conn, partner_id, webhook_id)?;
                 model::delete_endpoint(conn, webhook_id)?;
-                audit::record(
-                    conn,
-                    now,
-                    audit::Entry {
-                        actor_id: Some(actor),
-                        action: "webhook.deleted",
-                        object_type: "webhook_endpoint",
-                        object_id: webhook_id.to_string(),
-                        details: serde_json::json!({ "partner_id": partner_id }),
-                    },
-                )?;
+                audit::Audit::staff(actor)
+                    .did("webhook.deleted")
+                    .on("webhook_endpoint", webhook_id)
+                    .with(serde_json::json!({ "partner_id": partner_id }))
+                    .record(conn, now)?;
                 Ok(())
             })
         })

@@ -167,15 +167,11 @@ pub async fn assign_reviewer(
                         "This reviewer is already assigned to the offer.",
                     ));
                 }
-                audit::by_staff(
-                    conn,
-                    now,
-                    actor,
-                    "offer.reviewer_assigned",
-                    "offer",
-                    offer_id,
-                    json!({ "reviewer_id": reviewer_id }),
-                )?;
+                audit::Audit::staff(actor)
+                    .did("offer.reviewer_assigned")
+                    .on("offer", offer_id)
+                    .with(json!({ "reviewer_id": reviewer_id }))
+                    .record(conn, now)?;
                 model::assignment(conn, offer_id, reviewer_id)?.ok_or_else(ApiError::not_found)
             })
         })
@@ -208,15 +204,12 @@ pub async fn unassign_reviewer(
                 if !model::unassign(conn, offer_id, reviewer_id)? {
                     return Err(ApiError::not_found());
                 }
-                audit::by_staff(
-                    conn,
-                    now,
-                    auth.id,
-                    "offer.reviewer_unassigned",
-                    "offer",
-                    offer_id,
-                    json!({ "reviewer_id": reviewer_id }),
-                )
+                audit::Audit::staff(auth.id)
+                    .did("offer.reviewer_unassigned")
+                    .on("offer", offer_id)
+                    .with(json!({ "reviewer_id": reviewer_id }))
+                    .record(conn, now)?;
+                Ok(())
             })
         })
         .await?;
@@ -296,15 +289,11 @@ pub async fn put_criteria(
                     ));
                 }
                 model::replace_criteria(conn, offer_id, &list)?;
-                audit::by_staff(
-                    conn,
-                    now,
-                    auth.id,
-                    "offer.criteria_changed",
-                    "offer",
-                    offer_id,
-                    json!({ "keys": list.iter().map(|c| &c.key).collect::<Vec<_>>() }),
-                )?;
+                audit::Audit::staff(auth.id)
+                    .did("offer.criteria_changed")
+                    .on("offer", offer_id)
+                    .with(json!({ "keys": list.iter().map(|c| &c.key).collect::<Vec<_>>() }))
+                    .record(conn, now)?;
                 Ok(CriteriaView {
                     criteria: model::criteria(conn, offer_id)?,
                     locked: false,
@@ -378,15 +367,11 @@ pub async fn put_review_settings(
                 offer_or_404(conn, offer_id)?;
                 let blind = body.take()?.blind;
                 model::set_blind(conn, offer_id, blind, auth.id, now)?;
-                audit::by_staff(
-                    conn,
-                    now,
-                    auth.id,
-                    "offer.review_settings_changed",
-                    "offer",
-                    offer_id,
-                    json!({ "blind": blind }),
-                )?;
+                audit::Audit::staff(auth.id)
+                    .did("offer.review_settings_changed")
+                    .on("offer", offer_id)
+                    .with(json!({ "blind": blind }))
+                    .record(conn, now)?;
                 Ok(blind)
             })
         })
@@ -466,15 +451,11 @@ pub async fn list_reviews(
                 .filter(|r| sees_all || r.reviewer_id == auth.id)
                 .map(|r| ReviewView::new(r, &criteria))
                 .collect();
-            audit::by_staff(
-                conn,
-                now,
-                auth.id,
-                "review.read",
-                "application",
-                application_id,
-                json!({ "count": items.len() }),
-            )?;
+            audit::Audit::staff(auth.id)
+                .did("review.read")
+                .on("application", application_id)
+                .with(json!({ "count": items.len() }))
+                .record(conn, now)?;
             Ok(ReviewList {
                 others_hidden: !sees_all && all.len() > items.len(),
                 items,
@@ -545,15 +526,11 @@ pub async fn put_my_review(
                     &input.comment,
                     now,
                 )?;
-                audit::by_staff(
-                    conn,
-                    now,
-                    auth.id,
-                    "review.written",
-                    "application",
-                    application_id,
-                    json!({ "review_id": review.id }),
-                )?;
+                audit::Audit::staff(auth.id)
+                    .did("review.written")
+                    .on("application", application_id)
+                    .with(json!({ "review_id": review.id }))
+                    .record(conn, now)?;
                 Ok(ReviewView::new(&review, &criteria))
             })
         })
@@ -594,15 +571,11 @@ pub async fn declare_conflict(
                     ));
                 }
                 model::declare_conflict(conn, application_id, auth.id, now)?;
-                audit::by_staff(
-                    conn,
-                    now,
-                    auth.id,
-                    "review.conflict_declared",
-                    "application",
-                    application_id,
-                    json!({}),
-                )
+                audit::Audit::staff(auth.id)
+                    .did("review.conflict_declared")
+                    .on("application", application_id)
+                    .record(conn, now)?;
+                Ok(())
             })
         })
         .await?;
