@@ -263,6 +263,15 @@ fn serve(settings: Settings) -> Result<(), BoxError> {
              not survive a restart nor work across instances. Set JWT_SECRET in production."
         );
     }
+    if settings.partners.offer_url_template
+        == format!("{}/api/v1/offers/{{slug}}", settings.public_base_url)
+    {
+        log::warn!(
+            "OFFER_URL_TEMPLATE is unset: the feeds, the JSON-LD and the candidates' emails link \
+             each offer to its JSON in this API. Set it to the offer's page on the city's site \
+             (https://…/{{slug}})."
+        );
+    }
     // The server opens even while the database is down: a thread migrates as soon as it
     // can, and API requests get 503 until then.
     let database = Database::locate(&settings)?;
