@@ -1,8 +1,8 @@
 //! The listening socket and the connection adapter that percent-encodes raw UTF-8 in request
 //! targets before actix-http parses them.
 //!
-//! actix-http 3 hands the request target to the `http` crate, which refuses every byte
-//! >= 0x80; the dispatcher then writes an empty 400 before the application runs. curl and
+//! actix-http 3 hands the request target to the `http` crate, which refuses every byte from
+//! 0x80 up; the dispatcher then writes an empty 400 before the application runs. curl and
 //! scripts send `?q=coopération` as raw bytes, so [`Utf8Target`] follows HTTP/1.1 framing
 //! on the read side and, in request lines only, writes those bytes as `%XX`. On anything it
 //! is not sure about it stops looking for the rest of the connection and passes every byte
