@@ -266,8 +266,11 @@ impl Framing {
                     State::Trailers
                 }
             }
+            // Not line states (`feed` copies their bytes); should one get here, the safe
+            // answer is to stop looking.
             State::Body(_) | State::ChunkData(_) | State::Passthrough => {
-                unreachable!("not a line state")
+                out.extend_from_slice(line);
+                State::Passthrough
             }
         }
     }
