@@ -334,6 +334,7 @@ fn http_server(
                 })
                 .keep_alive(timeouts.keep_alive)
                 .client_request_timeout(timeouts.client_headers)
+                // HttpServer's values where HttpServiceBuilder's defaults differ.
                 .client_disconnect_timeout(std::time::Duration::from_secs(1))
                 .h1_allow_half_closed(true)
                 .local_addr(local)
