@@ -302,13 +302,7 @@ fn serve(settings: Settings) -> Result<(), BoxError> {
     let state = AppState::new(settings, pool)?.awaiting_schema();
     // Detached: it ends once migrated, or with the process while the database is still away.
     crate::availability::spawn_migrator(database.url.clone(), state.schema.clone());
-    let http_state = state.clone();
-    let server = actix_web::HttpServer::new(move || build_app(http_state.clone()))
-        .workers(workers)
-        .client_request_timeout(timeouts.client_headers)
-        .keep_alive(timeouts.keep_alive)
-        .shutdown_timeout(timeouts.shutdown.as_secs())
-        .bind(listen)
+    let server = http_server(state.clone(), listen, workers, timeouts)
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     log::info!("listening on http://{listen}");
     actix_web::rt::System::new().block_on(async move {
@@ -316,7 +310,7 @@ fn serve(settings: Settings) -> Result<(), BoxError> {
         let jobs = jobs::spawn_workers(state, job_workers);
         // The server returns after a stop signal, once in-flight requests are done; then
         // the job workers finish the job each one has in hand.
-        let served = server.run().await;
+        let served = server.await;
         jobs.stop().await;
         if let Some(purge) = purge {
             purge.abort();
@@ -326,6 +320,58 @@ fn serve(settings: Settings) -> Result<(), BoxError> {
     // `database` drops here: a private cluster is stopped if no other process uses it.
     drop(database);
     Ok(())
+}
+
+/// What actix-web's `HttpServer::listen` builds, with each connection read through
+/// [`Utf8Target`](crate::listener::Utf8Target) so raw UTF-8 in a request target reaches the
+/// application percent-encoded instead of getting an empty 400 from actix-http.
+fn http_server(
+    state: AppState,
+    listen: std::net::SocketAddr,
+    workers: usize,
+    timeouts: crate::settings::Timeouts,
+) -> std::io::Result<actix_web::dev::Server> {
+    use actix_service::{fn_service, map_config, IntoServiceFactory as _, ServiceFactoryExt as _};
+    use actix_web::dev::AppConfig;
+    let listener = crate::listener::bind(listen)?;
+    let local = listener.local_addr()?;
+    let builder = actix_server::Server::build()
+        .workers(workers)
+        .shutdown_timeout(timeouts.shutdown.as_secs());
+    let shutdown = builder.graceful_shutdown_signal();
+    builder
+        .listen("passerelle-http", listener, move || {
+            let shutdown = shutdown.clone();
+            let app = build_app(state.clone())
+                .into_factory()
+                .map_err(|e: actix_web::Error| e.error_response());
+            let http = actix_http::HttpService::build()
+                // Idle keep-alive connections close at once on a stop signal.
+                .graceful_shutdown_signal(move || {
+                    let signal = shutdown.clone();
+                    async move { signal.notified().await }
+                })
+                .keep_alive(timeouts.keep_alive)
+                .client_request_timeout(timeouts.client_headers)
+                // HttpServer's values where HttpServiceBuilder's defaults differ.
+                .client_disconnect_timeout(std::time::Duration::from_secs(1))
+                .h1_allow_half_closed(true)
+                .local_addr(local)
+                // HttpServer's AppConfig: plain HTTP, the bound address as the fallback host.
+                // Its constructor is crate-private; this is the public door actix-test uses.
+                .h1(map_config(app, move |_| {
+                    AppConfig::__priv_test_new(false, local.to_string(), local)
+                }));
+            fn_service(|io: actix_web::rt::net::TcpStream| async move {
+                let peer = io.peer_addr().ok();
+                Ok::<_, actix_http::error::DispatchError>((
+                    crate::listener::Utf8Target::new(io),
+                    peer,
+                ))
+            })
+            .and_then(http)
+        })
+        .map(actix_server::ServerBuilder::run)
 }
 
 fn local_db(settings: &Settings, command: LocalDbCommand) -> Result<(), BoxError> {

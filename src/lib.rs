@@ -16,6 +16,7 @@ pub mod health;
 pub mod http;
 pub mod jobs;
 pub mod json_check;
+pub mod listener;
 pub mod metrics;
 pub mod offers;
 pub mod openapi;

@@ -1,6 +1,6 @@
 //! HTTP details a client meets: the `/docs` redirect, 405 with `Allow`, `OPTIONS`, `HEAD`,
 //! CORS preflights from other origins, every wrong field of a JSON body in one 422, applying
-//! by slug.
+//! by slug, raw UTF-8 in a request target.
 
 use crate::{
     applications::{candidate_fields, pdfs},
@@ -10,6 +10,7 @@ use crate::{
 use actix_web::{http::Method, test::TestRequest};
 use passerelle::{auth::Role, db::test_db::TestDb};
 use serde_json::{json, Value};
+use std::io::Write;
 
 #[actix_web::test]
 async fn docs_without_the_slash_redirects_permanently() {
@@ -227,6 +228,70 @@ fn head_answers_like_get_without_a_body() {
     let missing = process::request(server.port, "HEAD", "/api/v1/nothing", &[], b"").unwrap();
     assert_eq!(missing.status, 404);
     assert!(missing.body.is_empty());
+}
+
+/// Over a real socket: curl and scripts send `?q=coopération` unencoded, and actix-http alone
+/// answered it with an empty 400 before the application saw it.
+#[actix_web::test]
+async fn raw_utf8_in_the_target_reads_as_percent_encoded() {
+    let app = TestApp::new().await;
+    let (_, token) = app.token_for(Role::Manager).await;
+    app.publish_new_offer(&token, open_offer("VDG-UTF8-1"))
+        .await;
+    let server = ServerProcess::start(app.db.url(), &[]);
+    server.wait_ready();
+    let search = |target: &str| process::request(server.port, "GET", target, &[], b"").unwrap();
+    let raw = search("/api/v1/offers?q=coopération");
+    assert_eq!(raw.status, 200, "{}", raw.text());
+    let encoded = search("/api/v1/offers?q=coop%C3%A9ration");
+    assert_eq!(raw.json(), encoded.json());
+    assert_eq!(raw.json()["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        search("/api/v1/offers?q=hôpital").json()["items"],
+        json!([])
+    );
+
+    // A keep-alive connection: the second request, raw, is read like the first.
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    conn.write_all(b"GET /api/v1/offers HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .unwrap();
+    let first = read_one_response(&mut conn);
+    assert!(first.starts_with("HTTP/1.1 200 "), "{first}");
+    conn.write_all(&process::head(
+        "GET",
+        "/api/v1/offers?q=coopération",
+        &[],
+        0,
+    ))
+    .unwrap();
+    let second = process::finish(conn).unwrap();
+    assert_eq!(second.status, 200, "{}", second.text());
+    assert_eq!(second.json(), encoded.json());
+}
+
+/// One response with a `Content-Length` from a connection that stays open, as text.
+fn read_one_response(conn: &mut std::net::TcpStream) -> String {
+    use std::io::Read;
+    let mut raw = Vec::new();
+    let mut byte = [0u8; 1];
+    while !raw.ends_with(b"\r\n\r\n") {
+        conn.read_exact(&mut byte).unwrap();
+        raw.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&raw).into_owned();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .expect("a Content-Length");
+    let mut body = vec![0u8; length];
+    conn.read_exact(&mut body).unwrap();
+    head + &String::from_utf8_lossy(&body)
 }
 
 /// `passerelle openapi | head -1`: the reader closes the pipe long before the 300 KB
