@@ -34,18 +34,7 @@ mkdir -p "$RESULTS"
 SUMMARY=$RESULTS/summary.txt
 : >"$WORK/server-all.log"
 
-if [ "${SKIP_LOAD:-0}" != 1 ]; then
-    fresh_db
-    start_server
-    seed_demo
-    log "generating $N offers"
-    python3 "$HERE/generate_offers.py" -n "$N" -o "$WORK/offers.json"
-    log "loading them through POST /api/v1/staff/offers + /publish"
-    python3 "$HERE/load.py" --url "$BASE" --offers "$WORK/offers.json" --concurrency 8 | tee "$RESULTS/load.txt"
-    psql -X -q -d "$DB" -c "VACUUM ANALYZE offers" -c "VACUUM ANALYZE catalog_version"
-else
-    start_server
-fi
+load_or_reuse "$RESULTS/load.txt"
 
 URL="$BASE/api/v1/offers"
 {

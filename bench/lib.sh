@@ -111,3 +111,21 @@ restart_server() {
     cat "$WORK/server.log" >>"$WORK/server-all.log"
     start_server
 }
+
+# A fresh database with the demo data and N generated offers loaded through the staff API,
+# vacuumed to a steady state; or, with SKIP_LOAD=1, the database of an earlier run. Starts
+# the server either way. Writes the load report to $1.
+load_or_reuse() {
+    if [ "${SKIP_LOAD:-0}" != 1 ]; then
+        fresh_db
+        start_server
+        seed_demo
+        log "generating $N offers"
+        python3 "$HERE/generate_offers.py" -n "$N" -o "$WORK/offers.json"
+        log "loading them through POST /api/v1/staff/offers + /publish"
+        python3 "$HERE/load.py" --url "$BASE" --offers "$WORK/offers.json" --concurrency 8 | tee "$1"
+        psql -X -q -d "$DB" -c "VACUUM ANALYZE offers" -c "VACUUM ANALYZE catalog_version"
+    else
+        start_server
+    fi
+}

@@ -112,24 +112,15 @@ pub fn lint_hygiene(api: &mut utoipa::openapi::OpenApi) {
     if let Some(license) = api.info.license.as_mut() {
         license.identifier = Some(license.name.clone());
     }
-    for item in api.paths.paths.values_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ];
-        for op in operations.into_iter().flatten() {
-            if op
-                .description
-                .as_deref()
-                .is_none_or(|d| d.trim().is_empty())
-            {
-                op.description = op.summary.clone();
-            }
-            op.security.get_or_insert_with(Vec::new);
+    for (_, op) in operations_mut(api) {
+        if op
+            .description
+            .as_deref()
+            .is_none_or(|d| d.trim().is_empty())
+        {
+            op.description = op.summary.clone();
         }
+        op.security.get_or_insert_with(Vec::new);
     }
     // Drop the components no one refers to, until none is left (one may be the only user
     // of another).
@@ -171,52 +162,43 @@ pub fn declare_validators(api: &mut utoipa::openapi::OpenApi) {
         RefOr, Required,
     };
     let string = || ObjectBuilder::new().schema_type(Type::String).build();
-    for item in api.paths.paths.values_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ];
-        for op in operations.into_iter().flatten() {
-            for (status, response) in op.responses.responses.iter_mut() {
-                let RefOr::T(response) = response else {
-                    continue;
-                };
-                let versioned = status.starts_with('2')
-                    && response.content.values().any(|c| {
-                        matches!(&c.schema, Some(RefOr::Ref(r))
-                            if VERSIONED.iter().any(|v| r.ref_location.ends_with(&format!("/{v}"))))
-                    });
-                if versioned && !response.headers.contains_key("ETag") {
-                    response.headers.insert(
-                        "ETag".to_owned(),
-                        HeaderBuilder::new()
-                            .schema(string())
-                            .description(Some("The version now, for the next If-Match"))
-                            .build(),
-                    );
-                }
-            }
-            let conditional = op.responses.responses.contains_key("304");
-            let params = op.parameters.get_or_insert_with(Vec::new);
-            if conditional && !params.iter().any(|p| p.name == "If-None-Match") {
-                params.push(
-                    ParameterBuilder::new()
-                        .name("If-None-Match")
-                        .parameter_in(ParameterIn::Header)
-                        .required(Required::False)
-                        .schema(Some(string()))
-                        .description(Some(
-                            "ETags the client holds (weak comparison): 304 when one is current",
-                        ))
+    for (_, op) in operations_mut(api) {
+        for (status, response) in op.responses.responses.iter_mut() {
+            let RefOr::T(response) = response else {
+                continue;
+            };
+            let versioned = status.starts_with('2')
+                && response.content.values().any(|c| {
+                    matches!(&c.schema, Some(RefOr::Ref(r))
+                        if VERSIONED.iter().any(|v| r.ref_location.ends_with(&format!("/{v}"))))
+                });
+            if versioned && !response.headers.contains_key("ETag") {
+                response.headers.insert(
+                    "ETag".to_owned(),
+                    HeaderBuilder::new()
+                        .schema(string())
+                        .description(Some("The version now, for the next If-Match"))
                         .build(),
                 );
             }
-            if params.is_empty() {
-                op.parameters = None;
-            }
+        }
+        let conditional = op.responses.responses.contains_key("304");
+        let params = op.parameters.get_or_insert_with(Vec::new);
+        if conditional && !params.iter().any(|p| p.name == "If-None-Match") {
+            params.push(
+                ParameterBuilder::new()
+                    .name("If-None-Match")
+                    .parameter_in(ParameterIn::Header)
+                    .required(Required::False)
+                    .schema(Some(string()))
+                    .description(Some(
+                        "ETags the client holds (weak comparison): 304 when one is current",
+                    ))
+                    .build(),
+            );
+        }
+        if params.is_empty() {
+            op.parameters = None;
         }
     }
 }
@@ -309,45 +291,35 @@ pub fn describe_non_json_bodies(api: &mut utoipa::openapi::OpenApi) {
     };
     let is_json = |ct: &str| ct == "application/json" || ct.ends_with("+json");
     let is_binary = |ct: &str| ct == "application/pdf" || ct == "application/octet-stream";
-    for item in api.paths.paths.values_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ];
-        for op in operations.into_iter().flatten() {
-            for response in op.responses.responses.values_mut() {
-                let RefOr::T(response) = response else {
-                    continue;
-                };
-                for (ct, content) in response.content.iter_mut() {
-                    if is_json(ct) || content.schema.is_none() {
-                        continue;
-                    }
-                    let mut schema = ObjectBuilder::new()
-                        .schema_type(Type::String)
-                        .content_media_type(ct.clone());
-                    if is_binary(ct) {
-                        schema =
-                            schema.format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)));
-                    }
-                    content.schema = Some(schema.build().into());
-                }
-            }
-            let Some(body) = op.request_body.as_mut() else {
+    for (_, op) in operations_mut(api) {
+        for response in op.responses.responses.values_mut() {
+            let RefOr::T(response) = response else {
                 continue;
             };
-            if let Some(form) = body.content.get_mut("multipart/form-data") {
-                for part in crate::applications::upload::FILE_FIELDS {
-                    form.encoding.insert(
-                        part.to_owned(),
-                        Encoding::builder()
-                            .content_type(Some("application/pdf"))
-                            .build(),
-                    );
+            for (ct, content) in response.content.iter_mut() {
+                if is_json(ct) || content.schema.is_none() {
+                    continue;
                 }
+                let mut schema = ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .content_media_type(ct.clone());
+                if is_binary(ct) {
+                    schema = schema.format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)));
+                }
+                content.schema = Some(schema.build().into());
+            }
+        }
+        let Some(body) = op.request_body.as_mut() else {
+            continue;
+        };
+        if let Some(form) = body.content.get_mut("multipart/form-data") {
+            for part in crate::applications::upload::FILE_FIELDS {
+                form.encoding.insert(
+                    part.to_owned(),
+                    Encoding::builder()
+                        .content_type(Some("application/pdf"))
+                        .build(),
+                );
             }
         }
     }
@@ -404,59 +376,68 @@ pub fn add_shared_responses(api: &mut utoipa::openapi::OpenApi) {
         ),
         ("428", "If-Match missing (`if_match_required`)"),
     ];
-    for (path, item) in api.paths.paths.iter_mut() {
-        let operations = [
+    for (path, op) in operations_mut(api) {
+        // A staff route answers 401 before its handler runs (the `AuthUser` extractor).
+        let staff = op.security.iter().flatten().any(|requirement| {
+            serde_json::to_value(requirement).is_ok_and(|v| v.get("bearer").is_some())
+        });
+        // A route that reads `If-Match` refuses a write without it or with a stale one.
+        let conditional = op.parameters.iter().flatten().any(|p| {
+            p.name == "If-Match"
+                && matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Header)
+        });
+        let staff = staff.then_some(STAFF_TOKEN);
+        let conditional = IF_MATCH.iter().copied().filter(|_| conditional);
+        let takes_json = op.request_body.as_ref().is_some_and(|body| {
+            body.content
+                .keys()
+                .any(|ct| ct == "application/json" || ct.ends_with("+json"))
+        });
+        // Any API operation can meet an unavailable database (at start-up too) or a
+        // statement past the request deadline.
+        let unavailable = path.starts_with("/api/").then_some(("503", UNAVAILABLE));
+        let rejections = REJECTIONS.iter().copied().filter(|_| takes_json);
+        for (status, description) in unavailable
+            .into_iter()
+            .chain(rejections)
+            .chain(staff)
+            .chain(conditional)
+        {
+            op.responses
+                .responses
+                .entry(status.to_owned())
+                .or_insert_with(|| {
+                    ResponseBuilder::new()
+                        .description(description)
+                        .content(
+                            crate::error::PROBLEM_JSON,
+                            ContentBuilder::new()
+                                .schema(Some(Ref::from_schema_name("Problem")))
+                                .build(),
+                        )
+                        .build()
+                        .into()
+                });
+        }
+    }
+}
+
+/// Every operation of the document with its path, for the post-passes.
+fn operations_mut(
+    api: &mut utoipa::openapi::OpenApi,
+) -> impl Iterator<Item = (&String, &mut utoipa::openapi::path::Operation)> {
+    api.paths.paths.iter_mut().flat_map(|(path, item)| {
+        [
             &mut item.get,
             &mut item.put,
             &mut item.post,
             &mut item.delete,
             &mut item.patch,
-        ];
-        for op in operations.into_iter().flatten() {
-            // A staff route answers 401 before its handler runs (the `AuthUser` extractor).
-            let staff = op.security.iter().flatten().any(|requirement| {
-                serde_json::to_value(requirement).is_ok_and(|v| v.get("bearer").is_some())
-            });
-            // A route that reads `If-Match` refuses a write without it or with a stale one.
-            let conditional = op.parameters.iter().flatten().any(|p| {
-                p.name == "If-Match"
-                    && matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Header)
-            });
-            let staff = staff.then_some(STAFF_TOKEN);
-            let conditional = IF_MATCH.iter().copied().filter(|_| conditional);
-            let takes_json = op.request_body.as_ref().is_some_and(|body| {
-                body.content
-                    .keys()
-                    .any(|ct| ct == "application/json" || ct.ends_with("+json"))
-            });
-            // Any API operation can meet an unavailable database (at start-up too) or a
-            // statement past the request deadline.
-            let unavailable = path.starts_with("/api/").then_some(("503", UNAVAILABLE));
-            let rejections = REJECTIONS.iter().copied().filter(|_| takes_json);
-            for (status, description) in unavailable
-                .into_iter()
-                .chain(rejections)
-                .chain(staff)
-                .chain(conditional)
-            {
-                op.responses
-                    .responses
-                    .entry(status.to_owned())
-                    .or_insert_with(|| {
-                        ResponseBuilder::new()
-                            .description(description)
-                            .content(
-                                crate::error::PROBLEM_JSON,
-                                ContentBuilder::new()
-                                    .schema(Some(Ref::from_schema_name("Problem")))
-                                    .build(),
-                            )
-                            .build()
-                            .into()
-                    });
-            }
-        }
-    }
+        ]
+        .into_iter()
+        .flatten()
+        .map(move |op| (&*path, op))
+    })
 }
 
 /// Where the document is served.
