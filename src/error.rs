@@ -5,6 +5,7 @@
 //! path, oversized bodies, unknown routes) are turned into the same body by the handlers at
 //! the bottom of this file.
 
+use crate::validation::FieldError;
 use actix_web::{
     body::{BoxBody, EitherBody, MessageBody},
     dev::ServiceResponse,
@@ -79,34 +80,6 @@ impl ErrorKind {
             503 => (ErrorKind::ServiceUnavailable, "service_unavailable"),
             400..=499 => (ErrorKind::BadRequest, "bad_request"),
             _ => (ErrorKind::Internal, "internal_error"),
-        }
-    }
-}
-
-/// One invalid field of a request.
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
-pub struct FieldError {
-    /// The field, as a JSON path relative to the body or the query (`contract.paid`).
-    #[schema(example = "email")]
-    pub field: String,
-    /// A stable snake_case code (`required`, `too_long`, `invalid_email`, ...).
-    #[schema(example = "invalid_email")]
-    pub code: String,
-    /// A sentence for people.
-    #[schema(example = "must be a valid email address")]
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(
-        field: impl Into<String>,
-        code: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
-        FieldError {
-            field: field.into(),
-            code: code.into(),
-            message: message.into(),
         }
     }
 }

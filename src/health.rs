@@ -15,7 +15,7 @@ pub fn register(cfg: &mut ServiceConfig) {
 }
 
 fn ok_schema() -> utoipa::openapi::Object {
-    crate::offers::domain::string_enum_schema(&["ok"], false, "Always `ok`.")
+    crate::validation::string_enum_schema(&["ok"], false, "Always `ok`.")
 }
 
 #[derive(Debug, Serialize, ToSchema)]

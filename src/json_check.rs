@@ -4,7 +4,7 @@
 //! mistyped, invalid and unknown field in one 422 (`required`, `invalid_type`,
 //! `invalid_value`, `unknown_field`). What the schema cannot say stays serde's message.
 
-use crate::error::FieldError;
+use crate::validation::FieldError;
 use serde_json::{Map, Value};
 
 /// JSON Schema `true`: anything goes (an unresolvable `$ref` must not invent errors).

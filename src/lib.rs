@@ -28,6 +28,7 @@ pub mod reviews;
 pub mod route_table;
 pub mod settings;
 pub mod state;
+pub mod validation;
 
 use actix_web::{
     body::MessageBody,

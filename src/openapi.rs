@@ -17,7 +17,7 @@ use utoipa_actix_web::AppExt;
         contact(name = "The Passerelle maintainers (see the repository's README)")
     ),
     modifiers(&BearerAuth),
-    components(schemas(crate::error::Problem, crate::error::FieldError)),
+    components(schemas(crate::error::Problem, crate::validation::FieldError)),
     tags(
         (name = "auth", description = "Staff login, tokens and password"),
         (name = "staff users", description = "Staff accounts (admin)"),

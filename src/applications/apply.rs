@@ -8,10 +8,11 @@ use super::{
     views::{ApplicationCreated, CandidateApplicationView, OfferRef},
 };
 use crate::{
-    error::{ApiError, FieldError, Problem},
+    error::{ApiError, Problem},
     offers::{domain::OfferStatus, model as offers, model::Offer},
     ratelimit::{self, Policy},
     state::AppState,
+    validation::FieldError,
 };
 use actix_web::{http::header, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};

@@ -1,6 +1,6 @@
 //! Application rules in plain Rust: the candidate's form, the pipeline, and retention.
 
-use crate::error::FieldError;
+use crate::validation::FieldError;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -91,7 +91,7 @@ pub const STAFF_TARGETS: [ApplicationStatus; 6] = [
 /// `STAFF_TARGETS` as a schema.
 pub fn staff_target_schema() -> utoipa::openapi::Object {
     let targets: Vec<&str> = STAFF_TARGETS.iter().map(|s| s.as_str()).collect();
-    crate::offers::domain::string_enum_schema(
+    crate::validation::string_enum_schema(
         &targets,
         false,
         "The next pipeline stage (one step at a time), or `rejected` from any stage that is \
@@ -101,7 +101,7 @@ pub fn staff_target_schema() -> utoipa::openapi::Object {
 
 /// `REJECTION_REASONS` as a schema; `null` unless rejecting.
 pub fn rejection_reason_schema() -> utoipa::openapi::Object {
-    crate::offers::domain::string_enum_schema(
+    crate::validation::string_enum_schema(
         &REJECTION_REASONS,
         true,
         "Required to reject, ignored otherwise.",
@@ -110,7 +110,7 @@ pub fn rejection_reason_schema() -> utoipa::openapi::Object {
 
 /// A rejection's reason as the history records it (`null` for other moves).
 pub fn recorded_reason_schema() -> utoipa::openapi::Object {
-    crate::offers::domain::string_enum_schema(
+    crate::validation::string_enum_schema(
         &REJECTION_REASONS,
         true,
         "Why the application was rejected; `null` for other moves.",

@@ -44,7 +44,7 @@ fn load(
 pub const LIST_SORTS: [&str; 3] = ["-submitted_at", "submitted_at", "-score"];
 
 fn list_sort_schema() -> utoipa::openapi::Object {
-    crate::offers::domain::string_enum_schema(
+    crate::validation::string_enum_schema(
         &LIST_SORTS,
         false,
         "`-submitted_at` (default, newest first), `submitted_at`, or `-score` (best first).",

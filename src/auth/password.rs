@@ -2,7 +2,7 @@
 //! for new passwords.
 
 use super::strength;
-use crate::error::{ApiError, FieldError};
+use crate::{error::ApiError, validation::FieldError};
 use argon2::{
     password_hash::{rand_core::OsRng, PasswordHash, SaltString},
     Argon2, PasswordHasher as _, PasswordVerifier,

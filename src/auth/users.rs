@@ -9,9 +9,10 @@ use super::{
 use crate::{
     audit,
     db::pagination::{Page, PageParams, Position},
-    error::{ApiError, FieldError, Problem},
+    error::{ApiError, Problem},
     http::{etag, respond_with_etag, JsonBody},
     state::AppState,
+    validation::FieldError,
 };
 use actix_web::{get, http::header, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Datelike, Utc};

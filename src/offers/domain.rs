@@ -1,7 +1,7 @@
 //! Offer rules in plain Rust: the shape staff send, its validation (including the French
 //! internship rules), the status machine, slugs and JSON merge patches. No actix, no diesel.
 
-use crate::error::FieldError;
+use crate::validation::{string_enum_schema, FieldError};
 use chrono::{Datelike, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -22,34 +22,6 @@ pub const EDUCATION_LEVELS: [&str; 8] = [
     "master_2",
     "doctorate",
 ];
-/// A closed set of strings as an OpenAPI schema (`enum`), for the fields that hold one of
-/// the constants here (`#[schema(schema_with = …)]`), so the spec lists the allowed values
-/// and generated clients type them. `nullable`: `null` is allowed too.
-pub fn string_enum_schema(
-    values: &[&str],
-    nullable: bool,
-    description: &str,
-) -> utoipa::openapi::Object {
-    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
-    let (schema_type, nulls) = if nullable {
-        (
-            SchemaType::from_iter([Type::String, Type::Null]),
-            vec![serde_json::Value::Null],
-        )
-    } else {
-        (SchemaType::Type(Type::String), vec![])
-    };
-    let values = values
-        .iter()
-        .map(|v| serde_json::Value::from(*v))
-        .chain(nulls);
-    ObjectBuilder::new()
-        .schema_type(schema_type)
-        .enum_values(Some(values))
-        .description(Some(description))
-        .build()
-}
-
 /// `EDUCATION_LEVELS` as a schema.
 pub fn education_level_schema() -> utoipa::openapi::Object {
     string_enum_schema(

@@ -7,9 +7,10 @@ use super::{
 };
 use crate::{
     db::pagination::{next_link, PageParams},
-    error::{ApiError, FieldError, Problem},
+    error::{ApiError, Problem},
     ratelimit::{self, Policy},
     state::AppState,
+    validation::FieldError,
 };
 use actix_web::{get, http::header, web, HttpRequest, HttpResponse};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -30,7 +31,7 @@ pub const MAX_QUERY_CHARS: usize = 200;
 pub const PUBLIC_SORTS: [&str; 3] = ["-published_at", "application_deadline", "relevance"];
 
 fn public_sort_schema() -> utoipa::openapi::Object {
-    crate::offers::domain::string_enum_schema(
+    crate::validation::string_enum_schema(
         &PUBLIC_SORTS,
         false,
         "`-published_at` (default, newest first), `application_deadline` (soonest first), or \

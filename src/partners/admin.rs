@@ -187,7 +187,7 @@ pub async fn create_partner(
         .map(|e| crate::error::field_errors(&e, ""))
         .unwrap_or_default();
     if !is_valid_slug(&body.slug) {
-        errors.push(crate::error::FieldError::new(
+        errors.push(crate::validation::FieldError::new(
             "slug",
             "invalid_slug",
             "must be lower-case letters and digits, in words joined by single hyphens",

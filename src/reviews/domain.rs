@@ -1,7 +1,7 @@
 //! Review rules in plain Rust: scorecard criteria and their defaults, checking a review
 //! against them, weighted means, and who may see which reviews.
 
-use crate::{error::FieldError, offers::domain::Requirements};
+use crate::{offers::domain::Requirements, validation::FieldError};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 use utoipa::ToSchema;
@@ -10,7 +10,7 @@ pub const RECOMMENDATIONS: [&str; 4] = ["strong_no", "no", "yes", "strong_yes"];
 
 /// `RECOMMENDATIONS` as a schema.
 pub fn recommendation_schema() -> utoipa::openapi::Object {
-    crate::offers::domain::string_enum_schema(
+    crate::validation::string_enum_schema(
         &RECOMMENDATIONS,
         false,
         "`strong_no`, `no`, `yes` or `strong_yes`.",
