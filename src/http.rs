@@ -1,5 +1,8 @@
 //! HTTP conventions shared by every feature: strong ETags with `If-None-Match` / `If-Match`,
-//! and the client address used for throttling.
+//! the client address used for throttling, RFC 5987 header values, and paged lists
+//! ([`pages`]).
+
+pub mod pages;
 
 use crate::error::ApiError;
 use actix_web::{http::header, HttpRequest, HttpResponse};
@@ -208,6 +211,18 @@ impl<T> JsonBody<T> {
     }
 }
 
+/// `value` as an RFC 5987 `ext-value` after `UTF-8''`, e.g. for `filename*`: every byte but
+/// the unreserved characters of RFC 3986 percent-encoded.
+pub fn rfc5987_encode(value: &str) -> String {
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    utf8_percent_encode(value, UNRESERVED).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,5 +292,12 @@ mod tests {
         assert!(!if_none_match(&weak("W/\"abd\""), "\"abc\""));
         assert!(require_if_match(&weak("W/\"abc\""), "\"abc\"").is_err());
         assert!(require_if_match(&weak("\"abc\""), "\"abc\"").is_ok());
+    }
+
+    #[test]
+    fn rfc5987_values_keep_only_unreserved_characters() {
+        assert_eq!(rfc5987_encode("aé b"), "a%C3%A9%20b");
+        assert_eq!(rfc5987_encode("CV-v2_final.~pdf"), "CV-v2_final.~pdf");
+        assert_eq!(rfc5987_encode("a\"b;c'*"), "a%22b%3Bc%27%2A");
     }
 }

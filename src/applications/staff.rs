@@ -10,8 +10,9 @@ use crate::http::JsonBody;
 use crate::{
     audit,
     auth::AuthUser,
-    db::pagination::{decode_cursor, encode_cursor, Page, PageParams, Position},
+    db::pagination::{Cursor, Position},
     error::{ApiError, Problem},
+    http::pages::{Page, PageParams},
     http::{check_if_match, if_match, respond_with_etag},
     offers::model as offers,
     reviews::{
@@ -181,32 +182,30 @@ enum ListSort {
     Score,
 }
 
-fn score_cursor(mean: Option<f64>, id: Uuid) -> String {
-    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-    URL_SAFE_NO_PAD.encode(format!("s|{}|{id}", mean.unwrap_or(-1.0).to_bits()))
+/// A position in the list sorted by `-score`: after the application `id` with this weighted
+/// mean (-1 for unreviewed, which sort last): `s|<f64 bits>|<id>`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct ScoreCursor {
+    mean: f64,
+    id: Uuid,
 }
 
-fn parse_score_cursor(raw: &str) -> Result<(f64, Uuid), ApiError> {
-    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-    let invalid = || {
-        ApiError::invalid_field(
-            "cursor",
-            "invalid_cursor",
-            "is not a cursor of this list and sort",
-        )
-    };
-    let text = URL_SAFE_NO_PAD
-        .decode(raw)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(invalid)?;
-    let mut parts = text.splitn(3, '|');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some("s"), Some(bits), Some(id)) => Ok((
-            f64::from_bits(bits.parse().map_err(|_| invalid())?),
-            Uuid::parse_str(id).map_err(|_| invalid())?,
-        )),
-        _ => Err(invalid()),
+impl Cursor for ScoreCursor {
+    const INVALID: &'static str = "is not a cursor of this list and sort";
+
+    fn to_text(&self) -> String {
+        format!("s|{}|{}", self.mean.to_bits(), self.id)
+    }
+
+    fn from_text(text: &str) -> Option<Self> {
+        let mut parts = text.splitn(3, '|');
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some("s"), Some(bits), Some(id)) => Some(ScoreCursor {
+                mean: f64::from_bits(bits.parse().ok()?),
+                id: Uuid::parse_str(id).ok()?,
+            }),
+            _ => None,
+        }
     }
 }
 
@@ -228,7 +227,10 @@ fn list_page(
         filter.exclude = reviews::conflicted_ids(conn, offer_id, r)?;
     }
     let (rows, total, stats) = if sort == ListSort::Score {
-        let after = cursor.map(parse_score_cursor).transpose()?;
+        let after = cursor
+            .map(ScoreCursor::decode)
+            .transpose()?
+            .map(|c| (c.mean, c.id));
         let ranked = reviews::ranked_ids(
             conn,
             offer_id,
@@ -249,7 +251,7 @@ fn list_page(
             ranked.into_iter().map(|s| (s.application_id, s)).collect();
         (rows, total, stats)
     } else {
-        let after = cursor.map(Position::decode).transpose()?;
+        let after = cursor.map(Position::<Uuid>::decode).transpose()?;
         let (rows, total) = model::list_for_offer(conn, offer_id, &filter, after, limit)?;
         let ids: Vec<Uuid> = rows.iter().map(|a| a.id).collect();
         (rows, total, reviews::stats_for(conn, offer_id, &ids)?)
@@ -267,8 +269,19 @@ fn list_page(
         }
         item
     };
-    if sort != ListSort::Score {
-        return Ok(Page::from_rows(
+    Ok(if sort == ListSort::Score {
+        Page::from_rows(
+            rows,
+            limit,
+            total,
+            |a| ScoreCursor {
+                mean: stats.get(&a.id).and_then(|s| s.mean).unwrap_or(-1.0),
+                id: a.id,
+            },
+            item,
+        )
+    } else {
+        Page::from_rows(
             rows,
             limit,
             total,
@@ -277,19 +290,7 @@ fn list_page(
                 id: a.id,
             },
             item,
-        ));
-    }
-    let more = rows.len() as i64 > limit;
-    let mut rows = rows;
-    rows.truncate(limit as usize);
-    let next_cursor = rows
-        .last()
-        .filter(|_| more)
-        .map(|a| score_cursor(stats.get(&a.id).and_then(|s| s.mean), a.id));
-    Ok(Page {
-        items: rows.into_iter().map(item).collect(),
-        next_cursor,
-        total,
+        )
     })
 }
 
@@ -384,7 +385,7 @@ pub async fn download_document(
             }
         })
         .collect();
-    let encoded = crate::db::pagination::percent_encode(&meta.filename);
+    let encoded = crate::http::rfc5987_encode(&meta.filename);
     Ok(HttpResponse::Ok()
         .content_type(meta.content_type.as_str())
         .insert_header((
@@ -419,12 +420,7 @@ pub async fn application_history(
 ) -> Result<HttpResponse, ApiError> {
     let (id, actor, now) = (id.into_inner(), auth.id, state.now());
     let limit = page.limit()?;
-    let after = page
-        .cursor
-        .as_deref()
-        .map(decode_cursor::<i64>)
-        .transpose()?
-        .map(|(_, event_id)| event_id);
+    let after = page.cursor::<Position<i64>>()?.map(|p| p.id);
     let (events, total) = state
         .db(move |conn| {
             load(conn, &auth, id)?;
@@ -436,11 +432,11 @@ pub async fn application_history(
             Ok(events)
         })
         .await?;
-    let page = Page::from_rows_by(
+    let page = Page::from_rows(
         events,
         limit,
         total,
-        |e| encode_cursor(e.at, e.id),
+        |e| Position { at: e.at, id: e.id },
         |e| HistoryEntry::from(&e),
     );
     Ok(page.respond(&req, &state.settings.public_base_url, limit))
@@ -676,7 +672,29 @@ pub async fn export_applications_csv(
 
 #[cfg(test)]
 mod tests {
-    use super::csv_cell;
+    use super::{csv_cell, Cursor, Position, ScoreCursor};
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    use uuid::Uuid;
+
+    #[test]
+    fn score_cursors_keep_their_wire_format() {
+        let id = Uuid::from_u128(3);
+        let c = ScoreCursor { mean: 3.25, id };
+        let raw = URL_SAFE_NO_PAD.encode(format!("s|{}|{id}", 3.25f64.to_bits()));
+        assert_eq!(c.encode(), raw);
+        assert_eq!(ScoreCursor::decode(&raw).unwrap(), c);
+        let unreviewed = ScoreCursor { mean: -1.0, id };
+        assert_eq!(
+            ScoreCursor::decode(&unreviewed.encode()).unwrap(),
+            unreviewed
+        );
+        let newest = Position {
+            at: chrono::DateTime::from_timestamp(1_764_590_400, 0).unwrap(),
+            id,
+        };
+        assert!(ScoreCursor::decode(&newest.encode()).is_err());
+        assert!(Position::<Uuid>::decode(&c.encode()).is_err());
+    }
 
     #[test]
     fn csv_cells_are_quoted_and_formulas_defused() {

@@ -14,7 +14,7 @@ pub struct AuditFilter {
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     /// Keyset position: entries strictly older than this `(at, id)`.
-    pub before: Option<(DateTime<Utc>, i64)>,
+    pub before: Option<crate::db::pagination::Position<i64>>,
 }
 
 #[derive(Debug, Queryable)]
@@ -55,7 +55,7 @@ pub fn list(
     if let Some(to) = filter.to {
         q = q.filter(audit_log::at.lt(to));
     }
-    if let Some((at, id)) = filter.before {
+    if let Some(crate::db::pagination::Position { at, id }) = filter.before {
         q = q.filter(
             audit_log::at
                 .lt(at)

@@ -4,8 +4,9 @@
 use super::model::{self, AuditFilter, AuditRow};
 use crate::{
     auth::{AuthUser, Role},
-    db::pagination::{checked_limit, decode_cursor, encode_cursor, next_link},
+    db::pagination::{Cursor, Position},
     error::{ApiError, Problem},
+    http::pages::{add_next_link, checked_limit, next_cursor},
     state::AppState,
 };
 use actix_web::{get, http::header, web, HttpRequest, HttpResponse};
@@ -145,26 +146,20 @@ pub async fn list_audit(
         action: text_filter("action", q.action)?,
         from: q.from,
         to: q.to,
-        before: q.cursor.as_deref().map(decode_cursor).transpose()?,
+        before: q.cursor.as_deref().map(Position::decode).transpose()?,
     };
     let mut rows = state
         .db(move |conn| Ok(model::list(conn, &filter, limit + 1)?))
         .await?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next_cursor = more
-        .then(|| rows.last().map(|r| encode_cursor(r.at, r.id)))
-        .flatten();
-    let mut res = HttpResponse::Ok();
-    res.insert_header((header::CACHE_CONTROL, "no-store"));
-    if let Some(cursor) = &next_cursor {
-        res.insert_header((
-            header::LINK,
-            next_link(&req, &state.settings.public_base_url, limit, cursor),
-        ));
-    }
-    Ok(res.json(AuditPage {
+    let next_cursor = next_cursor(&mut rows, limit, |r| Position { at: r.at, id: r.id });
+    let body = AuditPage {
         items: rows.into_iter().map(AuditEntry::from).collect(),
         next_cursor,
-    }))
+    };
+    let mut res = HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(&body);
+    let base = &state.settings.public_base_url;
+    add_next_link(&mut res, &req, base, limit, body.next_cursor.as_deref());
+    Ok(res)
 }

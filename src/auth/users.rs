@@ -8,8 +8,9 @@ use super::{
 };
 use crate::{
     audit,
-    db::pagination::{Page, PageParams, Position},
+    db::pagination::Position,
     error::{ApiError, Problem},
+    http::pages::{Page, PageParams},
     http::{etag, respond_with_etag, JsonBody},
     state::AppState,
     validation::FieldError,
@@ -243,7 +244,7 @@ pub async fn list_users(
 ) -> Result<HttpResponse, ApiError> {
     auth.require_role(&[Role::Admin])?;
     let limit = page.limit()?;
-    let after = page.position()?;
+    let after = page.cursor::<Position>()?;
     let role = query
         .role
         .as_deref()

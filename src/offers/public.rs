@@ -6,14 +6,14 @@ use super::{
     views::{Facets, OfferListItem, OfferPage, OfferResponse},
 };
 use crate::{
-    db::pagination::{next_link, PageParams},
+    db::pagination::{invalid_cursor, Cursor},
     error::{ApiError, Problem},
+    http::pages::{add_next_link, next_cursor, PageParams},
     ratelimit::{self, Policy},
     state::AppState,
     validation::FieldError,
 };
 use actix_web::{get, http::header, web, HttpRequest, HttpResponse};
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, NaiveDate};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -223,47 +223,44 @@ fn parse(query: &PublicOfferQuery) -> Result<Parsed, ApiError> {
     })
 }
 
-fn encode_cursor(c: PublicCursor) -> String {
-    let raw = match c {
-        PublicCursor::Newest(at, id) => format!("n|{}|{id}", at.timestamp_micros()),
-        PublicCursor::Deadline(d, id) => format!("d|{d}|{id}"),
-        PublicCursor::Relevance(r, id) => format!("r|{}|{id}", r.to_bits()),
-    };
-    URL_SAFE_NO_PAD.encode(raw)
+/// The public list's cursors carry their sort: `n|<unix micros>|<id>` (newest),
+/// `d|<date>|<id>` (deadline), `r|<f32 bits>|<id>` (relevance).
+impl Cursor for PublicCursor {
+    const INVALID: &'static str = "is not a cursor of this list and sort";
+
+    fn to_text(&self) -> String {
+        match self {
+            PublicCursor::Newest(at, id) => format!("n|{}|{id}", at.timestamp_micros()),
+            PublicCursor::Deadline(d, id) => format!("d|{d}|{id}"),
+            PublicCursor::Relevance(r, id) => format!("r|{}|{id}", r.to_bits()),
+        }
+    }
+
+    fn from_text(text: &str) -> Option<Self> {
+        let mut parts = text.splitn(3, '|');
+        let (kind, key, id) = (parts.next()?, parts.next()?, parts.next()?);
+        let id = Uuid::parse_str(id).ok()?;
+        match kind {
+            "n" => DateTime::from_timestamp_micros(key.parse().ok()?)
+                .map(|at| PublicCursor::Newest(at, id)),
+            "d" => key.parse().ok().map(|d| PublicCursor::Deadline(d, id)),
+            "r" => key
+                .parse()
+                .ok()
+                .map(|b| PublicCursor::Relevance(f32::from_bits(b), id)),
+            _ => None,
+        }
+    }
 }
 
-fn decode_cursor(raw: &str, sort: PublicSort) -> Result<PublicCursor, ApiError> {
-    let invalid = || {
-        ApiError::invalid_field(
-            "cursor",
-            "invalid_cursor",
-            "is not a cursor of this list and sort",
-        )
-    };
-    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let mut parts = text.splitn(3, '|');
-    let (kind, key, id) = (parts.next(), parts.next(), parts.next());
-    let id = id
-        .and_then(|i| Uuid::parse_str(i).ok())
-        .ok_or_else(invalid)?;
-    let key = key.ok_or_else(invalid)?;
-    match (kind, sort) {
-        (Some("n"), PublicSort::Newest) => key
-            .parse()
-            .ok()
-            .and_then(DateTime::from_timestamp_micros)
-            .map(|at| PublicCursor::Newest(at, id)),
-        (Some("d"), PublicSort::Deadline) => {
-            key.parse().ok().map(|d| PublicCursor::Deadline(d, id))
-        }
-        (Some("r"), PublicSort::Relevance) => key
-            .parse()
-            .ok()
-            .map(|b| PublicCursor::Relevance(f32::from_bits(b), id)),
-        _ => None,
+/// A cursor of the list in `sort`: one of another sort is as invalid as garbage.
+fn cursor_for_sort(raw: &str, sort: PublicSort) -> Result<PublicCursor, ApiError> {
+    match (PublicCursor::decode(raw)?, sort) {
+        (c @ PublicCursor::Newest(..), PublicSort::Newest)
+        | (c @ PublicCursor::Deadline(..), PublicSort::Deadline)
+        | (c @ PublicCursor::Relevance(..), PublicSort::Relevance) => Ok(c),
+        _ => Err(invalid_cursor::<PublicCursor>()),
     }
-    .ok_or_else(invalid)
 }
 
 /// Published offers: filters, French full-text search, keyset pages, optional facets.
@@ -304,7 +301,7 @@ pub async fn list_public_offers(
     let cursor = page
         .cursor
         .as_deref()
-        .map(|c| decode_cursor(c, sort))
+        .map(|c| cursor_for_sort(c, sort))
         .transpose()?;
     let cache = state.catalog.clone();
     let (mut cards, total, facet_rows) = state
@@ -326,17 +323,11 @@ pub async fn list_public_offers(
             Ok((cards, total, facet_rows))
         })
         .await?;
-    let more = cards.len() as i64 > limit;
-    cards.truncate(limit as usize);
-    let next_cursor = more
-        .then(|| cards.last())
-        .flatten()
-        .map(|c| match sort {
-            PublicSort::Newest => PublicCursor::Newest(c.published_at.unwrap_or_default(), c.id),
-            PublicSort::Deadline => PublicCursor::Deadline(c.application_deadline, c.id),
-            PublicSort::Relevance => PublicCursor::Relevance(c.rank, c.id),
-        })
-        .map(encode_cursor);
+    let next_cursor = next_cursor(&mut cards, limit, |c| match sort {
+        PublicSort::Newest => PublicCursor::Newest(c.published_at.unwrap_or_default(), c.id),
+        PublicSort::Deadline => PublicCursor::Deadline(c.application_deadline, c.id),
+        PublicSort::Relevance => PublicCursor::Relevance(c.rank, c.id),
+    });
     let today = state.now().date_naive();
     let body = OfferPage {
         items: cards.iter().map(|c| OfferListItem::new(c, today)).collect(),
@@ -355,17 +346,14 @@ pub async fn list_public_offers(
     };
     res.insert_header((header::CACHE_CONTROL, "public, max-age=30"))
         .insert_header((header::ETAG, tag));
-    if let Some(link) = body
-        .next_cursor
-        .as_deref()
-        .map(|c| next_link(&req, &state.settings.public_base_url, limit, c))
-    {
-        res.insert_header((header::LINK, link));
-    }
-    if not_modified {
-        return Ok(res.finish());
-    }
-    Ok(res.content_type(mime::APPLICATION_JSON).body(bytes))
+    let mut res = if not_modified {
+        res.finish()
+    } else {
+        res.content_type(mime::APPLICATION_JSON).body(bytes)
+    };
+    let base = &state.settings.public_base_url;
+    add_next_link(&mut res, &req, base, limit, body.next_cursor.as_deref());
+    Ok(res)
 }
 
 /// One published or closed offer, by id or slug. Drafts and archived offers are 404.
@@ -413,4 +401,46 @@ pub async fn get_public_offer(
         return Ok(res.finish());
     }
     Ok(res.content_type("application/json").body(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+
+    #[test]
+    fn cursors_keep_their_wire_format_and_their_sort() {
+        let id = Uuid::from_u128(5);
+        let at = DateTime::from_timestamp_micros(1_764_590_400_123_456).unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 3, 31).unwrap();
+        let cases = [
+            (
+                PublicCursor::Newest(at, id),
+                PublicSort::Newest,
+                format!("n|1764590400123456|{id}"),
+            ),
+            (
+                PublicCursor::Deadline(day, id),
+                PublicSort::Deadline,
+                format!("d|2026-03-31|{id}"),
+            ),
+            (
+                PublicCursor::Relevance(0.5, id),
+                PublicSort::Relevance,
+                format!("r|{}|{id}", 0.5f32.to_bits()),
+            ),
+        ];
+        for (cursor, sort, text) in &cases {
+            let raw = URL_SAFE_NO_PAD.encode(text);
+            assert_eq!(cursor.encode(), raw);
+            assert_eq!(cursor_for_sort(&raw, *sort).unwrap(), *cursor);
+        }
+        // A cursor of one sort is refused by the others, like garbage.
+        let newest = cases[0].0.encode();
+        assert!(cursor_for_sort(&newest, PublicSort::Deadline).is_err());
+        assert!(cursor_for_sort(&newest, PublicSort::Relevance).is_err());
+        let bad = URL_SAFE_NO_PAD.encode(format!("d|not-a-date|{id}"));
+        assert!(cursor_for_sort(&bad, PublicSort::Deadline).is_err());
+        assert!(cursor_for_sort("%%", PublicSort::Newest).is_err());
+    }
 }

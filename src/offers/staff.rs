@@ -10,8 +10,9 @@ use crate::http::JsonBody;
 use crate::{
     audit,
     auth::{AuthUser, Role},
-    db::pagination::{Page, PageParams, Position},
+    db::pagination::Position,
     error::{ApiError, Problem},
+    http::pages::{Page, PageParams},
     http::{check_if_match, if_match, respond_with_etag},
     state::AppState,
 };
@@ -186,7 +187,7 @@ pub async fn list_offers(
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let only = assigned_only(&state, &auth).await?;
-    let (limit, after) = (page.limit()?, page.position()?);
+    let (limit, after) = (page.limit()?, page.cursor::<Position>()?);
     let status = match query.status.as_deref() {
         None => None,
         Some(raw) => Some(OfferStatus::parse(raw).ok_or_else(|| {

@@ -9,8 +9,9 @@ use crate::http::JsonBody;
 use crate::{
     audit,
     auth::{model::normalize_email, AuthUser, Role},
-    db::pagination::{Page, PageParams, Position},
+    db::pagination::Position,
     error::{ApiError, Problem},
+    http::pages::{Page, PageParams},
     http::respond_with_etag,
     state::AppState,
 };
@@ -267,7 +268,7 @@ pub async fn list_partners(
 ) -> Result<HttpResponse, ApiError> {
     auth.require_role(&[Role::Admin])?;
     let limit = page.limit()?;
-    let after = page.position()?;
+    let after = page.cursor::<Position>()?;
     let (rows, total) = state
         .db(move |conn| Ok(model::list_partners(conn, after, limit)?))
         .await?;

@@ -9,14 +9,14 @@
 
 use super::{keys::PartnerAuth, model};
 use crate::{
-    db::pagination::{next_link, PageParams},
+    db::pagination::Cursor,
     error::{ApiError, Problem},
+    http::pages::{add_next_link, next_cursor, PageParams},
     http::respond_with_etag,
     offers::{model as offers, views::OfferResponse},
     state::AppState,
 };
 use actix_web::{get, http::header, web, HttpRequest, HttpResponse};
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -42,33 +42,45 @@ impl FeedCursor {
         }
     }
 
+    /// [`Cursor::encode`], callable without the trait in scope (the API tests mint old
+    /// cursors with it).
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("c1|{}|{}", self.xact_id, self.seq))
+        Cursor::encode(self)
+    }
+}
+
+/// `c1|<xact_id>|<seq>`. The codec is the shared one; what is particular to the feed (a
+/// cursor on every page, 410 once it is ahead of a restored feed) is in the handler.
+impl Cursor for FeedCursor {
+    fn to_text(&self) -> String {
+        format!("c1|{}|{}", self.xact_id, self.seq)
     }
 
-    pub fn decode(raw: &str) -> Result<Self, ApiError> {
-        let parsed = URL_SAFE_NO_PAD
-            .decode(raw)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|text| {
-                let mut parts = text.split('|');
-                let (v, x, s) = (parts.next()?, parts.next()?, parts.next()?);
-                if v != "c1" || parts.next().is_some() {
-                    return None;
-                }
-                Some(FeedCursor {
-                    xact_id: x.parse().ok()?,
-                    seq: s.parse().ok()?,
-                })
-            });
-        parsed.ok_or_else(|| {
-            ApiError::invalid_field(
-                "cursor",
-                "invalid_cursor",
-                "is not a cursor this API issued",
-            )
+    fn from_text(text: &str) -> Option<Self> {
+        let mut parts = text.split('|');
+        let (v, x, s) = (parts.next()?, parts.next()?, parts.next()?);
+        if v != "c1" || parts.next().is_some() {
+            return None;
+        }
+        Some(FeedCursor {
+            xact_id: x.parse().ok()?,
+            seq: s.parse().ok()?,
         })
+    }
+}
+
+/// A place in the snapshot `/partner/offers`, ordered by id: after the offer `o1|<id>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SnapshotCursor(pub Uuid);
+
+impl Cursor for SnapshotCursor {
+    fn to_text(&self) -> String {
+        format!("o1|{}", self.0)
+    }
+
+    fn from_text(text: &str) -> Option<Self> {
+        let id = text.strip_prefix("o1|")?;
+        Uuid::parse_str(id).ok().map(SnapshotCursor)
     }
 }
 
@@ -176,11 +188,7 @@ pub async fn partner_offers(
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = page.limit()?;
-    let after = page
-        .cursor
-        .as_deref()
-        .map(decode_offer_cursor)
-        .transpose()?;
+    let after = page.cursor::<SnapshotCursor>()?.map(|c| c.0);
     let today = state.now().date_naive();
     let (mut rows, total, xmin) = state
         .db(move |conn| {
@@ -194,14 +202,7 @@ pub async fn partner_offers(
                 })
         })
         .await?;
-    let has_more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next_cursor = has_more
-        .then(|| {
-            rows.last()
-                .map(|o| URL_SAFE_NO_PAD.encode(format!("o1|{}", o.id)))
-        })
-        .flatten();
+    let next_cursor = next_cursor(&mut rows, limit, |o| SnapshotCursor(o.id));
     let body = PartnerOfferPage {
         items: rows.iter().map(|o| OfferResponse::new(o, today)).collect(),
         next_cursor,
@@ -212,31 +213,9 @@ pub async fn partner_offers(
     // server: a 304 for unchanged offers keeps the client's (still valid) cursor.
     let etag = super::body_etag(&(&body.items, &body.next_cursor, body.total))?;
     let mut res = respond_with_etag(&req, &etag, &body);
-    if let Some(cursor) = &body.next_cursor {
-        let link = next_link(&req, &state.settings.public_base_url, limit, cursor);
-        if let Ok(v) = header::HeaderValue::from_str(&link) {
-            res.headers_mut().insert(header::LINK, v);
-        }
-    }
+    let base = &state.settings.public_base_url;
+    add_next_link(&mut res, &req, base, limit, body.next_cursor.as_deref());
     Ok(cache_private(res))
-}
-
-fn decode_offer_cursor(raw: &str) -> Result<Uuid, ApiError> {
-    URL_SAFE_NO_PAD
-        .decode(raw)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|t| {
-            t.strip_prefix("o1|")
-                .and_then(|id| Uuid::parse_str(id).ok())
-        })
-        .ok_or_else(|| {
-            ApiError::invalid_field(
-                "cursor",
-                "invalid_cursor",
-                "is not a cursor this API issued",
-            )
-        })
 }
 
 /// Every change to the public set since `cursor` (partner key), in order.
@@ -270,10 +249,7 @@ pub async fn offer_changes(
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = page.limit()?;
-    let after = match page.cursor.as_deref() {
-        Some(raw) => FeedCursor::decode(raw)?,
-        None => FeedCursor::START,
-    };
+    let after = page.cursor::<FeedCursor>()?.unwrap_or(FeedCursor::START);
     let today = state.now().date_naive();
     let (mut rows, current) = state
         .db(move |conn| {
@@ -325,6 +301,7 @@ pub async fn offer_changes(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 
     #[test]
     fn cursors_round_trip_and_refuse_anything_else() {
@@ -355,6 +332,19 @@ mod tests {
         ] {
             assert!(FeedCursor::decode(bad).is_err(), "{bad}");
         }
-        assert!(decode_offer_cursor(&c.encode()).is_err());
+        // The wire formats of cursors already handed out.
+        assert_eq!(c.encode(), URL_SAFE_NO_PAD.encode("c1|7000123|42"));
+        let id = Uuid::from_u128(9);
+        let snapshot = SnapshotCursor(id);
+        assert_eq!(
+            snapshot.encode(),
+            URL_SAFE_NO_PAD.encode(format!("o1|{id}"))
+        );
+        assert_eq!(
+            SnapshotCursor::decode(&snapshot.encode()).unwrap(),
+            snapshot
+        );
+        assert!(SnapshotCursor::decode(&c.encode()).is_err());
+        assert!(FeedCursor::decode(&snapshot.encode()).is_err());
     }
 }

@@ -12,8 +12,9 @@ use crate::http::JsonBody;
 use crate::{
     audit,
     auth::{AuthUser, Role},
-    db::pagination::{Page, PageParams, Position},
+    db::pagination::Position,
     error::{ApiError, Problem},
+    http::pages::{Page, PageParams},
     jobs::{self, Job, JobError},
     offers::{model::Offer, views::OfferResponse},
     state::AppState,
@@ -509,7 +510,7 @@ pub async fn list_webhooks(
 ) -> Result<HttpResponse, ApiError> {
     auth.require_role(&[Role::Admin])?;
     let id = id.into_inner();
-    let (limit, after) = (page.limit()?, page.position()?);
+    let (limit, after) = (page.limit()?, page.cursor::<Position>()?);
     let (rows, total) = state
         .db(move |conn| {
             model::find_partner(conn, id)?.ok_or_else(ApiError::not_found)?;
@@ -641,7 +642,7 @@ pub async fn list_deliveries(
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require_role(&[Role::Admin])?;
-    let (id, limit, after) = (id.into_inner(), page.limit()?, page.position()?);
+    let (id, limit, after) = (id.into_inner(), page.limit()?, page.cursor::<Position>()?);
     let (rows, total) = state
         .db(move |conn| {
             model::find_partner(conn, id)?.ok_or_else(ApiError::not_found)?;

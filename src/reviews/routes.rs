@@ -9,7 +9,8 @@ use super::{
     },
     model::{self, Review},
 };
-use crate::db::pagination::{Page, PageParams, Position};
+use crate::db::pagination::Position;
+use crate::http::pages::{Page, PageParams};
 use crate::http::JsonBody;
 use crate::{
     applications::model as applications,
@@ -90,7 +91,7 @@ pub async fn list_reviewers(
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let offer_id = id.into_inner();
-    let (limit, after) = (page.limit()?, page.position()?);
+    let (limit, after) = (page.limit()?, page.cursor::<Position>()?);
     let (rows, total) = state
         .db(move |conn| {
             offer_access(conn, &auth, offer_id)?.require_manager()?;
@@ -614,7 +615,7 @@ pub async fn reviewer_workloads(
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require_role(&[Role::Admin, Role::Manager])?;
-    let (limit, after) = (page.limit()?, page.position()?);
+    let (limit, after) = (page.limit()?, page.cursor::<Position>()?);
     let (rows, total) = state
         .db(move |conn| Ok(model::workloads(conn, after, limit)?))
         .await?;
