@@ -95,7 +95,8 @@ pub async fn middleware(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let path = req.path().to_owned();
-    let candidate = is_public(&path) && req.method() == Method::GET;
+    // HEAD gets the headers GET would (actix drops the body itself).
+    let candidate = is_public(&path) && matches!(*req.method(), Method::GET | Method::HEAD);
     let wanted = candidate && accepts_gzip(req.headers());
     let res = next.call(req).await?;
     if !candidate {

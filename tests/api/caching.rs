@@ -134,6 +134,18 @@ async fn public_responses_are_gzipped_when_asked_and_private_ones_never() {
         )
         .await;
     assert_eq!(again.status, 304);
+    // HEAD answers the headers GET would.
+    let head = app
+        .send(
+            TestRequest::default()
+                .method(actix_web::http::Method::HEAD)
+                .uri("/api/v1/offers")
+                .insert_header(("Accept-Encoding", "gzip")),
+        )
+        .await;
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("content-encoding"), Some("gzip"));
+    assert_eq!(head.header("etag"), gzipped.header("etag"));
     // Refused with q=0.
     let refused = app
         .send(
