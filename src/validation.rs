@@ -62,3 +62,105 @@ pub fn string_enum_schema(
         .description(Some(description))
         .build()
 }
+
+/// Reads a form of text fields (multipart parts, query parameters) as a list of named checks:
+/// each reader records what is wrong with its field and returns the value only when it is
+/// right, so a parser reads top to bottom as the form's fields, and every error is reported
+/// at once by [`Form::finish`]. Blank values are absent, as a browser sends an empty input.
+pub struct Form<'a> {
+    fields: &'a std::collections::HashMap<String, String>,
+    errors: Vec<FieldError>,
+}
+
+impl<'a> Form<'a> {
+    pub fn new(fields: &'a std::collections::HashMap<String, String>) -> Self {
+        Form {
+            fields,
+            errors: Vec::new(),
+        }
+    }
+
+    /// The trimmed value, `None` when absent or blank.
+    pub fn get(&self, name: &str) -> Option<&'a str> {
+        self.fields
+            .get(name)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// Records an error.
+    pub fn fail(&mut self, field: &str, code: &str, message: &str) {
+        self.errors.push(FieldError::new(field, code, message));
+    }
+
+    /// Records `code` on `field` unless `value` is absent or passes `ok`.
+    pub fn check<T: ?Sized>(
+        &mut self,
+        field: &str,
+        value: Option<&T>,
+        ok: impl FnOnce(&T) -> bool,
+        code: &str,
+        message: &str,
+    ) {
+        if value.is_some_and(|v| !ok(v)) {
+            self.fail(field, code, message);
+        }
+    }
+
+    /// Optional text of at most `max` characters.
+    pub fn text(&mut self, name: &str, max: usize) -> Option<String> {
+        let v = self.get(name)?;
+        if v.chars().count() > max {
+            self.fail(
+                name,
+                "too_long",
+                &format!("must have at most {max} characters"),
+            );
+            return None;
+        }
+        Some(v.to_owned())
+    }
+
+    /// Required text of at most `max` characters.
+    pub fn required(&mut self, name: &str, max: usize) -> Option<String> {
+        if self.get(name).is_none() {
+            self.fail(name, "required", "is required");
+            return None;
+        }
+        self.text(name, max)
+    }
+
+    /// A required `YYYY-MM-DD` date.
+    pub fn date(&mut self, name: &str) -> Option<chrono::NaiveDate> {
+        let Some(v) = self.get(name) else {
+            self.fail(name, "required", "is required");
+            return None;
+        };
+        let d = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").ok();
+        if d.is_none() {
+            self.fail(name, "invalid_date", "must be a date as YYYY-MM-DD");
+        }
+        d
+    }
+
+    /// `true` or `false`, `default` when absent.
+    pub fn boolean(&mut self, name: &str, default: bool) -> bool {
+        match self.get(name) {
+            None => default,
+            Some("true") => true,
+            Some("false") => false,
+            Some(_) => {
+                self.fail(name, "invalid_boolean", "must be true or false");
+                default
+            }
+        }
+    }
+
+    /// The value built from the fields when every check passed, else every error found.
+    pub fn finish<T>(self, value: Option<T>) -> Result<T, Vec<FieldError>> {
+        match value {
+            Some(v) if self.errors.is_empty() => Ok(v),
+            _ => Err(self.errors),
+        }
+    }
+}

@@ -1,6 +1,6 @@
 //! Application rules in plain Rust: the candidate's form, the pipeline, and retention.
 
-use crate::validation::FieldError;
+use crate::validation::{FieldError, Form};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -232,197 +232,132 @@ pub fn is_source_slug(source: &str) -> bool {
 
 /// Checks the text fields of an application, reporting every problem at once.
 pub fn parse_form(fields: &HashMap<String, String>) -> Result<ApplicationForm, Vec<FieldError>> {
-    let mut errors = Vec::new();
-    let mut err = |f: &str, c: &str, m: &str| errors.push(FieldError::new(f, c, m));
-    let get = |name: &str| fields.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
-    let text = |name: &str,
-                max: usize,
-                required: bool,
-                err: &mut dyn FnMut(&str, &str, &str)|
-     -> Option<String> {
-        match get(name) {
-            None if required => {
-                err(name, "required", "is required");
-                None
-            }
-            None => None,
-            Some(v) if v.chars().count() > max => {
-                err(
-                    name,
-                    "too_long",
-                    &format!("must have at most {max} characters"),
-                );
-                None
-            }
-            Some(v) => Some(v.to_owned()),
-        }
-    };
-    let first_name = text("first_name", 100, true, &mut err);
-    let last_name = text("last_name", 100, true, &mut err);
-    let email = text("email", 254, true, &mut err).map(|e| e.to_lowercase());
-    if email
-        .as_deref()
-        .is_some_and(|e| !validator::ValidateEmail::validate_email(&e))
-    {
-        err("email", "invalid_email", "must be a valid email address");
-    }
-    let phone = text("phone", 30, false, &mut err);
-    if phone.as_deref().is_some_and(|p| {
-        !p.chars()
-            .all(|c| c.is_ascii_digit() || " +-.()".contains(c))
-    }) {
-        err(
-            "phone",
-            "invalid_phone",
-            "may only contain digits, spaces and + - . ( )",
-        );
-    }
-    let education_level = text("education_level", 20, true, &mut err);
-    if education_level
-        .as_deref()
-        .is_some_and(|l| !crate::offers::domain::EDUCATION_LEVELS.contains(&l))
-    {
-        err(
-            "education_level",
-            "invalid_choice",
-            "must be one of bac, bac_1, bac_2, bac_3, licence_3, master_1, master_2, doctorate",
-        );
-    }
-    let school = text("school", 200, true, &mut err);
-    let field_of_study = text("field_of_study", 200, true, &mut err);
-    let date = |name: &str, err: &mut dyn FnMut(&str, &str, &str)| match get(name) {
-        None => {
-            err(name, "required", "is required");
-            None
-        }
-        Some(v) => {
-            let d = NaiveDate::parse_from_str(v, "%Y-%m-%d").ok();
-            if d.is_none() {
-                err(name, "invalid_date", "must be a date as YYYY-MM-DD");
-            }
-            d
-        }
-    };
-    let available_from = date("available_from", &mut err);
-    let available_until = date("available_until", &mut err);
-    if let (Some(from), Some(until)) = (available_from, available_until) {
-        if until < from {
-            err(
-                "available_until",
-                "before_start",
-                "must not be before available_from",
-            );
-        }
-    }
-    let languages: Vec<CandidateLanguage> = match get("languages") {
-        None => Vec::new(),
-        Some(raw) => match serde_json::from_str::<Vec<CandidateLanguage>>(raw) {
-            Ok(list) if list.len() <= 10 => list,
-            Ok(_) => {
-                err("languages", "too_many", "must have at most 10 languages");
-                Vec::new()
-            }
-            Err(_) => {
-                err(
-                    "languages",
-                    "invalid_format",
-                    "must be a JSON array of {\"code\", \"level\"}",
-                );
-                Vec::new()
-            }
+    use crate::offers::domain::EDUCATION_LEVELS;
+    let mut f = Form::new(fields);
+    let first_name = f.required("first_name", 100);
+    let last_name = f.required("last_name", 100);
+    let email = f.required("email", 254).map(|e| e.to_lowercase());
+    f.check(
+        "email",
+        email.as_deref(),
+        |e| validator::ValidateEmail::validate_email(&e),
+        "invalid_email",
+        "must be a valid email address",
+    );
+    let phone = f.text("phone", 30);
+    f.check(
+        "phone",
+        phone.as_deref(),
+        |p| {
+            p.chars()
+                .all(|c| c.is_ascii_digit() || " +-.()".contains(c))
         },
-    };
-    for (i, l) in languages.iter().enumerate() {
-        if l.code.len() != 2 || !l.code.chars().all(|c| c.is_ascii_lowercase()) {
-            err(
-                &format!("languages[{i}].code"),
-                "invalid_language",
-                "must be an ISO 639-1 code such as en",
-            );
-        }
-        if l.level
-            .as_deref()
-            .is_some_and(|lv| !crate::offers::domain::CEFR_LEVELS.contains(&lv))
-        {
-            err(
-                &format!("languages[{i}].level"),
-                "invalid_choice",
-                "must be a CEFR level, A1 to C2",
-            );
-        }
+        "invalid_phone",
+        "may only contain digits, spaces and + - . ( )",
+    );
+    let education_level = f.required("education_level", 20);
+    f.check(
+        "education_level",
+        education_level.as_deref(),
+        |l| EDUCATION_LEVELS.contains(&l),
+        "invalid_choice",
+        "must be one of bac, bac_1, bac_2, bac_3, licence_3, master_1, master_2, doctorate",
+    );
+    let school = f.required("school", 200);
+    let field_of_study = f.required("field_of_study", 200);
+    let available_from = f.date("available_from");
+    let available_until = f.date("available_until");
+    if let (Some(from), Some(until)) = (available_from, available_until) {
+        f.check(
+            "available_until",
+            Some(&until),
+            |until| *until >= from,
+            "before_start",
+            "must not be before available_from",
+        );
     }
-    let message = text("message", 2000, false, &mut err);
-    let cover_letter_text = text("cover_letter_text", 10_000, false, &mut err);
-    match get("consent_privacy") {
-        Some("true") => {}
-        Some(_) | None => err(
+    let languages = languages(&mut f);
+    let message = f.text("message", 2000);
+    let cover_letter_text = f.text("cover_letter_text", 10_000);
+    if f.get("consent_privacy") != Some("true") {
+        f.fail(
             "consent_privacy",
             "consent_required",
             "must be true: we cannot process an application without your consent to the privacy notice",
-        ),
-    }
-    let privacy_notice_version = text("privacy_notice_version", 50, true, &mut err);
-    let consent_talent_pool = match get("consent_talent_pool") {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(_) => {
-            err(
-                "consent_talent_pool",
-                "invalid_boolean",
-                "must be true or false",
-            );
-            false
-        }
-    };
-    let source = get("source").map(str::to_lowercase);
-    if source.as_deref().is_some_and(|s| !is_source_slug(s)) {
-        err(
-            "source",
-            "invalid_source",
-            "must be a slug: 1 to 64 of a-z, 0-9, - and _, starting with a letter or digit",
         );
     }
-
-    match (
-        first_name,
-        last_name,
-        email,
-        education_level,
-        school,
-        field_of_study,
-        available_from,
-        available_until,
-        privacy_notice_version,
-    ) {
-        (
-            Some(first_name),
-            Some(last_name),
-            Some(email),
-            Some(education_level),
-            Some(school),
-            Some(field_of_study),
-            Some(available_from),
-            Some(available_until),
-            Some(privacy_notice_version),
-        ) if errors.is_empty() => Ok(ApplicationForm {
-            first_name,
-            last_name,
-            email,
+    let privacy_notice_version = f.required("privacy_notice_version", 50);
+    let consent_talent_pool = f.boolean("consent_talent_pool", false);
+    let source = f.get("source").map(str::to_lowercase);
+    f.check(
+        "source",
+        source.as_deref(),
+        is_source_slug,
+        "invalid_source",
+        "must be a slug: 1 to 64 of a-z, 0-9, - and _, starting with a letter or digit",
+    );
+    let form = (|| {
+        Some(ApplicationForm {
+            first_name: first_name?,
+            last_name: last_name?,
+            email: email?,
             phone,
-            education_level,
-            school,
-            field_of_study,
-            available_from,
-            available_until,
+            education_level: education_level?,
+            school: school?,
+            field_of_study: field_of_study?,
+            available_from: available_from?,
+            available_until: available_until?,
             languages,
             message,
             cover_letter_text,
-            privacy_notice_version,
+            privacy_notice_version: privacy_notice_version?,
             consent_talent_pool,
             source,
-        }),
-        _ => Err(errors),
+        })
+    })();
+    f.finish(form)
+}
+
+/// `languages`: a JSON array of at most 10 `{"code", "level"}`, ISO 639-1 codes and CEFR
+/// levels.
+fn languages(f: &mut Form) -> Vec<CandidateLanguage> {
+    use crate::offers::domain::CEFR_LEVELS;
+    let list = match f
+        .get("languages")
+        .map(serde_json::from_str::<Vec<CandidateLanguage>>)
+    {
+        None => return Vec::new(),
+        Some(Ok(list)) if list.len() <= 10 => list,
+        Some(Ok(_)) => {
+            f.fail("languages", "too_many", "must have at most 10 languages");
+            return Vec::new();
+        }
+        Some(Err(_)) => {
+            f.fail(
+                "languages",
+                "invalid_format",
+                "must be a JSON array of {\"code\", \"level\"}",
+            );
+            return Vec::new();
+        }
+    };
+    for (i, l) in list.iter().enumerate() {
+        f.check(
+            &format!("languages[{i}].code"),
+            Some(l.code.as_str()),
+            |c| c.len() == 2 && c.chars().all(|c| c.is_ascii_lowercase()),
+            "invalid_language",
+            "must be an ISO 639-1 code such as en",
+        );
+        f.check(
+            &format!("languages[{i}].level"),
+            l.level.as_deref(),
+            |lv| CEFR_LEVELS.contains(&lv),
+            "invalid_choice",
+            "must be a CEFR level, A1 to C2",
+        );
     }
+    list
 }
 
 /// How long data of finished recruitments is kept (CNIL).
