@@ -20,6 +20,7 @@ use crate::{
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use clap::{Parser, Subcommand};
 use diesel::PgConnection;
+use secrecy::ExposeSecret;
 use std::io::{BufRead, IsTerminal, Read, Write};
 
 #[derive(Debug, Parser)]
@@ -163,7 +164,7 @@ impl Database {
     /// `DATABASE_URL` without connecting to it, or the private cluster, started.
     pub fn locate(settings: &Settings) -> Result<Self, BoxError> {
         let (url, cluster) = match &settings.database_url {
-            Some(url) => (url.clone(), None),
+            Some(url) => (url.expose_secret().to_owned(), None),
             None => {
                 log::info!(
                     "DATABASE_URL is unset: using a private PostgreSQL cluster under {}",

@@ -22,6 +22,7 @@ use actix_web::{
     web, HttpRequest, HttpResponse,
 };
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
+use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 use std::{collections::BTreeMap, fmt::Write, sync::Mutex, time::Instant};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -208,7 +209,9 @@ fn check_access(access: &MetricsAccess, req: &HttpRequest) -> Result<(), ApiErro
                 .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
                 .map(|(_, token)| token.trim());
             match presented {
-                Some(token) if digests_equal(&Sha256::digest(token.as_bytes()).into(), sha256) => {
+                Some(token)
+                    if digests_equal(&Sha256::digest(token.as_bytes()), sha256.expose_secret()) =>
+                {
                     Ok(())
                 }
                 _ => Err(ApiError::unauthorized(
@@ -221,8 +224,8 @@ fn check_access(access: &MetricsAccess, req: &HttpRequest) -> Result<(), ApiErro
 }
 
 /// Compares two digests in constant time (no early exit on the first differing byte).
-fn digests_equal(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+fn digests_equal(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Prometheus metrics of this instance.

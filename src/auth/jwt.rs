@@ -4,6 +4,7 @@ use super::Role;
 use crate::settings::{JwtSettings, SettingsError};
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -38,7 +39,7 @@ pub struct JwtKeys {
 
 impl JwtKeys {
     pub fn new(settings: &JwtSettings) -> Result<Self, SettingsError> {
-        if settings.secret.len() < crate::settings::MIN_JWT_SECRET_BYTES {
+        if settings.secret.expose_secret().len() < crate::settings::MIN_JWT_SECRET_BYTES {
             return Err(SettingsError("JWT secret too short".into()));
         }
         let mut validation = Validation::new(ALGORITHM);
@@ -52,12 +53,12 @@ impl JwtKeys {
         validation.validate_aud = true;
         validation.leeway = 0;
         Ok(JwtKeys {
-            encoding: EncodingKey::from_secret(&settings.secret),
-            decoding: DecodingKey::from_secret(&settings.secret),
+            encoding: EncodingKey::from_secret(settings.secret.expose_secret()),
+            decoding: DecodingKey::from_secret(settings.secret.expose_secret()),
             previous: settings
                 .previous_secret
-                .as_deref()
-                .map(DecodingKey::from_secret),
+                .as_ref()
+                .map(|key| DecodingKey::from_secret(key.expose_secret())),
             validation,
             issuer: settings.issuer.clone(),
             audience: settings.audience.clone(),
@@ -133,7 +134,7 @@ mod tests {
 
     fn settings(secret: &str) -> JwtSettings {
         JwtSettings {
-            secret: secret.as_bytes().to_vec(),
+            secret: secret.as_bytes().to_vec().into(),
             secret_generated: false,
             previous_secret: None,
             issuer: "https://city.example".into(),
@@ -237,7 +238,7 @@ mod tests {
         const NEW: &str = "fedcba9876543210fedcba9876543210";
         let before = JwtKeys::new(&settings(SECRET)).unwrap();
         let mut rotated = settings(NEW);
-        rotated.previous_secret = Some(SECRET.as_bytes().to_vec());
+        rotated.previous_secret = Some(SECRET.as_bytes().to_vec().into());
         let after = JwtKeys::new(&rotated).unwrap();
         let now = Utc::now();
         let (user, session) = (Uuid::new_v4(), Uuid::new_v4());

@@ -17,6 +17,7 @@ use lettre::{
     },
     Message, SmtpTransport, Transport,
 };
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -116,7 +117,8 @@ impl SmtpMailer {
             .tls(tls)
             .timeout(Some(smtp.timeout));
         if let Some((user, password)) = &smtp.credentials {
-            builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+            let password = password.expose_secret().to_owned();
+            builder = builder.credentials(Credentials::new(user.clone(), password));
         }
         Ok(SmtpMailer {
             transport: builder.build(),

@@ -748,7 +748,7 @@ async fn a_rotated_jwt_secret_keeps_tokens_signed_with_the_previous_one_until_it
 
     // During the overlap: JWT_SECRET is the new key, JWT_PREVIOUS_SECRET the old one.
     let overlap = TestApp::from_state(app.another_instance_with(|s| {
-        s.jwt.secret = NEW.to_vec();
+        s.jwt.secret = NEW.to_vec().into();
         s.jwt.previous_secret = Some(old_secret.clone());
     }))
     .await;
@@ -774,7 +774,7 @@ async fn a_rotated_jwt_secret_keeps_tokens_signed_with_the_previous_one_until_it
 
     // After the overlap the previous key is removed: old tokens are refused, new ones work.
     let after = TestApp::from_state(app.another_instance_with(|s| {
-        s.jwt.secret = NEW.to_vec();
+        s.jwt.secret = NEW.to_vec().into();
         s.jwt.previous_secret = None;
     }))
     .await;
