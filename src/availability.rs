@@ -121,7 +121,8 @@ pub async fn schema_gate(
 }
 
 /// A request body that must arrive before a deadline: past it, reading fails with
-/// `TimedOut`, which the body extractors answer with 408 (`error::json_error`).
+/// `TimedOut` (`error::is_body_timeout`), which the body extractors answer with 408
+/// (`error::json_error`).
 struct DeadlineBody {
     inner: Payload,
     deadline: Pin<Box<tokio::time::Sleep>>,
@@ -151,11 +152,6 @@ impl Stream for DeadlineBody {
             Poll::Pending => Poll::Pending,
         }
     }
-}
-
-/// True for the error a [`DeadlineBody`] gives.
-pub fn is_body_timeout(e: &PayloadError) -> bool {
-    matches!(e, PayloadError::Io(io) if io.kind() == io::ErrorKind::TimedOut)
 }
 
 /// Whether the request says a body follows (a length above 0, or chunked).
