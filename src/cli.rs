@@ -301,7 +301,11 @@ fn serve(settings: Settings) -> Result<(), BoxError> {
     let timeouts = settings.timeouts;
     let state = AppState::new(settings, pool)?.awaiting_schema();
     // Detached: it ends once migrated, or with the process while the database is still away.
-    crate::availability::spawn_migrator(database.url.clone(), state.schema.clone());
+    crate::availability::spawn_migrator(
+        database.url.clone(),
+        state.schema.clone(),
+        crate::partners::model::repair_feed_after_restore,
+    );
     let server = http_server(state.clone(), listen, workers, timeouts)
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     log::info!("listening on http://{listen}");
