@@ -41,6 +41,13 @@ use utoipa::OpenApi;
 use utoipa_actix_web::{scope, service_config::ServiceConfig, AppExt};
 use utoipa_swagger_ui::SwaggerUi;
 
+/// Every kind of background job and its handler, given to the job workers: the queue
+/// (`jobs`) knows none of them.
+pub const JOB_KINDS: jobs::Kinds = &[
+    (jobs::EMAIL, jobs::mail::deliver),
+    (partners::webhooks::WEBHOOK, partners::webhooks::deliver),
+];
+
 /// Every route, registered once: the server and the OpenAPI document both come from here.
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(
