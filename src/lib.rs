@@ -29,6 +29,7 @@ pub mod route_table;
 pub mod settings;
 pub mod state;
 pub mod validation;
+pub mod words;
 
 use actix_web::{
     body::MessageBody,

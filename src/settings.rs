@@ -3,7 +3,6 @@
 //! Every variable the service reads is listed in [`Settings::from_env`] with its default; the
 //! README and `.env.example` document the same list.
 
-use crate::applications::upload::MinimumRate;
 use crate::proxies::{Cidr, ForwardedHeader};
 use std::{collections::HashMap, net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -468,6 +467,41 @@ impl RateLimit {
     }
 }
 
+/// The slowest an upload may arrive (`applications::upload` enforces it): past `grace`, its average rate since the start must
+/// stay at or above `bytes_per_second`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MinimumRate {
+    /// 0: no minimum.
+    pub bytes_per_second: u64,
+    pub grace: Duration,
+}
+
+impl MinimumRate {
+    pub const OFF: MinimumRate = MinimumRate {
+        bytes_per_second: 0,
+        grace: Duration::ZERO,
+    };
+
+    /// How long after its start an upload that has received `received` bytes may go on
+    /// without more: the later of the grace period and the moment its average rate falls
+    /// below the minimum. `None` when there is no minimum.
+    pub fn cut_off(&self, received: u64) -> Option<Duration> {
+        if self.bytes_per_second == 0 {
+            return None;
+        }
+        // The first millisecond at which `received` is strictly less than the minimum times
+        // the time elapsed.
+        let at = received.saturating_mul(1000) / self.bytes_per_second;
+        Some(Duration::from_millis(at.saturating_add(1)).max(self.grace))
+    }
+
+    /// Whether an upload that has received `received` bytes `elapsed` after its start is
+    /// too slow to go on.
+    pub fn is_too_slow(&self, received: u64, elapsed: Duration) -> bool {
+        self.cut_off(received).is_some_and(|at| elapsed >= at)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {0}")]
 pub struct SettingsError(pub String);
@@ -476,7 +510,7 @@ pub struct SettingsError(pub String);
 /// `www`, `localhost` and the top-level domain (`stages.grenoble.fr` gives `stages` and
 /// `grenoble`), and `passerelle`.
 fn organization_words(name: &str, public_base_url: &str) -> Vec<String> {
-    use crate::auth::strength::identity_words;
+    use crate::words::identity_words;
     let host = public_base_url
         .split("://")
         .nth(1)
