@@ -3,7 +3,7 @@
 //! has deadlines: for its body (408), for its database statements (503), for a pooled
 //! connection (503, `DATABASE_TIMEOUT_SECONDS`); bodies are bounded per route (413).
 
-use crate::{db, error::ApiError, state::AppState};
+use crate::{db, error::ApiError};
 use actix_web::error::PayloadError;
 use actix_web::{
     body::{EitherBody, MessageBody},
@@ -12,6 +12,7 @@ use actix_web::{
     middleware::Next,
     web, HttpMessage, ResponseError,
 };
+use diesel::PgConnection;
 use futures_util::{Future, Stream};
 use std::{
     io,
@@ -62,8 +63,13 @@ impl SchemaGate {
 }
 
 /// Connects (creating the database when missing) and migrates, retrying with a capped
-/// backoff until it succeeds, on a thread of its own; then opens the gate.
-pub fn spawn_migrator(url: String, gate: Arc<SchemaGate>) {
+/// backoff until it succeeds, on a thread of its own; runs `after_migrations` (the
+/// features' own repairs, given by the caller) in the same attempt; then opens the gate.
+pub fn spawn_migrator(
+    url: String,
+    gate: Arc<SchemaGate>,
+    after_migrations: fn(&mut PgConnection) -> diesel::QueryResult<()>,
+) {
     std::thread::spawn(move || {
         let mut wait = Duration::from_millis(500);
         let mut attempts = 0u32;
@@ -71,7 +77,7 @@ pub fn spawn_migrator(url: String, gate: Arc<SchemaGate>) {
             let result = db::connect_creating_database(&url).and_then(|mut conn| {
                 // The advisory lock makes another instance migrating at the same time wait.
                 let applied = db::run_migrations(&mut conn)?;
-                crate::partners::model::repair_feed_after_restore(&mut conn)?;
+                after_migrations(&mut conn)?;
                 Ok(applied)
             });
             match result {
@@ -105,13 +111,11 @@ pub fn waiting_for_database() -> ApiError {
 
 /// API requests get 503 while the schema is not known to be current.
 pub async fn schema_gate(
+    gate: Arc<SchemaGate>,
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let waiting = req.path().starts_with("/api/")
-        && req
-            .app_data::<web::Data<AppState>>()
-            .is_some_and(|s| !s.schema.is_ready());
+    let waiting = req.path().starts_with("/api/") && !gate.is_ready();
     if waiting {
         return Ok(req
             .into_response(waiting_for_database().error_response())
@@ -121,7 +125,8 @@ pub async fn schema_gate(
 }
 
 /// A request body that must arrive before a deadline: past it, reading fails with
-/// `TimedOut`, which the body extractors answer with 408 (`error::json_error`).
+/// `TimedOut` (`error::is_body_timeout`), which the body extractors answer with 408
+/// (`error::json_error`).
 struct DeadlineBody {
     inner: Payload,
     deadline: Pin<Box<tokio::time::Sleep>>,
@@ -151,11 +156,6 @@ impl Stream for DeadlineBody {
             Poll::Pending => Poll::Pending,
         }
     }
-}
-
-/// True for the error a [`DeadlineBody`] gives.
-pub fn is_body_timeout(e: &PayloadError) -> bool {
-    matches!(e, PayloadError::Io(io) if io.kind() == io::ErrorKind::TimedOut)
 }
 
 /// Whether the request says a body follows (a length above 0, or chunked).
@@ -192,24 +192,28 @@ fn body_limit(path: &str, json_limit: usize) -> usize {
     }
 }
 
+/// What [`deadline`] enforces: `REQUEST_TIMEOUT_SECONDS` and `JSON_BODY_LIMIT`.
+#[derive(Clone, Copy, Debug)]
+pub struct BodyLimits {
+    pub deadline: Duration,
+    pub json: usize,
+}
+
 /// A request body must arrive within `REQUEST_TIMEOUT_SECONDS` of its headers and stay
 /// within its route's limit (413 from the declared length, before reading; uploads of
 /// applications have their own deadline and caps). The handler's database work is bounded
 /// by the same figure as `statement_timeout` (see `db::pool_for`), and waiting for a
 /// connection by `DATABASE_TIMEOUT_SECONDS`.
 pub async fn deadline(
+    limits: BodyLimits,
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let settings = req
-        .app_data::<web::Data<AppState>>()
-        .map(|s| (s.settings.timeouts.request, s.settings.json_body_limit));
     // Most requests (every GET) carry no body: nothing to guard, no timer to arm.
-    let guarded = has_body(&req) && !is_upload(&req);
-    let Some((deadline, json_limit)) = settings.filter(|_| guarded) else {
+    if !has_body(&req) || is_upload(&req) {
         return Ok(next.call(req).await?.map_into_left_body());
-    };
-    let limit = body_limit(req.path(), json_limit);
+    }
+    let limit = body_limit(req.path(), limits.json);
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -228,7 +232,7 @@ pub async fn deadline(
     req.set_payload(Payload::Stream {
         payload: Box::pin(DeadlineBody {
             inner,
-            deadline: Box::pin(tokio::time::sleep(deadline)),
+            deadline: Box::pin(tokio::time::sleep(limits.deadline)),
             limit,
             received: 0,
         }),

@@ -302,13 +302,17 @@ fn serve(settings: Settings) -> Result<(), BoxError> {
     let timeouts = settings.timeouts;
     let state = AppState::new(settings, pool)?.awaiting_schema();
     // Detached: it ends once migrated, or with the process while the database is still away.
-    crate::availability::spawn_migrator(database.url.clone(), state.schema.clone());
+    crate::availability::spawn_migrator(
+        database.url.clone(),
+        state.schema.clone(),
+        crate::partners::model::repair_feed_after_restore,
+    );
     let server = http_server(state.clone(), listen, workers, timeouts)
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     log::info!("listening on http://{listen}");
     actix_web::rt::System::new().block_on(async move {
         let purge = crate::applications::purge::spawn_schedule(state.clone());
-        let jobs = jobs::spawn_workers(state, job_workers);
+        let jobs = jobs::spawn_workers(state, crate::JOB_KINDS, job_workers);
         // The server returns after a stop signal, once in-flight requests are done; then
         // the job workers finish the job each one has in hand.
         let served = server.await;

@@ -407,6 +407,11 @@ fn default_message(code: &str) -> String {
 
 // --- actix's own rejections, in the same body -------------------------------------------
 
+/// True for the error a body read past its deadline gives (`availability::deadline`).
+pub fn is_body_timeout(e: &actix_web::error::PayloadError) -> bool {
+    matches!(e, actix_web::error::PayloadError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut)
+}
+
 /// `JsonConfig::error_handler`: syntax errors are 400, well-formed JSON of the wrong shape is
 /// 422, a body over the limit is 413, a non-JSON content type is 415.
 pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
@@ -416,7 +421,7 @@ pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error
         | JsonPayloadError::Payload(actix_web::error::PayloadError::Overflow) => {
             ApiError::payload_too_large("The request body is larger than this endpoint accepts.")
         }
-        JsonPayloadError::Payload(e) if crate::availability::is_body_timeout(e) => ApiError::new(
+        JsonPayloadError::Payload(e) if is_body_timeout(e) => ApiError::new(
             ErrorKind::RequestTimeout,
             "body_timeout",
             "The request body did not arrive in time; send it again.",

@@ -1,17 +1,21 @@
-//! Operations endpoints: liveness and readiness for load balancers and orchestrators.
+//! Operations endpoints: liveness and readiness for load balancers and orchestrators, and
+//! the Prometheus metrics (what they count lives in `metrics`).
 
+use crate::metrics::check_access;
 use crate::{
     db,
     error::{ApiError, Problem},
     state::AppState,
 };
-use actix_web::{get, http::header, web, HttpResponse};
+use actix_web::{get, http::header, web, HttpRequest, HttpResponse};
+use diesel::{sql_query, QueryableByName, RunQueryDsl};
 use serde::Serialize;
+use std::fmt::Write;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub fn register(cfg: &mut ServiceConfig) {
-    cfg.service(live).service(ready);
+    cfg.service(live).service(ready).service(metrics);
 }
 
 fn ok_schema() -> utoipa::openapi::Object {
@@ -68,4 +72,109 @@ pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(HealthResponse { status: "ok" }))
+}
+
+#[derive(QueryableByName)]
+struct QueueDepth {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    due: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    retrying: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    dead: i64,
+}
+
+/// Prometheus metrics of this instance.
+///
+/// Who may read them is `METRICS_ACCESS`: by default (`networks`) socket peers in
+/// `METRICS_ALLOW_NETWORKS` (loopback and the private ranges), else a bearer of
+/// `METRICS_TOKEN` (`token`) or anyone (`public`).
+#[utoipa::path(
+    tag = "operations",
+    responses(
+        (status = 200, description = "Prometheus text format; without the job queue gauges while the database is unreachable", content_type = "text/plain", body = String),
+        (status = 401, description = "METRICS_ACCESS=token and no `Authorization: Bearer` with the METRICS_TOKEN (`metrics_unauthenticated`), with `WWW-Authenticate: Bearer`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "METRICS_ACCESS=networks (the default) and the socket peer is outside METRICS_ALLOW_NETWORKS, or the request came through a proxy (it carries Forwarded, X-Forwarded-For or X-Real-IP) (`metrics_forbidden`)", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/metrics")]
+pub async fn metrics(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    check_access(&state.settings.metrics.access, &req)?;
+    let mut out = String::new();
+    state.metrics.render(&mut out);
+    let pool = state.pool.state();
+    let _ = writeln!(
+        out,
+        "# HELP passerelle_db_pool_connections Database connections of this instance."
+    );
+    let _ = writeln!(out, "# TYPE passerelle_db_pool_connections gauge");
+    let _ = writeln!(
+        out,
+        "passerelle_db_pool_connections{{state=\"idle\"}} {}",
+        pool.idle_connections
+    );
+    let _ = writeln!(
+        out,
+        "passerelle_db_pool_connections{{state=\"in_use\"}} {}",
+        pool.connections.saturating_sub(pool.idle_connections)
+    );
+    let _ = writeln!(
+        out,
+        "# HELP passerelle_db_pool_waiting Requests and jobs waiting for a database connection."
+    );
+    let _ = writeln!(out, "# TYPE passerelle_db_pool_waiting gauge");
+    let _ = writeln!(
+        out,
+        "passerelle_db_pool_waiting {}",
+        state
+            .metrics
+            .pool_waiting
+            .load(std::sync::atomic::Ordering::Relaxed)
+    );
+    let _ = writeln!(
+        out,
+        "passerelle_db_pool_max_connections {}",
+        state.settings.pool_size
+    );
+    let _ = writeln!(
+        out,
+        "passerelle_upload_slots_free {}",
+        state.uploads.available_permits()
+    );
+    // The queue lives in the database: while it is unreachable (or not migrated yet) the
+    // queue gauges are left out, and the instance's own figures are still served — an
+    // outage is when they matter most.
+    let depth = if state.schema.is_ready() {
+        state
+            .db(|conn| {
+                Ok(sql_query(
+                    "SELECT count(*) FILTER (WHERE attempts < max_attempts AND run_at <= now()) AS due, \
+                            count(*) FILTER (WHERE attempts > 0 AND attempts < max_attempts) AS retrying, \
+                            count(*) FILTER (WHERE attempts >= max_attempts) AS dead FROM jobs",
+                )
+                .get_result::<QueueDepth>(conn)?)
+            })
+            .await
+            .ok()
+    } else {
+        None
+    };
+    if let Some(depth) = depth {
+        let _ = writeln!(out, "# HELP passerelle_jobs Jobs in the queue: due now, failed and waiting to retry, out of attempts.");
+        let _ = writeln!(out, "# TYPE passerelle_jobs gauge");
+        let _ = writeln!(out, "passerelle_jobs{{state=\"due\"}} {}", depth.due);
+        let _ = writeln!(
+            out,
+            "passerelle_jobs{{state=\"retrying\"}} {}",
+            depth.retrying
+        );
+        let _ = writeln!(out, "passerelle_jobs{{state=\"dead\"}} {}", depth.dead);
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .body(out))
 }

@@ -29,6 +29,7 @@ pub mod route_table;
 pub mod settings;
 pub mod state;
 pub mod validation;
+pub mod words;
 
 use actix_web::{
     body::MessageBody,
@@ -40,6 +41,13 @@ use state::AppState;
 use utoipa::OpenApi;
 use utoipa_actix_web::{scope, service_config::ServiceConfig, AppExt};
 use utoipa_swagger_ui::SwaggerUi;
+
+/// Every kind of background job and its handler, given to the job workers: the queue
+/// (`jobs`) knows none of them.
+pub const JOB_KINDS: jobs::Kinds = &[
+    (jobs::EMAIL, jobs::mail::deliver),
+    (partners::webhooks::WEBHOOK, partners::webhooks::deliver),
+];
 
 /// Every route, registered once: the server and the OpenAPI document both come from here.
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -59,8 +67,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(partners::register)
             .configure(audit::routes::register),
     )
-    .configure(health::register)
-    .configure(metrics::register);
+    .configure(health::register);
 }
 
 /// Headers every response carries (a handler's own value wins).
@@ -94,6 +101,12 @@ pub fn build_app(
 > {
     let json_limit = state.settings.json_body_limit;
     let https = state.settings.public_base_url.starts_with("https://");
+    let counters = state.metrics.clone();
+    let gate = state.schema.clone();
+    let body_limits = availability::BodyLimits {
+        deadline: state.settings.timeouts.request,
+        json: json_limit,
+    };
     let (app, mut api) = App::new()
         .into_utoipa_app()
         .openapi(openapi::ApiDoc::openapi())
@@ -126,8 +139,12 @@ pub fn build_app(
         .default_service(web::to(route_table::unmatched))
         // Innermost, so that the access log and the metrics still say HEAD.
         .wrap(actix_web::middleware::from_fn(route_table::head_as_get))
-        .wrap(actix_web::middleware::from_fn(availability::deadline))
-        .wrap(actix_web::middleware::from_fn(availability::schema_gate))
+        .wrap(actix_web::middleware::from_fn(move |req, next| {
+            availability::deadline(body_limits, req, next)
+        }))
+        .wrap(actix_web::middleware::from_fn(move |req, next| {
+            availability::schema_gate(gate.clone(), req, next)
+        }))
         .wrap(ErrorHandlers::new().default_handler(error::problem_for_plain_errors))
         .wrap(actix_web::middleware::from_fn(ratelimit::headers))
         .wrap(actix_web::middleware::from_fn(cache_policy::middleware))
@@ -139,6 +156,8 @@ pub fn build_app(
                 .custom_request_replace("METHOD", |req| req.method().to_string()),
         )
         .wrap(actix_web::middleware::from_fn(cors::middleware))
-        .wrap(actix_web::middleware::from_fn(metrics::middleware))
+        .wrap(actix_web::middleware::from_fn(move |req, next| {
+            metrics::middleware(counters.clone(), req, next)
+        }))
         .wrap(actix_web::middleware::from_fn(request_id::middleware))
 }

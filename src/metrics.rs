@@ -1,4 +1,4 @@
-//! `GET /metrics` in the Prometheus text format: requests by route and status, latency
+//! The Prometheus metrics (`GET /metrics`, served by `health::metrics`): requests by route and status, latency
 //! histograms, the database pool, and the job queue. Counters are per instance, as
 //! Prometheus expects (it scrapes each instance); the job queue figures come from the
 //! database and are the same on every instance.
@@ -11,25 +11,22 @@
 use crate::{
     error::{ApiError, ErrorKind},
     settings::MetricsAccess,
-    state::AppState,
 };
 use actix_web::{
     body::MessageBody,
     dev::{ServiceRequest, ServiceResponse},
-    get,
     http::{header, Method},
     middleware::Next,
-    web, HttpRequest, HttpResponse,
+    HttpRequest,
 };
-use diesel::{sql_query, QueryableByName, RunQueryDsl};
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
-use std::{collections::BTreeMap, fmt::Write, sync::Mutex, time::Instant};
-use utoipa_actix_web::service_config::ServiceConfig;
-
-pub fn register(cfg: &mut ServiceConfig) {
-    cfg.service(metrics);
-}
+use std::{
+    collections::BTreeMap,
+    fmt::Write,
+    sync::{Arc, Mutex},
+    time::Instant,
+};
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 11] = [
@@ -91,7 +88,7 @@ impl Metrics {
         h.count += 1;
     }
 
-    fn render(&self, out: &mut String) {
+    pub fn render(&self, out: &mut String) {
         let m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         out.push_str(
             "# HELP passerelle_http_requests_total HTTP requests by method, route and status.\n",
@@ -142,6 +139,7 @@ fn escape(label: &str) -> String {
 /// concrete path, which could hold an id or a slug; `unmatched` for every path that is no
 /// route) and its method label ([`method_label`]).
 pub async fn middleware(
+    metrics: Arc<Metrics>,
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
@@ -152,25 +150,13 @@ pub async fn middleware(
         .request()
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
-    if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
-        state.metrics.observe(
-            method,
-            &route,
-            res.status().as_u16(),
-            started.elapsed().as_secs_f64(),
-        );
-    }
+    metrics.observe(
+        method,
+        &route,
+        res.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
     Ok(res)
-}
-
-#[derive(QueryableByName)]
-struct QueueDepth {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    due: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    retrying: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    dead: i64,
 }
 
 /// Whether `req` may read the metrics, per `METRICS_ACCESS`. Decided on the socket peer,
@@ -179,7 +165,7 @@ struct QueueDepth {
 /// forwarding header (`Forwarded`, `X-Forwarded-For`, `X-Real-IP`) came through a proxy and
 /// is refused in `networks` mode: a proxy on a listed network (or on the same host) would
 /// otherwise make the metrics public. A scraper reads them directly.
-fn check_access(access: &MetricsAccess, req: &HttpRequest) -> Result<(), ApiError> {
+pub fn check_access(access: &MetricsAccess, req: &HttpRequest) -> Result<(), ApiError> {
     match access {
         MetricsAccess::Public => Ok(()),
         MetricsAccess::Networks(networks) => {
@@ -226,101 +212,6 @@ fn check_access(access: &MetricsAccess, req: &HttpRequest) -> Result<(), ApiErro
 /// Compares two digests in constant time (no early exit on the first differing byte).
 fn digests_equal(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// Prometheus metrics of this instance.
-///
-/// Who may read them is `METRICS_ACCESS`: by default (`networks`) socket peers in
-/// `METRICS_ALLOW_NETWORKS` (loopback and the private ranges), else a bearer of
-/// `METRICS_TOKEN` (`token`) or anyone (`public`).
-#[utoipa::path(
-    tag = "operations",
-    responses(
-        (status = 200, description = "Prometheus text format; without the job queue gauges while the database is unreachable", content_type = "text/plain", body = String),
-        (status = 401, description = "METRICS_ACCESS=token and no `Authorization: Bearer` with the METRICS_TOKEN (`metrics_unauthenticated`), with `WWW-Authenticate: Bearer`", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "METRICS_ACCESS=networks (the default) and the socket peer is outside METRICS_ALLOW_NETWORKS, or the request came through a proxy (it carries Forwarded, X-Forwarded-For or X-Real-IP) (`metrics_forbidden`)", body = crate::error::Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/metrics")]
-pub async fn metrics(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    check_access(&state.settings.metrics.access, &req)?;
-    let mut out = String::new();
-    state.metrics.render(&mut out);
-    let pool = state.pool.state();
-    let _ = writeln!(
-        out,
-        "# HELP passerelle_db_pool_connections Database connections of this instance."
-    );
-    let _ = writeln!(out, "# TYPE passerelle_db_pool_connections gauge");
-    let _ = writeln!(
-        out,
-        "passerelle_db_pool_connections{{state=\"idle\"}} {}",
-        pool.idle_connections
-    );
-    let _ = writeln!(
-        out,
-        "passerelle_db_pool_connections{{state=\"in_use\"}} {}",
-        pool.connections.saturating_sub(pool.idle_connections)
-    );
-    let _ = writeln!(
-        out,
-        "# HELP passerelle_db_pool_waiting Requests and jobs waiting for a database connection."
-    );
-    let _ = writeln!(out, "# TYPE passerelle_db_pool_waiting gauge");
-    let _ = writeln!(
-        out,
-        "passerelle_db_pool_waiting {}",
-        state
-            .metrics
-            .pool_waiting
-            .load(std::sync::atomic::Ordering::Relaxed)
-    );
-    let _ = writeln!(
-        out,
-        "passerelle_db_pool_max_connections {}",
-        state.settings.pool_size
-    );
-    let _ = writeln!(
-        out,
-        "passerelle_upload_slots_free {}",
-        state.uploads.available_permits()
-    );
-    // The queue lives in the database: while it is unreachable (or not migrated yet) the
-    // queue gauges are left out, and the instance's own figures are still served — an
-    // outage is when they matter most.
-    let depth = if state.schema.is_ready() {
-        state
-            .db(|conn| {
-                Ok(sql_query(
-                    "SELECT count(*) FILTER (WHERE attempts < max_attempts AND run_at <= now()) AS due, \
-                            count(*) FILTER (WHERE attempts > 0 AND attempts < max_attempts) AS retrying, \
-                            count(*) FILTER (WHERE attempts >= max_attempts) AS dead FROM jobs",
-                )
-                .get_result::<QueueDepth>(conn)?)
-            })
-            .await
-            .ok()
-    } else {
-        None
-    };
-    if let Some(depth) = depth {
-        let _ = writeln!(out, "# HELP passerelle_jobs Jobs in the queue: due now, failed and waiting to retry, out of attempts.");
-        let _ = writeln!(out, "# TYPE passerelle_jobs gauge");
-        let _ = writeln!(out, "passerelle_jobs{{state=\"due\"}} {}", depth.due);
-        let _ = writeln!(
-            out,
-            "passerelle_jobs{{state=\"retrying\"}} {}",
-            depth.retrying
-        );
-        let _ = writeln!(out, "passerelle_jobs{{state=\"dead\"}} {}", depth.dead);
-    }
-    Ok(HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .insert_header(("Cache-Control", "no-store"))
-        .body(out))
 }
 
 #[cfg(test)]

@@ -8,15 +8,14 @@
 //! shifted per client (by a fraction of the window derived from the bucket), so clients do
 //! not all get their budget back at the same second.
 //!
-//! A handler calls [`check`] first; [`headers`], a middleware, then adds `RateLimit-Policy`
+//! A handler calls `AppState::rate_limit` first ([`pending`], [`hit`], [`counted`]); [`headers`], a middleware, then adds `RateLimit-Policy`
 //! and `RateLimit` (draft-ietf-httpapi-ratelimit-headers-11) to whatever the handler
 //! answered, a 429 included.
 
 use crate::{
     error::{ApiError, ErrorKind},
     http::client_address,
-    settings::RateLimit,
-    state::AppState,
+    settings::{RateLimit, Settings},
 };
 use actix_web::{
     body::MessageBody,
@@ -68,8 +67,8 @@ impl Policy {
         }
     }
 
-    fn rule(self, state: &AppState) -> RateLimit {
-        let limits = &state.settings.rate_limits;
+    fn rule(self, settings: &Settings) -> RateLimit {
+        let limits = &settings.rate_limits;
         match self {
             Policy::Reads => limits.reads,
             Policy::Search => limits.search,
@@ -250,22 +249,47 @@ fn rate_limited(quota: &Quota) -> ApiError {
     .with_retry_after(quota.reset_secs)
 }
 
-/// Counts the request under `policy` for its client address; 429 `rate_limited` with
-/// `Retry-After` when the address is over the limit. Does nothing when the policy is off.
-///
-/// Like all database work, it fails with 503 when the database cannot be reached: every
-/// limited route needs the database anyway, so failing open would only move the 503.
-pub async fn check(state: &AppState, req: &HttpRequest, policy: Policy) -> Result<(), ApiError> {
-    let rule = policy.rule(state);
+/// A request about to be counted under a policy: the rule, the client's bucket and the end
+/// of its current window. The database hit in between is the caller's
+/// (`AppState::rate_limit`, which holds the pool).
+pub struct Pending {
+    pub policy: Policy,
+    pub rule: RateLimit,
+    pub bucket: Vec<u8>,
+    pub window_end: DateTime<Utc>,
+}
+
+/// Before the database: `None` when the policy is off.
+pub fn pending(
+    settings: &Settings,
+    req: &HttpRequest,
+    policy: Policy,
+    now: DateTime<Utc>,
+) -> Option<Pending> {
+    let rule = policy.rule(settings);
     if !rule.is_enabled() {
-        return Ok(());
+        return None;
     }
-    let bucket = bucket(policy, &client_address(req, &state.settings));
-    let now = state.now();
-    let (end, _) = window_end(&bucket, now, rule.window);
-    let (hits, end) = state
-        .db(move |conn| Ok(hit(conn, &bucket, end, now)?))
-        .await?;
+    let bucket = bucket(policy, &client_address(req, settings));
+    let (window_end, _) = window_end(&bucket, now, rule.window);
+    Some(Pending {
+        policy,
+        rule,
+        bucket,
+        window_end,
+    })
+}
+
+/// After the database ([`hit`] gave `hits` and the window's `end`): records the quota for
+/// [`headers`]; 429 `rate_limited` with `Retry-After` when the address is over the limit.
+pub fn counted(
+    req: &HttpRequest,
+    pending: &Pending,
+    hits: i32,
+    end: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let (policy, rule) = (pending.policy, pending.rule);
     let reset_secs = u64::try_from((end - now).num_milliseconds())
         .unwrap_or(0)
         .div_ceil(1000);
@@ -281,7 +305,7 @@ pub async fn check(state: &AppState, req: &HttpRequest, policy: Policy) -> Resul
     Ok(())
 }
 
-/// Adds the RateLimit headers to the response of a request that [`check`] counted.
+/// Adds the RateLimit headers to the response of a request that `AppState::rate_limit` counted.
 pub async fn headers(
     req: ServiceRequest,
     next: Next<impl MessageBody>,

@@ -8,6 +8,7 @@ use crate::{
     error::ApiError,
     jobs::mail::{mailer_from_settings, Mailer},
     offers::cache::CatalogCache,
+    ratelimit,
     settings::Settings,
 };
 use chrono::{DateTime, Utc};
@@ -92,6 +93,27 @@ impl AppState {
 
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// Counts the request under `policy` for its client address; 429 `rate_limited` with
+    /// `Retry-After` when the address is over the limit. Does nothing when the policy is off.
+    ///
+    /// Like all database work, it fails with 503 when the database cannot be reached: every
+    /// limited route needs the database anyway, so failing open would only move the 503.
+    pub async fn rate_limit(
+        &self,
+        req: &actix_web::HttpRequest,
+        policy: ratelimit::Policy,
+    ) -> Result<(), ApiError> {
+        let now = self.now();
+        let Some(pending) = ratelimit::pending(&self.settings, req, policy, now) else {
+            return Ok(());
+        };
+        let (bucket, window_end) = (pending.bucket.clone(), pending.window_end);
+        let (hits, end) = self
+            .db(move |conn| Ok(ratelimit::hit(conn, &bucket, window_end, now)?))
+            .await?;
+        ratelimit::counted(req, &pending, hits, end, now)
     }
 
     /// Runs one unit of database work on the blocking pool, never on an actix worker.

@@ -10,7 +10,7 @@ use super::{
 use crate::{
     error::{ApiError, Problem},
     offers::{domain::OfferStatus, model as offers, model::Offer},
-    ratelimit::{self, Policy},
+    ratelimit::Policy,
     state::AppState,
     validation::FieldError,
 };
@@ -429,7 +429,7 @@ pub async fn apply(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     // Before anything is read: a refused client does not get to send megabytes first.
-    ratelimit::check(&state, &req, Policy::Apply).await?;
+    state.rate_limit(&req, Policy::Apply).await?;
     let id_or_slug = id_or_slug.into_inner();
     let key = idempotency_key(&req)?;
     let limits = state.settings.applications;

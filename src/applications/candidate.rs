@@ -11,7 +11,7 @@ use crate::{
     auth::bearer_token,
     error::{ApiError, Problem},
     offers::model as offers,
-    ratelimit::{self, Policy},
+    ratelimit::Policy,
     state::AppState,
 };
 use actix_web::{
@@ -244,7 +244,7 @@ pub async fn correct_my_application(
 ) -> Result<HttpResponse, ApiError> {
     let (id, now, body) = (me.application_id, state.now(), body.take()?);
     if body.email.is_some() {
-        ratelimit::check(&state, &req, Policy::EmailChange).await?;
+        state.rate_limit(&req, Policy::EmailChange).await?;
     }
     let (view_body, pending) = state
         .db(move |conn| {
@@ -343,7 +343,7 @@ pub async fn confirm_my_email(
     me: CandidateAuth,
     body: crate::http::JsonBody<EmailConfirmation>,
 ) -> Result<HttpResponse, ApiError> {
-    ratelimit::check(&state, &req, Policy::EmailChange).await?;
+    state.rate_limit(&req, Policy::EmailChange).await?;
     let (id, now) = (me.application_id, state.now());
     let code_hash = crate::http::token_hash(body.take()?.code.trim());
     let confirmed = state

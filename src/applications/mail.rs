@@ -106,7 +106,7 @@ pub fn confirmation(a: &Application, offer: &Offer, ctx: &MailContext) -> Option
             title = offer.title,
             organization = offer.organization,
             department = offer.department,
-            url = crate::partners::jsonld::offer_url(&ctx.offer_url_template, offer),
+            url = crate::partners::text::offer_url(&ctx.offer_url_template, offer),
             retention = duration_in_words(ctx.retention_after_decision_days),
             pool = if a.consent_talent_pool {
                 format!(

@@ -49,10 +49,6 @@ impl Application {
         super::domain::ApplicationStatus::parse(&self.status)
             .unwrap_or(super::domain::ApplicationStatus::Submitted)
     }
-
-    pub fn etag(&self) -> String {
-        crate::http::version_etag(self.id, self.version)
-    }
 }
 
 #[derive(Debug, Insertable)]

@@ -13,7 +13,7 @@ use crate::{
     db::pagination::{Cursor, Position},
     error::{ApiError, Problem},
     http::pages::{Page, PageParams},
-    http::{check_if_match, if_match, respond_with_etag},
+    http::{check_if_match, if_match, respond_with_etag, version_etag},
     offers::model as offers,
     reviews::{
         access::{application_access, offer_access, Access},
@@ -328,7 +328,11 @@ pub async fn get_application(
             Ok((a, view))
         })
         .await?;
-    let mut res = respond_with_etag(&req, &application.etag(), &view);
+    let mut res = respond_with_etag(
+        &req,
+        &version_etag(application.id, application.version),
+        &view,
+    );
     res.headers_mut().insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("private, no-store"),
@@ -492,7 +496,7 @@ pub async fn transition_application(
                 let to = ApplicationStatus::parse(&body.to).ok_or_else(|| {
                     ApiError::invalid_field("to", "invalid_choice", "is not a pipeline status")
                 })?;
-                check_if_match(&expected, &current.etag())?;
+                check_if_match(&expected, &version_etag(current.id, current.version))?;
                 staff_move(current.status(), to, body.reason.as_deref()).map_err(|e| match e {
                     MoveError::Illegal(why) => ApiError::conflict("illegal_transition", why),
                     MoveError::Invalid(field) => ApiError::validation(vec![field]),
@@ -521,7 +525,7 @@ pub async fn transition_application(
         .await?;
     log::info!("application {id} moved to {} by {actor}", moved.status);
     Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, moved.etag()))
+        .insert_header((header::ETAG, version_etag(moved.id, moved.version)))
         .json(StaffApplicationView::new(&moved, &docs)))
 }
 

@@ -15,7 +15,6 @@ use std::{
     pin::Pin,
     sync::{Arc, Mutex},
     task::{Context, Poll},
-    time::Duration,
 };
 use tokio::time::{Instant, Sleep};
 
@@ -34,40 +33,7 @@ pub struct Submission {
     pub files: HashMap<String, UploadedFile>,
 }
 
-/// The slowest an upload may arrive: past `grace`, its average rate since the start must
-/// stay at or above `bytes_per_second`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MinimumRate {
-    /// 0: no minimum.
-    pub bytes_per_second: u64,
-    pub grace: Duration,
-}
-
-impl MinimumRate {
-    pub const OFF: MinimumRate = MinimumRate {
-        bytes_per_second: 0,
-        grace: Duration::ZERO,
-    };
-
-    /// How long after its start an upload that has received `received` bytes may go on
-    /// without more: the later of the grace period and the moment its average rate falls
-    /// below the minimum. `None` when there is no minimum.
-    pub fn cut_off(&self, received: u64) -> Option<Duration> {
-        if self.bytes_per_second == 0 {
-            return None;
-        }
-        // The first millisecond at which `received` is strictly less than the minimum times
-        // the time elapsed.
-        let at = received.saturating_mul(1000) / self.bytes_per_second;
-        Some(Duration::from_millis(at.saturating_add(1)).max(self.grace))
-    }
-
-    /// Whether an upload that has received `received` bytes `elapsed` after its start is
-    /// too slow to go on.
-    pub fn is_too_slow(&self, received: u64, elapsed: Duration) -> bool {
-        self.cut_off(received).is_some_and(|at| elapsed >= at)
-    }
-}
+pub use crate::settings::MinimumRate;
 
 /// The error a [`MinimumRateBody`] ends with, told apart from other I/O errors by its type.
 #[derive(Debug)]
@@ -367,6 +333,7 @@ mod tests {
     use super::*;
     use actix_web::ResponseError;
     use futures_util::stream;
+    use std::time::Duration;
 
     const RULE: MinimumRate = MinimumRate {
         bytes_per_second: 1000,

@@ -133,9 +133,9 @@ pub fn check_password_policy(
     }
     let email = context.email.to_lowercase();
     let local_part = email.split('@').next().unwrap_or_default();
-    let mut identity = strength::identity_words(local_part);
+    let mut identity = crate::words::identity_words(local_part);
     identity.push(local_part.to_owned());
-    identity.extend(strength::identity_words(context.name));
+    identity.extend(crate::words::identity_words(context.name));
     identity.extend(context.organization_words.iter().cloned());
     let without = strength::log10_guesses(password, &[], context.year);
     if without < MIN_LOG10_GUESSES {
@@ -194,7 +194,7 @@ mod tests {
 
     #[test]
     fn policy_refuses_short_common_and_identity_passwords() {
-        let words = strength::identity_words("Ville de Grenoble");
+        let words = crate::words::identity_words("Ville de Grenoble");
         let check = |pw: &str| check_password_policy("password", pw, &context(&words));
         let code = |pw: &str| match check(pw) {
             Err(e) => e.problem().errors[0].code.clone(),

@@ -10,7 +10,7 @@ use crate::{
     audit,
     error::{ApiError, Problem},
     http::{client_address, opaque_token, token_hash},
-    ratelimit::{self, Policy},
+    ratelimit::Policy,
     state::AppState,
 };
 use actix_web::{get, http::header, post, web, HttpRequest, HttpResponse};
@@ -190,7 +190,7 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.take()?;
     // Every attempt counts, on top of the failure throttling below.
-    ratelimit::check(&state, &req, Policy::Login).await?;
+    state.rate_limit(&req, Policy::Login).await?;
     body.validate()?;
     let LoginRequest { email, password } = body;
     let address_key = crate::http::client_key(&client_address(&req, &state.settings));

@@ -9,6 +9,7 @@
 //! Pure CPU work bounded by the password's length (256 characters at most): a few
 //! milliseconds.
 
+use crate::words::{fold, MIN_WORD_CHARS};
 use std::{collections::HashMap, sync::OnceLock};
 
 /// Breached passwords, most common first; the rank of a word is its line among the entries.
@@ -16,8 +17,6 @@ const BREACHED: &str = include_str!("breached_passwords.txt");
 
 /// The longest piece looked up in the word lists.
 const MAX_WORD_CHARS: usize = 32;
-/// Pieces shorter than this are left to brute force.
-const MIN_WORD_CHARS: usize = 3;
 /// zxcvbn's floor for a piece that is part of a longer password, and its cost per extra
 /// piece (the attacker does not know how many pieces there are).
 const MIN_PIECE_GUESSES: f64 = 50.0;
@@ -37,42 +36,6 @@ fn breached() -> &'static HashMap<&'static str, u32> {
             .zip(1u32..)
             .collect()
     })
-}
-
-/// Lowercase, without the accents French names and words carry (`Élodie` is `elodie`), one
-/// character for one so that positions stay aligned.
-fn fold(c: char) -> char {
-    let c = c.to_lowercase().next().unwrap_or(c);
-    match c {
-        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'æ' => 'a',
-        'ç' => 'c',
-        'è' | 'é' | 'ê' | 'ë' => 'e',
-        'ì' | 'í' | 'î' | 'ï' => 'i',
-        'ñ' => 'n',
-        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'œ' | 'ø' => 'o',
-        'ù' | 'ú' | 'û' | 'ü' => 'u',
-        'ý' | 'ÿ' => 'y',
-        other => other,
-    }
-}
-
-/// The words of a name, an email address, an organisation or a host name that an attacker
-/// who knows them would try: each part of at least three letters, and the parts joined.
-pub fn identity_words(text: &str) -> Vec<String> {
-    let folded: String = text.chars().map(fold).collect();
-    let parts: Vec<&str> = folded
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|p| !p.is_empty())
-        .collect();
-    let mut words: Vec<String> = parts
-        .iter()
-        .filter(|p| p.chars().count() >= MIN_WORD_CHARS)
-        .map(|p| p.to_string())
-        .collect();
-    if parts.len() > 1 {
-        words.push(parts.concat());
-    }
-    words
 }
 
 /// Leetspeak read back as letters, in two readings of `1` and `|` (`i` and `l`).
@@ -277,6 +240,7 @@ pub fn log10_guesses(password: &str, identity: &[String], year: i32) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::words::identity_words;
 
     const ACCOUNT: [&str; 3] = ["Yolène Kerbrat", "yolene.kerbrat", "Ville de Villeurbanne"];
 

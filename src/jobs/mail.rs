@@ -5,9 +5,11 @@
 //! transaction, and a job worker calls the mailer on the blocking pool.
 
 use super::outbox::OutboxMailer;
+use super::{Job, JobError};
 use crate::{
     db::DbPool,
     settings::{MailSettings, SettingsError, SmtpSettings, SmtpTls},
+    state::AppState,
 };
 use lettre::{
     message::{header::ContentType, Mailbox},
@@ -21,6 +23,24 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use uuid::Uuid;
+
+/// The handler of [`super::EMAIL`] jobs: sends the email in the payload with the state's
+/// mailer. Blocking: called by the job queue on the blocking pool.
+pub fn deliver(state: &AppState, job: &Job) -> Result<(), JobError> {
+    // serde's message could quote a field's value (an address): say only what failed.
+    let email: Email = serde::Deserialize::deserialize(&job.payload)
+        .map_err(|_| JobError::Permanent("the payload is not an email".to_owned()))?;
+    state
+        .mailer
+        .send_about(&email, job.application_id)
+        .map_err(|e| {
+            if e.is_permanent() {
+                JobError::Permanent(e.to_string())
+            } else {
+                JobError::Retry(e.to_string())
+            }
+        })
+}
 
 /// One plain-text email: the payload of an `"email"` job.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]

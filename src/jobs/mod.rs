@@ -304,33 +304,23 @@ pub enum JobError {
     Permanent(String),
 }
 
-/// Runs one job's work. Blocking: it is called on the blocking pool.
-fn handle(state: &AppState, job: &Job) -> Result<(), JobError> {
-    match job.kind.as_str() {
-        EMAIL => send_email(state, &job.payload, job.application_id),
-        crate::partners::webhooks::WEBHOOK => crate::partners::webhooks::deliver(state, job),
-        other => Err(JobError::Permanent(format!("unknown job kind {other:?}"))),
-    }
-}
+/// Runs one job of its kind. Blocking: it is called on the blocking pool.
+pub type Handler = fn(&AppState, &Job) -> Result<(), JobError>;
 
-fn send_email(
-    state: &AppState,
-    payload: &serde_json::Value,
-    application_id: Option<Uuid>,
-) -> Result<(), JobError> {
-    // serde's message could quote a field's value (an address): say only what failed.
-    let email: Email = serde::Deserialize::deserialize(payload)
-        .map_err(|_| JobError::Permanent("the payload is not an email".to_owned()))?;
-    state
-        .mailer
-        .send_about(&email, application_id)
-        .map_err(|e| {
-            if e.is_permanent() {
-                JobError::Permanent(e.to_string())
-            } else {
-                JobError::Retry(e.to_string())
-            }
-        })
+/// The job kinds the workers run, each with its handler. The application gives the table
+/// (`crate::JOB_KINDS`), so the queue itself knows no kind and imports no feature.
+pub type Kinds = &'static [(&'static str, Handler)];
+
+/// Runs one job's work with the handler of its kind. Blocking: it is called on the blocking
+/// pool.
+fn handle(kinds: Kinds, state: &AppState, job: &Job) -> Result<(), JobError> {
+    match kinds.iter().find(|(kind, _)| *kind == job.kind) {
+        Some((_, handler)) => handler(state, job),
+        None => Err(JobError::Permanent(format!(
+            "unknown job kind {:?}",
+            job.kind
+        ))),
+    }
 }
 
 // --- workers ---------------------------------------------------------------------------
@@ -357,14 +347,14 @@ pub struct Ran {
 /// One step of a worker: claims the next due job, runs it, records the outcome. `None` when
 /// no job is due. The connection is held only to claim and to record, not while the handler
 /// waits on a mail server.
-pub async fn run_next(state: &AppState) -> Result<Option<Ran>, WorkerError> {
+pub async fn run_next(state: &AppState, kinds: Kinds) -> Result<Option<Ran>, WorkerError> {
     let (now, lease) = (state.now(), state.settings.jobs.lease);
     let Some(job) = with_conn(state, move |conn| claim_next(conn, now, lease)).await? else {
         return Ok(None);
     };
     let result = {
         let (state, job) = (state.clone(), job.clone());
-        web::block(move || handle(&state, &job))
+        web::block(move || handle(kinds, &state, &job))
             .await
             .unwrap_or_else(|_| Err(JobError::Retry("the handler panicked".to_owned())))
     };
@@ -434,10 +424,12 @@ pub struct Workers {
 
 /// Starts `n` workers on the current actix runtime (none when `n` is 0). Each loops: run a
 /// step, and when the queue is empty wait `JOB_POLL_INTERVAL_MS`, or less if told to stop.
-pub fn spawn_workers(state: AppState, n: usize) -> Workers {
+pub fn spawn_workers(state: AppState, kinds: Kinds, n: usize) -> Workers {
     let (stop, stopped) = watch::channel(false);
     let handles = (0..n)
-        .map(|worker| actix_web::rt::spawn(work_loop(state.clone(), worker, stopped.clone())))
+        .map(|worker| {
+            actix_web::rt::spawn(work_loop(state.clone(), kinds, worker, stopped.clone()))
+        })
         .collect();
     if n > 0 {
         log::info!("{n} job worker(s) started");
@@ -470,7 +462,7 @@ impl Workers {
     }
 }
 
-async fn work_loop(state: AppState, worker: usize, mut stop: watch::Receiver<bool>) {
+async fn work_loop(state: AppState, kinds: Kinds, worker: usize, mut stop: watch::Receiver<bool>) {
     let poll = state.settings.jobs.poll_interval;
     let mut failing = false;
     // A server started before its database: no job runs on a schema not yet migrated.
@@ -480,7 +472,7 @@ async fn work_loop(state: AppState, worker: usize, mut stop: watch::Receiver<boo
     }
     // The sender gone counts as a stop: nobody could ever tell this loop to end otherwise.
     while !(*stop.borrow() || stop.has_changed().is_err()) {
-        let idle = match run_next(&state).await {
+        let idle = match run_next(&state, kinds).await {
             Ok(ran) => {
                 if failing {
                     log::info!("job worker {worker}: the queue is reachable again");

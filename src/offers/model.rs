@@ -62,11 +62,6 @@ pub struct Offer {
 }
 
 impl Offer {
-    /// The strong ETag of this version, for `If-Match`.
-    pub fn etag(&self) -> String {
-        crate::http::version_etag(self.id, self.version)
-    }
-
     pub fn status(&self) -> OfferStatus {
         OfferStatus::parse(&self.status).unwrap_or(OfferStatus::Draft)
     }

@@ -9,7 +9,7 @@ use crate::{
     db::pagination::{invalid_cursor, Cursor},
     error::{ApiError, Problem},
     http::pages::{add_next_link, next_cursor, PageParams},
-    ratelimit::{self, Policy},
+    ratelimit::Policy,
     state::AppState,
     validation::FieldError,
 };
@@ -291,7 +291,7 @@ pub async fn list_public_offers(
     } else {
         Policy::Reads
     };
-    ratelimit::check(&state, &req, policy).await?;
+    state.rate_limit(&req, policy).await?;
     let Parsed {
         filter,
         sort,
@@ -377,7 +377,7 @@ pub async fn get_public_offer(
     req: HttpRequest,
     id_or_slug: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    ratelimit::check(&state, &req, Policy::Reads).await?;
+    state.rate_limit(&req, Policy::Reads).await?;
     let key = id_or_slug.into_inner();
     if key.len() > 200 {
         return Err(ApiError::not_found());

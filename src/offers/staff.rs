@@ -13,7 +13,7 @@ use crate::{
     db::pagination::Position,
     error::{ApiError, Problem},
     http::pages::{Page, PageParams},
-    http::{check_if_match, if_match, respond_with_etag},
+    http::{check_if_match, if_match, respond_with_etag, version_etag},
     state::AppState,
 };
 use actix_web::{delete, get, http::header, patch, post, put, web, HttpRequest, HttpResponse};
@@ -79,7 +79,7 @@ fn respond(
     today: chrono::NaiveDate,
 ) -> HttpResponse {
     HttpResponse::build(status)
-        .insert_header((header::ETAG, offer.etag()))
+        .insert_header((header::ETAG, version_etag(offer.id, offer.version)))
         .insert_header((header::CACHE_CONTROL, "private, no-store"))
         .json(StaffOfferResponse::new(offer, today))
 }
@@ -249,7 +249,11 @@ pub async fn get_offer(
         .db(move |conn| model::find(conn, id)?.ok_or_else(ApiError::not_found))
         .await?;
     let body = StaffOfferResponse::new(&offer, state.now().date_naive());
-    Ok(respond_with_etag(&req, &offer.etag(), &body))
+    Ok(respond_with_etag(
+        &req,
+        &version_etag(offer.id, offer.version),
+        &body,
+    ))
 }
 
 /// Replaces an offer's content after checking its version; shared by PUT and PATCH.
@@ -267,7 +271,7 @@ async fn write_content(
         .db(move |conn| {
             conn.transaction(|conn| {
                 let current = model::lock(conn, id)?.ok_or_else(ApiError::not_found)?;
-                check_if_match(&expected, &current.etag())?;
+                check_if_match(&expected, &version_etag(current.id, current.version))?;
                 if current.status() == OfferStatus::Archived {
                     return Err(ApiError::conflict(
                         "offer_archived",
@@ -409,7 +413,7 @@ pub async fn delete_offer(
         .db(move |conn| {
             conn.transaction(|conn| {
                 let current = model::lock(conn, id)?.ok_or_else(ApiError::not_found)?;
-                check_if_match(&expected, &current.etag())?;
+                check_if_match(&expected, &version_etag(current.id, current.version))?;
                 if current.status() != OfferStatus::Draft {
                     return Err(ApiError::conflict(
                         "not_a_draft",
@@ -447,7 +451,7 @@ async fn transition(
         .db(move |conn| {
             conn.transaction(|conn| {
                 let current = model::lock(conn, id)?.ok_or_else(ApiError::not_found)?;
-                check_if_match(&expected, &current.etag())?;
+                check_if_match(&expected, &version_etag(current.id, current.version))?;
                 let to = t
                     .apply(current.status())
                     .map_err(|why| ApiError::conflict("illegal_transition", why))?;

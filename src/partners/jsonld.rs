@@ -1,7 +1,7 @@
 //! An offer as a schema.org `JobPosting`, in the shape Google for Jobs reads. Plain Rust: the
 //! offer row in, JSON out.
 
-use super::xml::escape_text;
+use super::text::{description_html, stored};
 use crate::offers::{
     domain::{Contact, Location},
     france::region,
@@ -30,47 +30,6 @@ pub fn to_embeddable_json(value: &Value) -> String {
         }
     }
     out
-}
-
-/// The page of an offer, from `OFFER_URL_TEMPLATE`.
-pub fn offer_url(template: &str, offer: &Offer) -> String {
-    template
-        .replace("{slug}", &offer.slug)
-        .replace("{id}", &offer.id.to_string())
-}
-
-fn stored<T: serde::de::DeserializeOwned>(v: &Value) -> Option<T> {
-    serde_json::from_value(v.clone()).ok()
-}
-
-/// The description as HTML, built from the offer's text: summary, context, missions, profile.
-/// Every piece of text is escaped; only the markup is ours.
-pub fn description_html(offer: &Offer) -> String {
-    let para = |text: &str| {
-        text.split("\n\n")
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .map(|p| format!("<p>{}</p>", escape_text(p).replace('\n', "<br>")))
-            .collect::<String>()
-    };
-    let mut html = para(&offer.summary);
-    if !offer.context.trim().is_empty() {
-        html.push_str("<h3>Contexte</h3>");
-        html.push_str(&para(&offer.context));
-    }
-    let missions: Vec<String> = stored(&offer.missions).unwrap_or_default();
-    if !missions.is_empty() {
-        html.push_str("<h3>Missions</h3><ul>");
-        for m in missions {
-            html.push_str(&format!("<li>{}</li>", escape_text(&m)));
-        }
-        html.push_str("</ul>");
-    }
-    if !offer.profile.trim().is_empty() {
-        html.push_str("<h3>Profil recherché</h3>");
-        html.push_str(&para(&offer.profile));
-    }
-    html
 }
 
 /// schema.org's credential categories for French education levels.

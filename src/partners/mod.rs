@@ -10,6 +10,7 @@ pub mod model;
 pub mod outbound;
 pub mod publication;
 pub mod sync;
+pub mod text;
 pub mod webhooks;
 pub mod xml;
 

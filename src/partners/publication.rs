@@ -3,8 +3,9 @@
 //! (Atom 1.0). Anonymous and cacheable: strong ETags, `Last-Modified`, 304.
 
 use super::{
-    jsonld::{job_posting, offer_url, to_embeddable_json, Employer},
+    jsonld::{job_posting, to_embeddable_json, Employer},
     model,
+    text::offer_url,
     xml::{atom_feed, indeed_feed, FeedInfo},
 };
 use crate::{

@@ -2,49 +2,13 @@
 //! 1.0 feed (RFC 4287). Plain Rust, no XML crate: escaping is the whole difficulty, so it is
 //! here, once, with its tests.
 
-use super::jsonld::{description_html, offer_url};
+use super::text::{cdata, description_html, escape_attr, escape_text, offer_url};
 use crate::offers::{
     domain::Location,
     france::{education_level_name, region},
     model::Offer,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
-
-/// Whether XML 1.0 allows the character at all (section 2.2), even escaped.
-fn is_xml_char(c: char) -> bool {
-    matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
-}
-
-/// Text content: `&`, `<` and `>` escaped, characters XML cannot carry dropped.
-pub fn escape_text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars().filter(|c| is_xml_char(*c)) {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// An attribute value, for double quotes.
-pub fn escape_attr(s: &str) -> String {
-    escape_text(s)
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
-        .replace('\t', "&#9;")
-        .replace('\n', "&#10;")
-        .replace('\r', "&#13;")
-}
-
-/// A CDATA section holding `s` exactly: a `]]>` inside would end the section early, so it is
-/// split across two sections (`]]` ends the first, `>` starts the second).
-pub fn cdata(s: &str) -> String {
-    let clean: String = s.chars().filter(|c| is_xml_char(*c)).collect();
-    format!("<![CDATA[{}]]>", clean.replace("]]>", "]]]]><![CDATA[>"))
-}
 
 /// A small writer: elements with escaped text, CDATA or children.
 #[derive(Default)]

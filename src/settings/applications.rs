@@ -1,7 +1,6 @@
 //! Applications: upload limits and the retention of what candidates send.
 
 use super::{parse_or, SettingsError};
-use crate::applications::upload::MinimumRate;
 use std::time::Duration;
 
 /// Uploads and retention of applications.
@@ -76,6 +75,41 @@ impl ApplicationSettings {
             ));
         }
         Ok(s)
+    }
+}
+
+/// The slowest an upload may arrive (`applications::upload` enforces it): past `grace`, its average rate since the start must
+/// stay at or above `bytes_per_second`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MinimumRate {
+    /// 0: no minimum.
+    pub bytes_per_second: u64,
+    pub grace: Duration,
+}
+
+impl MinimumRate {
+    pub const OFF: MinimumRate = MinimumRate {
+        bytes_per_second: 0,
+        grace: Duration::ZERO,
+    };
+
+    /// How long after its start an upload that has received `received` bytes may go on
+    /// without more: the later of the grace period and the moment its average rate falls
+    /// below the minimum. `None` when there is no minimum.
+    pub fn cut_off(&self, received: u64) -> Option<Duration> {
+        if self.bytes_per_second == 0 {
+            return None;
+        }
+        // The first millisecond at which `received` is strictly less than the minimum times
+        // the time elapsed.
+        let at = received.saturating_mul(1000) / self.bytes_per_second;
+        Some(Duration::from_millis(at.saturating_add(1)).max(self.grace))
+    }
+
+    /// Whether an upload that has received `received` bytes `elapsed` after its start is
+    /// too slow to go on.
+    pub fn is_too_slow(&self, received: u64, elapsed: Duration) -> bool {
+        self.cut_off(received).is_some_and(|at| elapsed >= at)
     }
 }
 

@@ -16,7 +16,7 @@ mod partners;
 mod proxies;
 mod server;
 
-pub use applications::ApplicationSettings;
+pub use applications::{ApplicationSettings, MinimumRate};
 pub use jobs::JobSettings;
 pub use jwt::{JwtSettings, MIN_JWT_SECRET_BYTES};
 pub use limits::{LoginThrottle, RateLimit, RateLimits, MAX_RATE_LIMIT, MAX_RATE_WINDOW_SECS};

@@ -4,7 +4,7 @@
 /// `www`, `localhost` and the top-level domain (`stages.grenoble.fr` gives `stages` and
 /// `grenoble`), and `passerelle`.
 pub(super) fn organization_words(name: &str, public_base_url: &str) -> Vec<String> {
-    use crate::auth::strength::identity_words;
+    use crate::words::identity_words;
     let host = public_base_url
         .split("://")
         .nth(1)

@@ -1105,7 +1105,7 @@ async fn the_confirmation_and_the_notification_arrive_by_smtp() {
     let app = TestApp::with_settings(crate::jobs::smtp_on(sink.port())).await;
     let (offer, token) = published(&app).await;
     let (id, _) = app.apply(&offer, "ines@example.org").await;
-    while passerelle::jobs::run_next(&app.state)
+    while passerelle::jobs::run_next(&app.state, passerelle::JOB_KINDS)
         .await
         .unwrap()
         .is_some()
@@ -1151,7 +1151,7 @@ async fn the_confirmation_and_the_notification_arrive_by_smtp() {
         )
         .await;
     assert_eq!(res.status, 200);
-    while passerelle::jobs::run_next(&app.state)
+    while passerelle::jobs::run_next(&app.state, passerelle::JOB_KINDS)
         .await
         .unwrap()
         .is_some()
@@ -1171,7 +1171,7 @@ async fn an_smtp_outage_delays_mail_but_keeps_the_application() {
     let (offer, _) = published(&app).await;
     // The sink above is dropped: nothing listens on its port any more.
     app.apply(&offer, "outage@example.org").await;
-    let ran = passerelle::jobs::run_next(&app.state)
+    let ran = passerelle::jobs::run_next(&app.state, passerelle::JOB_KINDS)
         .await
         .unwrap()
         .unwrap();

@@ -23,7 +23,7 @@ async fn offer(app: &TestApp, reference: &str) -> (String, String) {
 }
 
 async fn run_jobs(app: &TestApp) {
-    while passerelle::jobs::run_next(&app.state)
+    while passerelle::jobs::run_next(&app.state, passerelle::JOB_KINDS)
         .await
         .unwrap()
         .is_some()

@@ -92,7 +92,7 @@ async fn an_enqueued_email_is_delivered_once_over_smtp_and_its_job_deleted() {
     let id = enqueue_committed(&app, &sent);
     assert!(job_row(&app, id).is_some());
 
-    let workers = queue::spawn_workers(app.state.clone(), 1);
+    let workers = queue::spawn_workers(app.state.clone(), passerelle::JOB_KINDS, 1);
     eventually("the delivery", || {
         !sink.messages().is_empty() && job_count(&app) == 0
     })
@@ -127,8 +127,8 @@ async fn two_instances_never_deliver_the_same_job_twice() {
         enqueue_committed(&app, &email(n));
     }
 
-    let first = queue::spawn_workers(app.state.clone(), 2);
-    let second = queue::spawn_workers(other_instance, 2);
+    let first = queue::spawn_workers(app.state.clone(), passerelle::JOB_KINDS, 2);
+    let second = queue::spawn_workers(other_instance, passerelle::JOB_KINDS, 2);
     eventually("20 deliveries", || {
         sink.messages().len() >= 20 && job_count(&app) == 0
     })
@@ -192,7 +192,10 @@ async fn with_the_smtp_server_down_the_job_is_kept_rescheduled_and_delivered_onc
     let id = enqueue_committed(&app, &sent);
     let started = app.state.now();
 
-    let ran = queue::run_next(&app.state).await.unwrap().unwrap();
+    let ran = queue::run_next(&app.state, passerelle::JOB_KINDS)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(ran.job_id, id);
     assert_eq!(
         ran.outcome,
@@ -208,16 +211,25 @@ async fn with_the_smtp_server_down_the_job_is_kept_rescheduled_and_delivered_onc
     assert!(error.contains("could not be reached"), "{error}");
     assert!(!error.contains(&sent.to), "{error}");
     // Not due yet: nobody retries before the backoff.
-    assert!(queue::run_next(&app.state).await.unwrap().is_none());
+    assert!(queue::run_next(&app.state, passerelle::JOB_KINDS)
+        .await
+        .unwrap()
+        .is_none());
 
     let sink = SmtpSink::start_on(port);
     app.clock.advance(backoff_of(1));
-    let ran = queue::run_next(&app.state).await.unwrap().unwrap();
+    let ran = queue::run_next(&app.state, passerelle::JOB_KINDS)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(ran.outcome, Outcome::Done);
     assert_eq!(sink.messages().len(), 1);
     assert_eq!(sink.messages()[0].rcpt_to, vec![sent.to]);
     assert!(job_row(&app, id).is_none());
-    assert!(queue::run_next(&app.state).await.unwrap().is_none());
+    assert!(queue::run_next(&app.state, passerelle::JOB_KINDS)
+        .await
+        .unwrap()
+        .is_none());
 }
 
 #[actix_web::test]
@@ -271,7 +283,10 @@ async fn a_job_enqueued_in_a_transaction_that_rolls_back_does_not_exist() {
     });
     assert!(rolled_back.is_err());
     assert_eq!(job_count(&app), 0);
-    assert!(queue::run_next(&app.state).await.unwrap().is_none());
+    assert!(queue::run_next(&app.state, passerelle::JOB_KINDS)
+        .await
+        .unwrap()
+        .is_none());
 
     conn.transaction(|conn| queue::enqueue_email(conn, &email(2), now))
         .unwrap();
@@ -291,14 +306,23 @@ async fn a_job_out_of_attempts_stays_dead_for_an_admin() {
     )
     .unwrap();
 
-    let ran = queue::run_next(&app.state).await.unwrap().unwrap();
+    let ran = queue::run_next(&app.state, passerelle::JOB_KINDS)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(matches!(ran.outcome, Outcome::Retry { .. }));
     app.clock.advance(backoff_of(1));
-    let ran = queue::run_next(&app.state).await.unwrap().unwrap();
+    let ran = queue::run_next(&app.state, passerelle::JOB_KINDS)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(ran.outcome, Outcome::Dead);
 
     app.clock.advance(chrono::Duration::days(1));
-    assert!(queue::run_next(&app.state).await.unwrap().is_none());
+    assert!(queue::run_next(&app.state, passerelle::JOB_KINDS)
+        .await
+        .unwrap()
+        .is_none());
     let dead = queue::dead_jobs(&mut app.db.connect()).unwrap();
     assert_eq!(dead.len(), 1);
     let job = &dead[0];
@@ -325,10 +349,16 @@ async fn jobs_that_can_never_work_are_dead_at_once() {
     .unwrap();
 
     for _ in 0..2 {
-        let ran = queue::run_next(&app.state).await.unwrap().unwrap();
+        let ran = queue::run_next(&app.state, passerelle::JOB_KINDS)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(ran.outcome, Outcome::Dead, "{ran:?}");
     }
-    assert!(queue::run_next(&app.state).await.unwrap().is_none());
+    assert!(queue::run_next(&app.state, passerelle::JOB_KINDS)
+        .await
+        .unwrap()
+        .is_none());
 
     let unknown = job_row(&app, unknown).unwrap();
     assert_eq!(unknown.attempts, unknown.max_attempts);
@@ -348,7 +378,10 @@ async fn without_smtp_emails_go_to_the_log_mailer_and_the_job_is_done() {
     let app = TestApp::new().await;
     assert!(app.state.settings.mail.smtp.is_none());
     let id = enqueue_committed(&app, &email(1));
-    let ran = queue::run_next(&app.state).await.unwrap().unwrap();
+    let ran = queue::run_next(&app.state, passerelle::JOB_KINDS)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((ran.job_id, ran.outcome), (id, Outcome::Done));
     assert_eq!(job_count(&app), 0);
 }
@@ -356,12 +389,12 @@ async fn without_smtp_emails_go_to_the_log_mailer_and_the_job_is_done() {
 #[actix_web::test]
 async fn idle_workers_stop_promptly_when_told() {
     let app = TestApp::with_settings(|s| s.jobs.poll_interval = Duration::from_secs(600)).await;
-    let workers = queue::spawn_workers(app.state.clone(), 2);
+    let workers = queue::spawn_workers(app.state.clone(), passerelle::JOB_KINDS, 2);
     assert_eq!(workers.len(), 2);
     // Let them find the queue empty and go to sleep for the long poll interval.
     actix_web::rt::time::sleep(Duration::from_millis(200)).await;
     let asked = Instant::now();
     workers.stop().await;
     assert!(asked.elapsed() < Duration::from_secs(5));
-    assert!(queue::spawn_workers(app.state.clone(), 0).is_empty());
+    assert!(queue::spawn_workers(app.state.clone(), passerelle::JOB_KINDS, 0).is_empty());
 }

@@ -15,7 +15,11 @@ const OFFER_PAGE: &str = "https://stages.ville.example/offres/{slug}";
 const STAFF_PAGE: &str = "https://staff.example/applications/{id}";
 
 async fn run_jobs(app: &TestApp) {
-    while jobs::run_next(&app.state).await.unwrap().is_some() {}
+    while jobs::run_next(&app.state, passerelle::JOB_KINDS)
+        .await
+        .unwrap()
+        .is_some()
+    {}
 }
 
 /// (kind, recipient, text) of every kept email, oldest first.

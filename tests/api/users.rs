@@ -289,7 +289,7 @@ async fn the_last_active_admin_cannot_be_removed() {
 #[actix_web::test]
 async fn new_passwords_built_on_the_name_the_city_the_year_or_a_common_one_are_refused() {
     let app = TestApp::with_settings(|s| {
-        s.organization_words = passerelle::auth::strength::identity_words("Ville de Villeurbanne");
+        s.organization_words = passerelle::words::identity_words("Ville de Villeurbanne");
     })
     .await;
     let (_, token) = app.token_for(Role::Admin).await;

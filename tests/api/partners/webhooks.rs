@@ -68,7 +68,10 @@ async fn webhooks_are_signed_and_delivered_to_a_real_receiver() {
     assert!(!String::from_utf8_lossy(&listed.body).contains(&secret));
 
     let offer = app.publish_new_offer(&manager, open_offer("HOOK-1")).await;
-    let ran = queue::run_next(&app.state).await.unwrap().unwrap();
+    let ran = queue::run_next(&app.state, passerelle::JOB_KINDS)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((ran.kind.as_str(), ran.outcome), ("webhook", Outcome::Done));
 
     let requests = sink.requests();
@@ -123,7 +126,11 @@ async fn webhooks_are_signed_and_delivered_to_a_real_receiver() {
     patch_offer(&app, &manager, &id, json!({"positions": 2})).await;
     move_offer(&app, &manager, &id, "close").await;
     move_offer(&app, &manager, &id, "archive").await;
-    while queue::run_next(&app.state).await.unwrap().is_some() {}
+    while queue::run_next(&app.state, passerelle::JOB_KINDS)
+        .await
+        .unwrap()
+        .is_some()
+    {}
     let received: Vec<(String, String)> = sink.requests()[1..]
         .iter()
         .map(|r| {
@@ -170,7 +177,7 @@ async fn failed_deliveries_are_retried_with_backoff_for_a_day_then_the_endpoint_
     let started = app.state.now();
     let mut attempts = 0;
     let outcome = loop {
-        let ran = queue::run_next(&app.state)
+        let ran = queue::run_next(&app.state, passerelle::JOB_KINDS)
             .await
             .unwrap()
             .expect("a due delivery");
@@ -180,7 +187,10 @@ async fn failed_deliveries_are_retried_with_backoff_for_a_day_then_the_endpoint_
                 if attempts == 1 {
                     assert_eq!(at, app.state.now() + chrono::Duration::seconds(60));
                     // Not before the backoff.
-                    assert!(queue::run_next(&app.state).await.unwrap().is_none());
+                    assert!(queue::run_next(&app.state, passerelle::JOB_KINDS)
+                        .await
+                        .unwrap()
+                        .is_none());
                     let log = delivery_log(&app, &admin, &partner_id).await;
                     assert_eq!(
                         (log[0]["status"].as_str(), log[0]["attempts"].as_i64()),
@@ -234,7 +244,10 @@ async fn failed_deliveries_are_retried_with_backoff_for_a_day_then_the_endpoint_
 
     // A disabled endpoint gets no more events, until an admin turns it on again.
     app.publish_new_offer(&manager, open_offer("RETRY-2")).await;
-    assert!(queue::run_next(&app.state).await.unwrap().is_none());
+    assert!(queue::run_next(&app.state, passerelle::JOB_KINDS)
+        .await
+        .unwrap()
+        .is_none());
     let path = format!(
         "/api/v1/staff/partners/{partner_id}/webhooks/{}",
         id_of(&endpoint)
@@ -261,11 +274,21 @@ async fn a_delivery_that_fails_once_is_delivered_on_retry_and_redirects_are_not_
     sink.answer_with(&[503, 302]);
 
     app.publish_new_offer(&manager, open_offer("ONCE-1")).await;
-    let Outcome::Retry { at } = queue::run_next(&app.state).await.unwrap().unwrap().outcome else {
+    let Outcome::Retry { at } = queue::run_next(&app.state, passerelle::JOB_KINDS)
+        .await
+        .unwrap()
+        .unwrap()
+        .outcome
+    else {
         panic!("the 503 is retried");
     };
     app.clock.set(at);
-    let Outcome::Retry { at } = queue::run_next(&app.state).await.unwrap().unwrap().outcome else {
+    let Outcome::Retry { at } = queue::run_next(&app.state, passerelle::JOB_KINDS)
+        .await
+        .unwrap()
+        .unwrap()
+        .outcome
+    else {
         panic!("the 302 is a failure");
     };
     let log = delivery_log(&app, &admin, &partner_id).await;
@@ -277,7 +300,11 @@ async fn a_delivery_that_fails_once_is_delivered_on_retry_and_redirects_are_not_
     assert_eq!(sink.requests().len(), 2, "the redirect was not followed");
     app.clock.set(at);
     assert_eq!(
-        queue::run_next(&app.state).await.unwrap().unwrap().outcome,
+        queue::run_next(&app.state, passerelle::JOB_KINDS)
+            .await
+            .unwrap()
+            .unwrap()
+            .outcome,
         Outcome::Done
     );
     let log = delivery_log(&app, &admin, &partner_id).await;
@@ -374,7 +401,10 @@ async fn forbidden_webhook_targets_are_refused() {
     let strict_state = AppState::new(strict, build_pool(app.db.url(), 2, Duration::from_secs(2)))
         .unwrap()
         .with_clock(app.clock.clone());
-    let ran = queue::run_next(&strict_state).await.unwrap().unwrap();
+    let ran = queue::run_next(&strict_state, passerelle::JOB_KINDS)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(matches!(ran.outcome, Outcome::Retry { .. }), "{ran:?}");
     assert!(sink.requests().is_empty());
     let log = delivery_log(&app, &admin, &partner_id).await;
