@@ -651,6 +651,7 @@ pub fn build_pdf(objects: &[Vec<u8>]) -> Vec<u8> {
 }
 
 /// A one-page PDF whose page shows `text`, padded with a comment to about `size` bytes.
+#[cfg(any(test, feature = "test-support"))]
 pub fn sample_pdf(text: &str, size: usize) -> Vec<u8> {
     let content = format!("BT /F1 12 Tf 72 720 Td ({text}) Tj ET");
     let padding = "%".to_owned() + &"x".repeat(size.saturating_sub(700));

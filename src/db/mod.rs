@@ -4,6 +4,7 @@
 pub mod local;
 pub mod pagination;
 pub mod schema;
+#[cfg(any(test, feature = "test-support"))]
 pub mod test_db;
 
 use diesel::{

@@ -175,6 +175,7 @@ impl Settings {
 
     /// Settings for tests: a fixed secret, fast throttling windows, no environment read.
     #[allow(clippy::expect_used, reason = "test support: constant settings")]
+    #[cfg(any(test, feature = "test-support"))]
     pub fn for_tests(database_url: &str) -> Self {
         let mut env = HashMap::new();
         env.insert("DATABASE_URL".into(), database_url.into());
