@@ -60,8 +60,6 @@ staff = AuthenticatedClient(base_url=base, token=token, raise_on_unexpected_stat
 
 with open(os.environ["OFFER_JSON"], encoding="utf-8") as f:
     body = json.load(f)
-# seed-demo already holds the demo offer under its reference: this one gets its own.
-body["reference"] = f"{body['reference']}-PY-{uuid.uuid4().hex[:6].upper()}"
 res = create_offer.sync_detailed(client=staff, body=OfferInput.from_dict(body))
 offer = step("create the demo offer (draft)", res, HTTPStatus.CREATED, StaffOfferResponse)
 etag = res.headers.get("etag")

@@ -36,6 +36,13 @@ pub async fn middleware(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let policy = default_for(req.path());
     let mut res = next.call(req).await?;
+    // A cache may keep a path's answer, never its errors (a 404 under /docs/ for a day).
+    let status = res.status();
+    let policy = if status.is_success() || status.as_u16() == 304 {
+        policy
+    } else {
+        NOTHING
+    };
     if !res.headers().contains_key(CACHE_CONTROL) {
         res.headers_mut()
             .insert(CACHE_CONTROL, HeaderValue::from_static(policy));

@@ -265,7 +265,7 @@ fn serve(settings: Settings) -> Result<(), BoxError> {
         );
     }
     if settings.partners.offer_url_template
-        == format!("{}/api/v1/offers/{{slug}}", settings.public_base_url)
+        == crate::settings::default_offer_url_template(&settings.public_base_url)
     {
         log::warn!(
             "OFFER_URL_TEMPLATE is unset: the feeds, the JSON-LD and the candidates' emails link \

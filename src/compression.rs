@@ -123,11 +123,17 @@ pub async fn middleware(
     let (head, body) = res.into_parts();
     let bytes = match body::to_bytes_limited(body, MAX_BYTES).await {
         Ok(Ok(bytes)) => bytes,
-        // Bodies here are built in memory; one that is not is sent as it was (empty, as
-        // it is gone): never reached by the routes above, logged if it ever is.
+        // Bodies here are built in memory, under the cap; one that is not cannot be sent
+        // whole any more: a clear 500 rather than a 200 with part of it.
         _ => {
-            log::warn!("a public response body could not be collected for gzip: {path}");
-            return Ok(ServiceResponse::new(req, head.set_body(BoxBody::new(()))));
+            use actix_web::ResponseError;
+            let error = crate::error::ApiError::internal(format!(
+                "a public response body could not be collected for gzip: {path}"
+            ));
+            return Ok(ServiceResponse::new(
+                req,
+                error.error_response().map_into_boxed_body(),
+            ));
         }
     };
     if bytes.len() < MIN_BYTES {
@@ -215,6 +221,39 @@ mod tests {
             assert!(!accepts_gzip(&headers(no)), "{no}");
         }
         assert!(!accepts_gzip(&HeaderMap::new()));
+    }
+
+    /// A public body that cannot be collected is a 500 problem, never a 200 with part of it.
+    #[actix_web::test]
+    async fn a_body_that_fails_midway_is_a_500_not_a_partial_200() {
+        use actix_web::{test, web, App, HttpResponse};
+        let app = test::init_service(
+            App::new()
+                .wrap(actix_web::middleware::from_fn(middleware))
+                .route(
+                    "/api/v1/offers",
+                    web::get().to(|| async {
+                        let chunks: Vec<Result<Bytes, actix_web::Error>> = vec![
+                            Ok(Bytes::from(vec![b' '; 4096])),
+                            Err(actix_web::error::ErrorInternalServerError("gone")),
+                        ];
+                        HttpResponse::Ok()
+                            .content_type("application/json")
+                            .streaming(futures_util::stream::iter(chunks))
+                    }),
+                ),
+        )
+        .await;
+        let req = test::TestRequest::get()
+            .uri("/api/v1/offers")
+            .insert_header((header::ACCEPT_ENCODING, "gzip"))
+            .to_request();
+        let res = test::call_service(&app, req).await;
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            res.headers().get(header::CONTENT_TYPE).unwrap(),
+            "application/problem+json"
+        );
     }
 
     #[test]

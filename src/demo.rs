@@ -191,28 +191,16 @@ fn offers_exists(conn: &mut PgConnection, reference: &str) -> Result<bool, BoxEr
 /// (the demo data holds the file's). The file's own dates are those of the real offer, long
 /// past.
 pub fn fixture_offer(today: NaiveDate) -> Result<Value, BoxError> {
-    let mut offer: Value = serde_json::from_str(FIXTURE_OFFER)?;
-    let parse = |v: &Value| {
-        v.as_str()
-            .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
-            .ok_or("the fixture offer's dates are YYYY-MM-DD")
-    };
-    let deadline = today + Days::new(21);
-    let delta = deadline.signed_duration_since(parse(&offer["application"]["deadline"])?);
-    for field in ["starts_from", "ends_by"] {
-        let moved = parse(&offer["contract"][field])? + delta;
-        offer["contract"][field] = Value::from(moved.to_string());
-    }
-    offer["application"]["deadline"] = Value::from(deadline.to_string());
+    let mut offer: OfferInput = serde_json::from_str(FIXTURE_OFFER)?;
+    shift_dates(&mut offer, today + Days::new(21))?;
     // A reference of its own: the seeded demo data already holds the fixture's.
     let suffix: u16 = rand::random();
-    let reference = format!(
+    offer.reference = format!(
         "{}-{}-{suffix:04x}",
-        offer["reference"].as_str().unwrap_or("DEMO"),
+        offer.reference,
         today.format("%Y%m%d")
     );
-    offer["reference"] = Value::from(reference);
-    Ok(offer)
+    Ok(serde_json::to_value(offer)?)
 }
 
 /// Moves the deadline to `deadline` and the contract dates by the same number of days.

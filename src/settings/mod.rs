@@ -24,7 +24,7 @@ pub use mail::{MailSettings, SmtpSettings, SmtpTls};
 pub use metrics::{
     MetricsAccess, MetricsSettings, DEFAULT_METRICS_NETWORKS, MIN_METRICS_TOKEN_CHARS,
 };
-pub use partners::{PartnerSettings, WebhookSettings};
+pub use partners::{default_offer_url_template, PartnerSettings, WebhookSettings};
 pub use server::Timeouts;
 
 use crate::proxies::{Cidr, ForwardedHeader};

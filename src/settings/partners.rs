@@ -63,7 +63,7 @@ impl PartnerSettings {
         }
         let offer_url_template = get("OFFER_URL_TEMPLATE")
             .map(str::to_owned)
-            .unwrap_or_else(|| format!("{public_base_url}/api/v1/offers/{{slug}}"));
+            .unwrap_or_else(|| default_offer_url_template(public_base_url));
         if !(offer_url_template.starts_with("https://")
             || offer_url_template.starts_with("http://"))
             || !(offer_url_template.contains("{slug}") || offer_url_template.contains("{id}"))
@@ -111,6 +111,12 @@ impl PartnerSettings {
             },
         })
     }
+}
+
+/// `OFFER_URL_TEMPLATE` when it is unset: the offer's JSON in this API (no page exists
+/// without the city's site; `serve` warns about it).
+pub fn default_offer_url_template(public_base_url: &str) -> String {
+    format!("{public_base_url}/api/v1/offers/{{slug}}")
 }
 
 #[cfg(test)]

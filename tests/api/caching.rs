@@ -2,7 +2,7 @@
 //! reads are cacheable and revalidate with their ETag, Swagger UI's files are kept, and
 //! everything personal, secret or an error is `no-store`.
 
-use crate::support::{open_offer, TestApp};
+use crate::support::{gunzip, open_offer, TestApp};
 use actix_web::test::TestRequest;
 use passerelle::auth::Role;
 
@@ -52,6 +52,10 @@ async fn swagger_files_are_kept_and_its_page_revalidated() {
         bundle.header("cache-control"),
         Some(passerelle::cache_policy::ASSETS)
     );
+    // Its errors are not kept.
+    let missing = app.get("/docs/no-such-file.js", None).await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.header("cache-control"), Some("no-store"));
     let page = app.get("/docs/", None).await;
     assert_eq!(page.status, 200);
     assert_eq!(page.header("cache-control"), Some("no-cache"));
@@ -84,15 +88,6 @@ async fn staff_data_tokens_and_errors_are_never_stored() {
             String::from_utf8_lossy(&res.body)
         );
     }
-}
-
-fn gunzip(bytes: &[u8]) -> Vec<u8> {
-    use std::io::Read;
-    let mut out = Vec::new();
-    flate2::read::GzDecoder::new(bytes)
-        .read_to_end(&mut out)
-        .unwrap();
-    out
 }
 
 #[actix_web::test]

@@ -132,12 +132,7 @@ pub fn check(method: &Method, path: &str, status: StatusCode, headers: &HeaderMa
         .and_then(|v| v.to_str().ok())
     {
         Some("gzip") => {
-            use std::io::Read;
-            let mut out = Vec::new();
-            flate2::read::GzDecoder::new(body)
-                .read_to_end(&mut out)
-                .unwrap_or_else(|e| panic!("contract: {where_} is not gzip: {e}"));
-            decoded = out;
+            decoded = crate::support::gunzip(body);
             &decoded[..]
         }
         _ => body,

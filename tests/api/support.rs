@@ -454,3 +454,13 @@ impl TestApp {
         res.json()
     }
 }
+
+/// The bytes of a gzip body; panics when it is not gzip.
+pub fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .expect("a gzip body");
+    out
+}
