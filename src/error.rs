@@ -267,6 +267,11 @@ impl ApiError {
         e
     }
 
+    /// What the log says of an internal error (never sent to the client).
+    pub fn internal_cause(&self) -> Option<&str> {
+        self.internal.as_deref()
+    }
+
     pub fn problem(&self) -> Problem {
         let status = self.kind.status();
         Problem {
@@ -328,6 +333,17 @@ impl From<diesel::result::Error> for ApiError {
                     "nul_character",
                     "Text may not contain the NUL character (U+0000).",
                 )
+            }
+            // A stored value its column's type does not accept (`db::types`): diesel names
+            // the column, its cause says what was there.
+            Error::DeserializationError(e) => {
+                let mut why = format!("database: unreadable row: {e}");
+                let mut cause = e.source();
+                while let Some(c) = cause {
+                    why.push_str(&format!(": {c}"));
+                    cause = c.source();
+                }
+                ApiError::internal(why)
             }
             other => ApiError::internal(format!("database: {other}")),
         }

@@ -182,9 +182,9 @@ fn open_offer(
     today: chrono::NaiveDate,
 ) -> Result<Offer, ApiError> {
     let offer = offers::find(conn, id)?
-        .filter(|o| o.status().is_public())
+        .filter(|o| o.status.is_public())
         .ok_or_else(ApiError::not_found)?;
-    if offer.status() != OfferStatus::Published {
+    if offer.status != OfferStatus::Published {
         return Err(ApiError::conflict(
             "offer_closed",
             "This offer no longer takes applications.",
@@ -313,7 +313,7 @@ fn store(
             &NewApplication {
                 id: Uuid::new_v4(),
                 offer_id,
-                status: ApplicationStatus::Submitted.as_str().to_owned(),
+                status: ApplicationStatus::Submitted,
                 first_name: Some(form.first_name),
                 last_name: Some(form.last_name),
                 email: Some(form.email),
@@ -368,7 +368,7 @@ fn store(
             now,
             Actor::Candidate,
             None,
-            "submitted",
+            ApplicationStatus::Submitted,
             None,
         )?;
         super::mail::enqueue_submission_mails(conn, &application, &offer, mail, now)?;

@@ -403,10 +403,10 @@ pub async fn withdraw_my_application(
         .db(move |conn| {
             conn.transaction(|conn| {
                 let a = model::lock(conn, id)?.ok_or_else(ApiError::not_found)?;
-                if a.status().is_final() {
+                if a.status.is_final() {
                     return Err(ApiError::conflict(
                         "application_final",
-                        format!("The application is already {}.", a.status().as_str()),
+                        format!("The application is already {}.", a.status.as_str()),
                     ));
                 }
                 let moved = model::set_status(conn, id, ApplicationStatus::Withdrawn, None, now)?;
@@ -415,8 +415,8 @@ pub async fn withdraw_my_application(
                     id,
                     now,
                     Actor::Candidate,
-                    Some(&a.status),
-                    "withdrawn",
+                    Some(a.status),
+                    ApplicationStatus::Withdrawn,
                     None,
                 )?;
                 view(conn, &moved)

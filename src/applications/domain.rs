@@ -67,6 +67,31 @@ impl ApplicationStatus {
     }
 }
 
+/// Who moved an application, as its history records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    Candidate,
+    Staff,
+    System,
+}
+
+impl ActorKind {
+    pub const ALL: [ActorKind; 3] = [Self::Candidate, Self::Staff, Self::System];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Candidate => "candidate",
+            Self::Staff => "staff",
+            Self::System => "system",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == raw)
+    }
+}
+
 /// Why an application was turned down; one is required to reject.
 pub const REJECTION_REASONS: [&str; 6] = [
     "profile_mismatch",

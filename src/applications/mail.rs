@@ -302,7 +302,7 @@ mod tests {
             application_deadline: day,
             positions: 1,
             tags: json!([]),
-            status: "published".into(),
+            status: crate::offers::domain::OfferStatus::Published,
             published_at: Some(now),
             first_published_at: Some(now),
             closed_at: None,
@@ -320,7 +320,7 @@ mod tests {
         Application {
             id: Uuid::new_v4(),
             offer_id: offer.id,
-            status: "submitted".into(),
+            status: crate::applications::domain::ApplicationStatus::Submitted,
             first_name: Some("Jeanne".into()),
             last_name: Some("Martin".into()),
             email: Some("jeanne@candidate.example".into()),

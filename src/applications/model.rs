@@ -1,6 +1,7 @@
 //! Application rows, documents, history, idempotency records and their queries. List
 //! queries never select document bytes.
 
+use super::domain::{ActorKind, ApplicationStatus};
 use crate::db::{
     pagination::Position,
     schema::{
@@ -18,7 +19,7 @@ use uuid::Uuid;
 pub struct Application {
     pub id: Uuid,
     pub offer_id: Uuid,
-    pub status: String,
+    pub status: ApplicationStatus,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub email: Option<String>,
@@ -44,19 +45,14 @@ pub struct Application {
     pub version: i32,
 }
 
-impl Application {
-    pub fn status(&self) -> super::domain::ApplicationStatus {
-        super::domain::ApplicationStatus::parse(&self.status)
-            .unwrap_or(super::domain::ApplicationStatus::Submitted)
-    }
-}
+crate::db::types::text_enum!(ApplicationStatus, ActorKind);
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = applications)]
 pub struct NewApplication {
     pub id: Uuid,
     pub offer_id: Uuid,
-    pub status: String,
+    pub status: ApplicationStatus,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub email: Option<String>,
@@ -113,10 +109,10 @@ pub struct Event {
     pub id: i64,
     pub application_id: Uuid,
     pub at: DateTime<Utc>,
-    pub actor_kind: String,
+    pub actor_kind: ActorKind,
     pub actor_id: Option<Uuid>,
-    pub from_status: Option<String>,
-    pub to_status: String,
+    pub from_status: Option<ApplicationStatus>,
+    pub to_status: ApplicationStatus,
     pub reason: Option<String>,
 }
 
@@ -152,14 +148,14 @@ pub fn record_event(
     application_id: Uuid,
     at: DateTime<Utc>,
     actor: Actor,
-    from: Option<&str>,
-    to: &str,
+    from: Option<ApplicationStatus>,
+    to: ApplicationStatus,
     reason: Option<&str>,
 ) -> QueryResult<()> {
     let (actor_kind, actor_id) = match actor {
-        Actor::Candidate => ("candidate", None),
-        Actor::Staff(id) => ("staff", Some(id)),
-        Actor::System => ("system", None),
+        Actor::Candidate => (ActorKind::Candidate, None),
+        Actor::Staff(id) => (ActorKind::Staff, Some(id)),
+        Actor::System => (ActorKind::System, None),
     };
     diesel::insert_into(application_events::table)
         .values((
@@ -298,13 +294,13 @@ pub fn correct(conn: &mut PgConnection, id: Uuid, c: &Correction) -> QueryResult
 pub fn set_status(
     conn: &mut PgConnection,
     id: Uuid,
-    to: super::domain::ApplicationStatus,
+    to: ApplicationStatus,
     rejection_reason: Option<&str>,
     now: DateTime<Utc>,
 ) -> QueryResult<Application> {
     diesel::update(applications::table.find(id))
         .set((
-            applications::status.eq(to.as_str()),
+            applications::status.eq(to),
             applications::rejection_reason.eq(rejection_reason),
             applications::decided_at.eq(to.is_final().then_some(now)),
             applications::updated_at.eq(now),
@@ -317,7 +313,7 @@ pub fn set_status(
 /// Filters of the staff list of an offer's applications.
 #[derive(Debug, Clone, Default)]
 pub struct StaffFilter {
-    pub status: Option<String>,
+    pub status: Option<ApplicationStatus>,
     pub source: Option<String>,
     /// Matches the start of first name, last name or email, case-insensitively.
     pub q: Option<String>,
@@ -340,7 +336,7 @@ pub fn list_for_offer(
             .filter(applications::erased_at.is_null())
             .into_boxed();
         if let Some(s) = &f.status {
-            q = q.filter(applications::status.eq(s.clone()));
+            q = q.filter(applications::status.eq(*s));
         }
         if let Some(s) = &f.source {
             q = q.filter(applications::source.eq(s.clone()));
@@ -403,7 +399,7 @@ pub fn count_for_offer(
         .filter(applications::erased_at.is_null())
         .into_boxed();
     if let Some(s) = &f.status {
-        q = q.filter(applications::status.eq(s.clone()));
+        q = q.filter(applications::status.eq(*s));
     }
     if let Some(s) = &f.source {
         q = q.filter(applications::source.eq(s.clone()));
@@ -485,7 +481,7 @@ pub fn erase(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> QueryResu
 pub struct RetentionCandidate {
     pub id: Uuid,
     pub offer_id: Uuid,
-    pub status: String,
+    pub status: ApplicationStatus,
     pub decided_at: Option<DateTime<Utc>>,
     pub offer_closed_at: Option<DateTime<Utc>>,
     pub consent_talent_pool: bool,

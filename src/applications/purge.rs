@@ -3,7 +3,7 @@
 //! `passerelle purge` and on a schedule in `serve`; one instance at a time (advisory lock).
 
 use super::{
-    domain::{erase_after, ApplicationStatus, RetentionPolicy},
+    domain::{erase_after, RetentionPolicy},
     model,
 };
 use crate::{audit, settings::ApplicationSettings};
@@ -77,10 +77,8 @@ fn purge_locked(
             .iter()
             .filter(|c| !skipped.contains(&c.id) && !report.applications.contains(&c.id))
             .filter(|c| {
-                let status =
-                    ApplicationStatus::parse(&c.status).unwrap_or(ApplicationStatus::Submitted);
                 erase_after(
-                    status,
+                    c.status,
                     c.decided_at,
                     c.offer_closed_at,
                     c.consent_talent_pool,

@@ -94,11 +94,9 @@ pub async fn list_applications(
         .status
         .as_deref()
         .map(|s| {
-            ApplicationStatus::parse(s)
-                .map(|s| s.as_str().to_owned())
-                .ok_or_else(|| {
-                    ApiError::invalid_field("status", "invalid_choice", "is not a pipeline status")
-                })
+            ApplicationStatus::parse(s).ok_or_else(|| {
+                ApiError::invalid_field("status", "invalid_choice", "is not a pipeline status")
+            })
         })
         .transpose()?;
     let sort = match query.sort.as_deref() {
@@ -234,7 +232,7 @@ fn list_page(
         let ranked = reviews::ranked_ids(
             conn,
             offer_id,
-            filter.status.as_deref(),
+            filter.status.map(ApplicationStatus::as_str),
             filter.source.as_deref(),
             reviewer,
             after,
@@ -497,7 +495,7 @@ pub async fn transition_application(
                     ApiError::invalid_field("to", "invalid_choice", "is not a pipeline status")
                 })?;
                 check_if_match(&expected, &version_etag(current.id, current.version))?;
-                staff_move(current.status(), to, body.reason.as_deref()).map_err(|e| match e {
+                staff_move(current.status, to, body.reason.as_deref()).map_err(|e| match e {
                     MoveError::Illegal(why) => ApiError::conflict("illegal_transition", why),
                     MoveError::Invalid(field) => ApiError::validation(vec![field]),
                 })?;
@@ -507,8 +505,8 @@ pub async fn transition_application(
                     id,
                     now,
                     Actor::Staff(actor),
-                    Some(&current.status),
-                    to.as_str(),
+                    Some(current.status),
+                    to,
                     body.reason.as_deref(),
                 )?;
                 if to == ApplicationStatus::Rejected && body.notify_candidate {
@@ -523,7 +521,10 @@ pub async fn transition_application(
             })
         })
         .await?;
-    log::info!("application {id} moved to {} by {actor}", moved.status);
+    log::info!(
+        "application {id} moved to {} by {actor}",
+        moved.status.as_str()
+    );
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, version_etag(moved.id, moved.version)))
         .json(StaffApplicationView::new(&moved, &docs)))
@@ -639,7 +640,7 @@ pub async fn export_applications_csv(
         let cells = [
             a.id.to_string(),
             a.created_at.to_rfc3339(),
-            a.status.clone(),
+            a.status.as_str().to_owned(),
             a.rejection_reason.clone().unwrap_or_default(),
             a.first_name.clone().unwrap_or_default(),
             a.last_name.clone().unwrap_or_default(),

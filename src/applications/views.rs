@@ -2,7 +2,7 @@
 //! and the export of everything held.
 
 use super::{
-    domain::{ApplicationStatus, CandidateLanguage},
+    domain::{ActorKind, ApplicationStatus, CandidateLanguage},
     model::{Application, DocumentMeta, Event},
 };
 use base64::{engine::general_purpose::STANDARD, Engine};
@@ -58,8 +58,7 @@ pub struct PublicHistoryEntry {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HistoryEntry {
     pub at: DateTime<Utc>,
-    /// `candidate`, `staff` or `system`.
-    pub actor_kind: String,
+    pub actor_kind: ActorKind,
     pub actor_id: Option<Uuid>,
     pub from_status: Option<ApplicationStatus>,
     pub to_status: ApplicationStatus,
@@ -71,11 +70,10 @@ impl From<&Event> for HistoryEntry {
     fn from(e: &Event) -> Self {
         HistoryEntry {
             at: e.at,
-            actor_kind: e.actor_kind.clone(),
+            actor_kind: e.actor_kind,
             actor_id: e.actor_id,
-            from_status: e.from_status.as_deref().and_then(ApplicationStatus::parse),
-            to_status: ApplicationStatus::parse(&e.to_status)
-                .unwrap_or(ApplicationStatus::Submitted),
+            from_status: e.from_status,
+            to_status: e.to_status,
             reason: e.reason.clone(),
         }
     }
@@ -145,17 +143,15 @@ impl CandidateApplicationView {
         CandidateApplicationView {
             id: a.id,
             offer,
-            status: a.status(),
+            status: a.status,
             submitted_at: a.created_at,
             candidate: CandidateFields::from(a),
             documents: docs.iter().map(DocumentView::from).collect(),
             history: events
                 .iter()
-                .filter_map(|e| {
-                    Some(PublicHistoryEntry {
-                        at: e.at,
-                        status: ApplicationStatus::parse(&e.to_status)?,
-                    })
+                .map(|e| PublicHistoryEntry {
+                    at: e.at,
+                    status: e.to_status,
                 })
                 .collect(),
         }
@@ -205,7 +201,7 @@ impl StaffApplicationView {
         StaffApplicationView {
             id: a.id,
             offer_id: a.offer_id,
-            status: a.status(),
+            status: a.status,
             rejection_reason: a.rejection_reason.clone(),
             submitted_at: a.created_at,
             decided_at: a.decided_at,
@@ -269,7 +265,7 @@ impl StaffApplicationListItem {
 impl From<Application> for StaffApplicationListItem {
     fn from(a: Application) -> Self {
         StaffApplicationListItem {
-            status: a.status(),
+            status: a.status,
             id: a.id,
             first_name: a.first_name,
             last_name: a.last_name,

@@ -1,5 +1,6 @@
 //! Queries for staff users, their sessions and refresh tokens.
 
+use super::Role;
 use crate::db::{
     pagination::Position,
     schema::{refresh_tokens, staff_sessions, staff_users},
@@ -14,7 +15,7 @@ pub struct StaffUser {
     pub id: Uuid,
     pub email: String,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub password_hash: String,
     pub active: bool,
     pub created_at: DateTime<Utc>,
@@ -30,7 +31,7 @@ pub struct NewStaffUser<'a> {
     pub id: Uuid,
     pub email: &'a str,
     pub name: &'a str,
-    pub role: &'a str,
+    pub role: Role,
     pub password_hash: &'a str,
     pub active: bool,
     pub created_at: DateTime<Utc>,
@@ -39,6 +40,8 @@ pub struct NewStaffUser<'a> {
     pub updated_by: Option<Uuid>,
     pub password_changed_at: DateTime<Utc>,
 }
+
+crate::db::types::text_enum!(Role);
 
 /// Emails are compared and stored trimmed and lower-cased.
 pub fn normalize_email(email: &str) -> String {
@@ -95,7 +98,7 @@ pub fn insert_user(conn: &mut PgConnection, user: &NewStaffUser) -> QueryResult<
 /// Filters for the staff user list.
 #[derive(Debug, Default, Clone)]
 pub struct UserFilter {
-    pub role: Option<String>,
+    pub role: Option<Role>,
     pub active: Option<bool>,
 }
 
@@ -109,7 +112,7 @@ pub fn list_users(
     let filtered = || {
         let mut q = staff_users::table.into_boxed();
         if let Some(role) = &filter.role {
-            q = q.filter(staff_users::role.eq(role.clone()));
+            q = q.filter(staff_users::role.eq(*role));
         }
         if let Some(active) = filter.active {
             q = q.filter(staff_users::active.eq(active));
@@ -137,7 +140,7 @@ pub fn list_users(
 /// other at once cannot both succeed.
 pub fn lock_active_admins(conn: &mut PgConnection) -> QueryResult<Vec<Uuid>> {
     staff_users::table
-        .filter(staff_users::role.eq("admin"))
+        .filter(staff_users::role.eq(Role::Admin))
         .filter(staff_users::active.eq(true))
         .select(staff_users::id)
         .for_update()
@@ -148,7 +151,7 @@ pub fn lock_active_admins(conn: &mut PgConnection) -> QueryResult<Vec<Uuid>> {
 #[diesel(table_name = staff_users)]
 pub struct UserChanges {
     pub name: Option<String>,
-    pub role: Option<String>,
+    pub role: Option<Role>,
     pub active: Option<bool>,
     pub updated_at: Option<DateTime<Utc>>,
     pub updated_by: Option<Uuid>,

@@ -221,16 +221,15 @@ pub async fn login(
         // No verdict (503 busy: no argon2 slot in time): the attempt is not a failure.
         Err(e) => return Err(release_after(&state, reserved, e).await),
     };
-    let role = user.as_ref().and_then(|u| Role::parse(&u.role));
-    match (user, role) {
-        (Some(user), Some(role)) if password_ok && user.active => {
+    match user {
+        Some(user) if password_ok && user.active => {
             let success = LoginSuccess {
                 reserved,
                 account_key: throttle::account_key(&email, Some(user.id)),
                 email,
                 address_key,
             };
-            let tokens = start_session(&state, &user, role, success).await?;
+            let tokens = start_session(&state, &user, user.role, success).await?;
             log::info!("staff user {} logged in", user.id);
             Ok(token_response(tokens))
         }
@@ -286,12 +285,11 @@ pub async fn refresh(
                         .record(conn, now)?;
                     return Ok(Rotation::Reused);
                 }
-                let role = Role::parse(&token.user.role);
                 let live = token.session_revoked_at.is_none()
                     && token.token_expires_at > now
                     && token.session_expires_at > now
                     && token.user.active;
-                let Some(role) = role.filter(|_| live) else {
+                let Some(role) = live.then_some(token.user.role) else {
                     return Ok(Rotation::Invalid);
                 };
                 model::mark_refresh_token_used(conn, &presented, now)?;

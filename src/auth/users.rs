@@ -48,7 +48,7 @@ pub struct StaffUserResponse {
 impl From<StaffUser> for StaffUserResponse {
     fn from(u: StaffUser) -> Self {
         StaffUserResponse {
-            role: Role::parse(&u.role).unwrap_or(Role::Reviewer),
+            role: u.role,
             id: u.id,
             email: u.email,
             name: u.name,
@@ -135,7 +135,7 @@ pub fn insert_account(
                 id: Uuid::new_v4(),
                 email: &account.email,
                 name: &account.name,
-                role: account.role.as_str(),
+                role: account.role,
                 password_hash: &account.password_hash,
                 active: true,
                 created_at: now,
@@ -251,7 +251,7 @@ pub async fn list_users(
         .map(|r| parse_role("role", r).map_err(|e| ApiError::validation(vec![e])))
         .transpose()?;
     let filter = UserFilter {
-        role: role.map(|r| r.as_str().to_owned()),
+        role,
         active: query.active,
     };
     let (rows, total) = state
@@ -338,7 +338,7 @@ pub async fn update_user(
     let (id, actor, now) = (id.into_inner(), auth.id, state.now());
     let changes = UserChanges {
         name: body.name.map(|n| n.trim().to_owned()),
-        role: role.map(|r| r.as_str().to_owned()),
+        role,
         active: body.active,
         updated_at: Some(now),
         updated_by: Some(actor),
@@ -364,7 +364,7 @@ fn apply_user_changes(
     conn.transaction(|conn| {
         let admins = model::lock_active_admins(conn)?;
         let before = model::find_by_id(conn, id)?.ok_or_else(ApiError::not_found)?;
-        let stays_admin = changes.role.as_deref().unwrap_or(&before.role) == "admin"
+        let stays_admin = changes.role.unwrap_or(before.role) == Role::Admin
             && changes.active.unwrap_or(before.active);
         if admins == [id] && !stays_admin {
             return Err(ApiError::conflict(

@@ -6,6 +6,7 @@ pub mod pagination;
 pub mod schema;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_db;
+pub mod types;
 
 use diesel::{
     pg::PgConnection,

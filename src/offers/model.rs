@@ -49,7 +49,7 @@ pub struct Offer {
     pub application_deadline: NaiveDate,
     pub positions: i32,
     pub tags: Value,
-    pub status: String,
+    pub status: OfferStatus,
     pub published_at: Option<DateTime<Utc>>,
     pub first_published_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
@@ -61,11 +61,7 @@ pub struct Offer {
     pub version: i32,
 }
 
-impl Offer {
-    pub fn status(&self) -> OfferStatus {
-        OfferStatus::parse(&self.status).unwrap_or(OfferStatus::Draft)
-    }
-}
+crate::db::types::text_enum!(OfferStatus);
 
 /// What staff write: every column that comes from the offer's content.
 #[derive(Debug, Insertable, AsChangeset)]
@@ -212,7 +208,7 @@ pub fn insert_offer(
             content,
             offers::id.eq(id),
             offers::slug.eq(slug),
-            offers::status.eq(OfferStatus::Draft.as_str()),
+            offers::status.eq(OfferStatus::Draft),
             offers::created_at.eq(now),
             offers::created_by.eq(Some(actor)),
             offers::updated_at.eq(now),
@@ -242,10 +238,7 @@ pub fn lock(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<Offer>> {
 
 /// A published or closed offer, by id or slug.
 pub fn find_public(conn: &mut PgConnection, id_or_slug: &str) -> QueryResult<Option<Offer>> {
-    let public = offers::status.eq_any([
-        OfferStatus::Published.as_str(),
-        OfferStatus::Closed.as_str(),
-    ]);
+    let public = offers::status.eq_any([OfferStatus::Published, OfferStatus::Closed]);
     let query = offers::table.filter(public).select(Offer::as_select());
     match Uuid::parse_str(id_or_slug) {
         Ok(id) => query.filter(offers::id.eq(id)).first(conn).optional(),
@@ -271,7 +264,7 @@ pub fn published_by_id(
     after: Option<Uuid>,
     limit: i64,
 ) -> QueryResult<(Vec<Offer>, i64)> {
-    let published = offers::status.eq(OfferStatus::Published.as_str());
+    let published = offers::status.eq(OfferStatus::Published);
     let rows = offers::table
         .filter(published)
         .filter(offers::id.gt(after.unwrap_or_else(Uuid::nil)))
@@ -286,7 +279,7 @@ pub fn published_by_id(
 /// Every published offer, newest first (the feeds).
 pub fn all_published(conn: &mut PgConnection) -> QueryResult<Vec<Offer>> {
     offers::table
-        .filter(offers::status.eq(OfferStatus::Published.as_str()))
+        .filter(offers::status.eq(OfferStatus::Published))
         .order((offers::published_at.desc(), offers::id.desc()))
         .select(Offer::as_select())
         .load(conn)
@@ -343,7 +336,7 @@ pub fn set_status(
     };
     diesel::update(offers::table.find(offer.id))
         .set((
-            offers::status.eq(to.as_str()),
+            offers::status.eq(to),
             offers::published_at.eq(published_at),
             offers::first_published_at.eq(first_published_at),
             offers::closed_at.eq(closed_at),
@@ -375,7 +368,7 @@ pub fn staff_list(
             query = query.filter(offers::id.eq_any(ids.to_vec()));
         }
         if let Some(s) = status {
-            query = query.filter(offers::status.eq(s.as_str()));
+            query = query.filter(offers::status.eq(s));
         }
         if let Some(q) = q {
             query = query.filter(
@@ -465,7 +458,7 @@ pub struct OfferCard {
     pub application_documents: Value,
     pub application_deadline: NaiveDate,
     pub tags: Value,
-    pub status: String,
+    pub status: OfferStatus,
     pub published_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = sql_types::Float4)]
     pub rank: f32,

@@ -272,7 +272,7 @@ async fn write_content(
             conn.transaction(|conn| {
                 let current = model::lock(conn, id)?.ok_or_else(ApiError::not_found)?;
                 check_if_match(&expected, &version_etag(current.id, current.version))?;
-                if current.status() == OfferStatus::Archived {
+                if current.status == OfferStatus::Archived {
                     return Err(ApiError::conflict(
                         "offer_archived",
                         "An archived offer can no longer change.",
@@ -293,7 +293,7 @@ async fn write_content(
                     .did("offer.updated")
                     .on("offer", offer.id)
                     .record(conn, now)?;
-                if offer.status() == OfferStatus::Published {
+                if offer.status == OfferStatus::Published {
                     crate::partners::webhooks::record_offer_event(
                         conn,
                         "offer.updated",
@@ -414,7 +414,7 @@ pub async fn delete_offer(
             conn.transaction(|conn| {
                 let current = model::lock(conn, id)?.ok_or_else(ApiError::not_found)?;
                 check_if_match(&expected, &version_etag(current.id, current.version))?;
-                if current.status() != OfferStatus::Draft {
+                if current.status != OfferStatus::Draft {
                     return Err(ApiError::conflict(
                         "not_a_draft",
                         "Only drafts can be deleted; close or archive a published offer.",
@@ -453,7 +453,7 @@ async fn transition(
                 let current = model::lock(conn, id)?.ok_or_else(ApiError::not_found)?;
                 check_if_match(&expected, &version_etag(current.id, current.version))?;
                 let to = t
-                    .apply(current.status())
+                    .apply(current.status)
                     .map_err(|why| ApiError::conflict("illegal_transition", why))?;
                 if t.needs_open_deadline() {
                     validate(conn, offer_input(&current))?;
@@ -491,7 +491,12 @@ async fn transition(
             })
         })
         .await?;
-    log::info!("offer {} moved to {} by {}", offer.id, offer.status, actor);
+    log::info!(
+        "offer {} moved to {} by {}",
+        offer.id,
+        offer.status.as_str(),
+        actor
+    );
     Ok(respond(actix_web::http::StatusCode::OK, &offer, today))
 }
 

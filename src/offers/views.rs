@@ -80,8 +80,8 @@ pub struct OfferResponse {
 }
 
 /// Applications are taken while the offer is published, through its deadline day.
-pub fn accepting_applications(status: &str, deadline: NaiveDate, today: NaiveDate) -> bool {
-    status == OfferStatus::Published.as_str() && deadline >= today
+pub fn accepting_applications(status: OfferStatus, deadline: NaiveDate, today: NaiveDate) -> bool {
+    status == OfferStatus::Published && deadline >= today
 }
 
 impl OfferResponse {
@@ -118,13 +118,9 @@ impl OfferResponse {
             },
             positions: o.positions,
             tags: from_stored(&o.tags),
-            status: o.status(),
+            status: o.status,
             published_at: o.published_at,
-            accepting_applications: accepting_applications(
-                &o.status,
-                o.application_deadline,
-                today,
-            ),
+            accepting_applications: accepting_applications(o.status, o.application_deadline, today),
         }
     }
 }
@@ -256,11 +252,7 @@ impl OfferListItem {
             },
             tags: from_stored(&c.tags),
             published_at: c.published_at,
-            accepting_applications: accepting_applications(
-                &c.status,
-                c.application_deadline,
-                today,
-            ),
+            accepting_applications: accepting_applications(c.status, c.application_deadline, today),
         }
     }
 }
@@ -333,7 +325,7 @@ pub struct StaffOfferListItem {
 impl From<Offer> for StaffOfferListItem {
     fn from(o: Offer) -> Self {
         StaffOfferListItem {
-            status: o.status(),
+            status: o.status,
             id: o.id,
             slug: o.slug,
             reference: o.reference,

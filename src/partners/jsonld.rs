@@ -65,7 +65,7 @@ pub struct Employer<'a> {
 /// The `JobPosting` of a published or closed offer. A closed offer (or one whose deadline
 /// passed) says so: `validThrough` in the past and no `directApply`.
 pub fn job_posting(offer: &Offer, url: &str, employer: &Employer, now: DateTime<Utc>) -> Value {
-    let open = accepting_applications(&offer.status, offer.application_deadline, now.date_naive());
+    let open = accepting_applications(offer.status, offer.application_deadline, now.date_naive());
     let location: Option<Location> = stored(&offer.location);
     let contact: Option<Contact> = stored(&offer.contact);
     let levels: Vec<String> = stored(&offer.education_levels).unwrap_or_default();

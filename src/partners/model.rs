@@ -10,7 +10,9 @@ use crate::db::{
 };
 use chrono::{DateTime, Utc};
 use diesel::{pg::Pg, prelude::*, sql_types, PgConnection};
+use serde::Serialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -250,13 +252,65 @@ pub fn count_request(
 
 // --- the change feed ---------------------------------------------------------------------
 
+/// What a row of the change feed says about its offer (the trigger on `offers` writes them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// The offer is (or was, then) published: its current state is to be copied.
+    Upsert,
+    /// The offer left the public set; `reason` says how.
+    Tombstone,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Upsert => "upsert",
+            Self::Tombstone => "tombstone",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::Upsert, Self::Tombstone]
+            .into_iter()
+            .find(|k| k.as_str() == raw)
+    }
+}
+
+/// Where a webhook delivery stands: `pending` (being tried), `delivered`, or `failed` (out of
+/// attempts, or its endpoint or partner was turned off).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::Pending, Self::Delivered, Self::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+    }
+}
+
+crate::db::types::text_enum!(ChangeKind, DeliveryStatus);
+
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = offer_changes, check_for_backend(Pg))]
 pub struct ChangeRow {
     pub seq: i64,
     pub xact_id: i64,
     pub offer_id: Uuid,
-    pub kind: String,
+    pub kind: ChangeKind,
     pub reason: Option<String>,
     pub changed_at: DateTime<Utc>,
 }
@@ -472,7 +526,7 @@ pub struct WebhookDelivery {
     pub event_type: String,
     pub offer_id: Uuid,
     pub body: String,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub last_attempt_at: Option<DateTime<Utc>>,
     pub last_status_code: Option<i32>,
@@ -513,7 +567,7 @@ pub fn find_delivery(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<We
 pub fn record_attempt(
     conn: &mut PgConnection,
     id: Uuid,
-    status: &str,
+    status: DeliveryStatus,
     status_code: Option<i32>,
     error: Option<&str>,
     now: DateTime<Utc>,
@@ -525,7 +579,8 @@ pub fn record_attempt(
             webhook_deliveries::last_attempt_at.eq(Some(now)),
             webhook_deliveries::last_status_code.eq(status_code),
             webhook_deliveries::last_error.eq(error),
-            webhook_deliveries::delivered_at.eq((status == "delivered").then_some(now)),
+            webhook_deliveries::delivered_at
+                .eq((status == DeliveryStatus::Delivered).then_some(now)),
         ))
         .execute(conn)
         .map(drop)
@@ -535,7 +590,7 @@ pub fn record_attempt(
 pub fn abandon_delivery(conn: &mut PgConnection, id: Uuid, why: &str) -> QueryResult<()> {
     diesel::update(webhook_deliveries::table.find(id))
         .set((
-            webhook_deliveries::status.eq("failed"),
+            webhook_deliveries::status.eq(DeliveryStatus::Failed),
             webhook_deliveries::last_error.eq(Some(why)),
         ))
         .execute(conn)

@@ -7,13 +7,16 @@
 //! than the oldest one still running: a transaction that began first but commits last has
 //! the smaller id, so it cannot appear behind a cursor already handed out.
 
-use super::{keys::PartnerAuth, model};
+use super::{
+    keys::PartnerAuth,
+    model::{self, ChangeKind},
+};
 use crate::{
     db::pagination::Cursor,
     error::{ApiError, Problem},
     http::pages::{add_next_link, next_cursor, PageParams},
     http::respond_with_etag,
-    offers::{model as offers, views::OfferResponse},
+    offers::{domain::OfferStatus, model as offers, views::OfferResponse},
     state::AppState,
 };
 use actix_web::{get, http::header, web, HttpRequest, HttpResponse};
@@ -128,23 +131,23 @@ pub struct PartnerOfferPage {
 /// the public set is shown as the tombstone it has become (its own tombstone row follows).
 fn to_item(row: model::ChangeRow, offer: Option<&offers::Offer>, today: NaiveDate) -> ChangeItem {
     let changed_at = row.changed_at;
-    match (row.kind.as_str(), offer) {
-        ("upsert", Some(o)) if o.status == "published" => ChangeItem::Upsert {
+    match (row.kind, offer) {
+        (ChangeKind::Upsert, Some(o)) if o.status == OfferStatus::Published => ChangeItem::Upsert {
             offer: Box::new(OfferResponse::new(o, today)),
             changed_at,
         },
-        ("upsert", now) => ChangeItem::Tombstone {
+        (ChangeKind::Upsert, now) => ChangeItem::Tombstone {
             id: row.offer_id,
-            reason: match now.map(|o| o.status.as_str()) {
+            reason: match now.map(|o| o.status) {
                 None => "deleted",
-                Some("closed") => "closed",
-                Some("archived") => "archived",
+                Some(OfferStatus::Closed) => "closed",
+                Some(OfferStatus::Archived) => "archived",
                 Some(_) => "unpublished",
             }
             .to_owned(),
             changed_at,
         },
-        _ => ChangeItem::Tombstone {
+        (ChangeKind::Tombstone, _) => ChangeItem::Tombstone {
             id: row.offer_id,
             reason: row.reason.unwrap_or_else(|| "unpublished".to_owned()),
             changed_at,

@@ -5,7 +5,7 @@
 //! disabled with the reason shown to admins. Each delivery is logged per partner.
 
 use super::{
-    model::{self, NewDelivery, WebhookDelivery, WebhookEndpoint},
+    model::{self, DeliveryStatus, NewDelivery, WebhookDelivery, WebhookEndpoint},
     outbound::{self, OutboundError},
 };
 use crate::http::JsonBody;
@@ -159,7 +159,7 @@ pub fn deliver(state: &AppState, job: &Job) -> Result<(), JobError> {
         // Its endpoint was deleted, and the log with it.
         return Ok(());
     };
-    if delivery.status != "pending" {
+    if delivery.status != DeliveryStatus::Pending {
         return Ok(());
     }
     let endpoint = model::find_endpoint(&mut conn, delivery.endpoint_id).map_err(db)?;
@@ -190,7 +190,7 @@ pub fn deliver(state: &AppState, job: &Job) -> Result<(), JobError> {
             model::record_attempt(
                 &mut conn,
                 delivery.id,
-                "delivered",
+                DeliveryStatus::Delivered,
                 Some(status.into()),
                 None,
                 now,
@@ -203,7 +203,11 @@ pub fn deliver(state: &AppState, job: &Job) -> Result<(), JobError> {
             model::record_attempt(
                 &mut conn,
                 delivery.id,
-                if last { "failed" } else { "pending" },
+                if last {
+                    DeliveryStatus::Failed
+                } else {
+                    DeliveryStatus::Pending
+                },
                 status.map(i32::from),
                 Some(&error),
                 now,
@@ -361,8 +365,7 @@ pub struct DeliveryResponse {
     pub event_id: Uuid,
     pub event_type: String,
     pub offer_id: Uuid,
-    /// `pending` (being tried), `delivered` or `failed`.
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub last_attempt_at: Option<DateTime<Utc>>,
     pub last_status_code: Option<i32>,

@@ -1,6 +1,7 @@
 //! Queries for assignments, scorecards, reviews, conflicts, rankings and workloads.
 
 use super::domain::{default_criteria, Criterion};
+use crate::auth::Role;
 use crate::db::schema::{
     applications, offer_review_settings, offer_reviewers, review_conflicts, review_criteria,
     reviews, staff_users,
@@ -98,7 +99,7 @@ pub struct AssignedReviewer {
     pub id: Uuid,
     pub name: String,
     pub email: String,
-    pub role: String,
+    pub role: Role,
     pub assigned_at: DateTime<Utc>,
 }
 
@@ -438,7 +439,7 @@ pub struct Workload {
     #[diesel(sql_type = sql_types::Text)]
     pub email: String,
     #[diesel(sql_type = sql_types::Text)]
-    pub role: String,
+    pub role: Role,
     #[diesel(sql_type = sql_types::BigInt)]
     pub offers_assigned: i64,
     #[diesel(sql_type = sql_types::BigInt)]
@@ -476,7 +477,7 @@ pub fn workloads(
     .load(conn)?;
     let total = staff_users::table
         .filter(staff_users::active)
-        .filter(staff_users::role.eq_any(["reviewer", "manager"]))
+        .filter(staff_users::role.eq_any([Role::Reviewer, Role::Manager]))
         .count()
         .get_result(conn)?;
     Ok((rows, total))

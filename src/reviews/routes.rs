@@ -60,7 +60,7 @@ pub struct AssignedReviewerView {
 impl From<model::AssignedReviewer> for AssignedReviewerView {
     fn from(r: model::AssignedReviewer) -> Self {
         AssignedReviewerView {
-            role: Role::parse(&r.role).unwrap_or(Role::Reviewer),
+            role: r.role,
             id: r.id,
             name: r.name,
             email: r.email,
@@ -154,7 +154,7 @@ pub async fn assign_reviewer(
             conn.transaction(|conn| {
                 offer_or_404(conn, offer_id)?;
                 let eligible = users::find_by_id(conn, reviewer_id)?
-                    .is_some_and(|u| u.active && (u.role == "reviewer" || u.role == "manager"));
+                    .is_some_and(|u| u.active && matches!(u.role, Role::Reviewer | Role::Manager));
                 if !eligible {
                     return Err(ApiError::invalid_field(
                         "reviewer_id",
@@ -506,12 +506,12 @@ pub async fn put_my_review(
                     return Err(ApiError::not_found());
                 }
                 let input = body.take()?;
-                if !is_reviewable(application.status()) {
+                if !is_reviewable(application.status) {
                     return Err(ApiError::conflict(
                         "not_reviewable",
                         format!(
                             "The application is {}: reviews are closed.",
-                            application.status
+                            application.status.as_str()
                         ),
                     ));
                 }
@@ -628,7 +628,7 @@ pub async fn reviewer_workloads(
             id: w.id,
         },
         |w| WorkloadView {
-            role: Role::parse(&w.role).unwrap_or(Role::Reviewer),
+            role: w.role,
             id: w.id,
             name: w.name,
             email: w.email,

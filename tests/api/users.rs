@@ -119,7 +119,7 @@ async fn only_admins_manage_users() {
     app.get("/api/v1/staff/users", None)
         .await
         .assert_problem(401, "unauthenticated");
-    assert_eq!(app.user_row(target.id).role, "reviewer");
+    assert_eq!(app.user_row(target.id).role, Role::Reviewer);
 }
 
 #[actix_web::test]
@@ -267,7 +267,7 @@ async fn the_last_active_admin_cannot_be_removed() {
     app.patch_json(&own, Some(&token), json!({"active": false}))
         .await
         .assert_problem(409, "last_admin");
-    assert_eq!(app.user_row(admin.id).role, "admin");
+    assert_eq!(app.user_row(admin.id).role, Role::Admin);
 
     // With a second admin, the first may step down.
     let second = app.create_staff(Role::Admin);
