@@ -7,6 +7,7 @@ use super::{
     upload::{read_submission, Submission, UploadedFile},
     views::{ApplicationCreated, CandidateApplicationView, OfferRef},
 };
+use crate::db::types::Json;
 use crate::{
     error::{ApiError, Problem},
     offers::{domain::OfferStatus, model as offers, model::Offer},
@@ -320,7 +321,7 @@ fn store(
                 phone: form.phone,
                 school: Some(form.school),
                 field_of_study: Some(form.field_of_study),
-                languages: Some(serde_json::json!(form.languages)),
+                languages: Some(Json(form.languages.clone())),
                 message: form.message,
                 cover_letter_text: form.cover_letter_text,
                 tracking_token_hash: Some(token_hash),
@@ -479,9 +480,7 @@ pub async fn apply(
             Ok((offer.id, offer.application_documents))
         })
         .await?;
-    let wants_cover_letter = documents
-        .as_array()
-        .is_some_and(|docs| docs.iter().any(|d| d == "cover_letter"));
+    let wants_cover_letter = documents.iter().any(|d| d == "cover_letter");
     // Checking a PDF decodes up to 64 MiB per file: off the workers, on the blocking pool,
     // still under the upload slot held above (which bounds how many checks run at once).
     let has_text = form.cover_letter_text.is_some();

@@ -6,6 +6,7 @@ use super::{
     model::{self, Actor, Application},
     views::{ApplicationExport, CandidateApplicationView, OfferRef},
 };
+use crate::db::types::Json;
 use crate::{
     audit,
     auth::bearer_token,
@@ -160,9 +161,8 @@ fn corrected_form(
     put(
         "languages",
         c.languages
-            .map(|l| serde_json::json!(l))
-            .or(a.languages.clone())
-            .map(|l| l.to_string()),
+            .or(a.languages.clone().map(|l| l.0))
+            .map(|l| serde_json::json!(l).to_string()),
     );
     put("message", c.message.or(a.message.clone()));
     put("consent_privacy", Some("true".into()));
@@ -269,7 +269,7 @@ pub async fn correct_my_application(
                         education_level: Some(f.education_level),
                         available_from: Some(f.available_from),
                         available_until: Some(f.available_until),
-                        languages: Some(serde_json::json!(f.languages)),
+                        languages: Some(Json(f.languages)),
                         message: f.message,
                         last_contact_at: now,
                         updated_at: now,

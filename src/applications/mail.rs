@@ -126,7 +126,7 @@ pub fn contact_notification(
     offer: &Offer,
     ctx: &MailContext,
 ) -> Option<ApplicationMail> {
-    let to = offer.contact.get("email")?.as_str()?.to_owned();
+    let to = offer.contact.email.clone();
     Some(ApplicationMail::about(
         a,
         Email {
@@ -266,7 +266,10 @@ pub fn queue(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::{
+        db::types::Json,
+        offers::domain::{Contact, Location},
+    };
 
     fn offer() -> Offer {
         let now = Utc::now();
@@ -281,12 +284,12 @@ mod tests {
             department: "Espaces verts".into(),
             summary: String::new(),
             context: String::new(),
-            missions: json!([]),
+            missions: Json::default(),
             profile: String::new(),
-            requirements: json!([]),
-            education_levels: json!([]),
-            fields_of_study: json!([]),
-            language_codes: json!([]),
+            requirements: Json::default(),
+            education_levels: Json::default(),
+            fields_of_study: Json::default(),
+            language_codes: Json::default(),
             contract_type: "internship".into(),
             duration_months_min: 2,
             duration_months_max: 6,
@@ -296,12 +299,21 @@ mod tests {
             starts_from: day,
             ends_by: day,
             remote: "none".into(),
-            location: json!({}),
-            contact: json!({"email": "contact@ville.example"}),
-            application_documents: json!([]),
+            location: Json(Location {
+                street_address: None,
+                postal_code: "38000".into(),
+                city: "Grenoble".into(),
+                country: "FR".into(),
+            }),
+            contact: Json(Contact {
+                name: "Mathilde Lestra".into(),
+                title: None,
+                email: "contact@ville.example".into(),
+            }),
+            application_documents: Json::default(),
             application_deadline: day,
             positions: 1,
-            tags: json!([]),
+            tags: Json::default(),
             status: crate::offers::domain::OfferStatus::Published,
             published_at: Some(now),
             first_published_at: Some(now),

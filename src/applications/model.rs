@@ -1,13 +1,14 @@
 //! Application rows, documents, history, idempotency records and their queries. List
 //! queries never select document bytes.
 
-use super::domain::{ActorKind, ApplicationStatus};
+use super::domain::{ActorKind, ApplicationStatus, CandidateLanguage};
 use crate::db::{
     pagination::Position,
     schema::{
         application_documents, application_events, applications, email_changes, idempotency_keys,
         offers,
     },
+    types::Json,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::{prelude::*, PgConnection};
@@ -26,7 +27,7 @@ pub struct Application {
     pub phone: Option<String>,
     pub school: Option<String>,
     pub field_of_study: Option<String>,
-    pub languages: Option<Value>,
+    pub languages: Option<Json<Vec<CandidateLanguage>>>,
     pub message: Option<String>,
     pub cover_letter_text: Option<String>,
     pub education_level: Option<String>,
@@ -59,7 +60,7 @@ pub struct NewApplication {
     pub phone: Option<String>,
     pub school: Option<String>,
     pub field_of_study: Option<String>,
-    pub languages: Option<Value>,
+    pub languages: Option<Json<Vec<CandidateLanguage>>>,
     pub message: Option<String>,
     pub cover_letter_text: Option<String>,
     pub tracking_token_hash: Option<Vec<u8>>,
@@ -277,7 +278,7 @@ pub struct Correction {
     pub education_level: Option<String>,
     pub available_from: Option<NaiveDate>,
     pub available_until: Option<NaiveDate>,
-    pub languages: Option<Value>,
+    pub languages: Option<Json<Vec<CandidateLanguage>>>,
     pub message: Option<String>,
     pub last_contact_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -461,7 +462,7 @@ pub fn erase(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> QueryResu
             applications::phone.eq(None::<String>),
             applications::school.eq(None::<String>),
             applications::field_of_study.eq(None::<String>),
-            applications::languages.eq(None::<Value>),
+            applications::languages.eq(None::<Json<Vec<CandidateLanguage>>>),
             applications::message.eq(None::<String>),
             applications::cover_letter_text.eq(None::<String>),
             applications::tracking_token_hash.eq(None::<Vec<u8>>),

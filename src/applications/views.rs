@@ -111,11 +111,7 @@ impl From<&Application> for CandidateFields {
             field_of_study: a.field_of_study.clone(),
             available_from: a.available_from,
             available_until: a.available_until,
-            languages: a
-                .languages
-                .clone()
-                .and_then(|l| serde_json::from_value(l).ok())
-                .unwrap_or_default(),
+            languages: a.languages.clone().map(|l| l.0).unwrap_or_default(),
             message: a.message.clone(),
             cover_letter_text: a.cover_letter_text.clone(),
             consent_talent_pool: a.consent_talent_pool,
@@ -303,7 +299,7 @@ pub struct ApplicationExport {
 /// A review, as the candidate's right of access shows it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ExportedReview {
-    pub scores: serde_json::Value,
+    pub scores: std::collections::BTreeMap<String, i64>,
     #[schema(schema_with = crate::reviews::domain::recommendation_schema)]
     pub recommendation: String,
     pub comment: String,
@@ -336,7 +332,7 @@ impl ApplicationExport {
             reviews: reviews
                 .iter()
                 .map(|r| ExportedReview {
-                    scores: r.scores.clone(),
+                    scores: r.scores.0.clone(),
                     recommendation: r.recommendation.clone(),
                     comment: r.comment.clone(),
                     created_at: r.created_at,

@@ -4,6 +4,16 @@
 //! 500 `internal_error` naming the column in the log, never a default silently put in its
 //! place.
 
+use diesel::{
+    deserialize::{self, FromSql, FromSqlRow},
+    expression::AsExpression,
+    pg::{Pg, PgValue},
+    serialize::{self, Output, ToSql},
+    sql_types::Jsonb,
+};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use std::io::Write;
+
 /// Maps an enum with `as_str(self) -> &'static str` and `parse(&str) -> Option<Self>` to a
 /// `text` column (and a nullable one, as `Option<_>`): written as `as_str`, read with
 /// `parse`, and a stored string `parse` refuses is an error that names the type and the
@@ -85,6 +95,50 @@ pub(crate) use text_enum;
 #[cold]
 pub fn not_in_enum(type_name: &str, raw: &str) -> Box<dyn std::error::Error + Send + Sync> {
     format!("{raw:?} is not a {type_name}").into()
+}
+
+/// A `jsonb` column read and written through serde as `T`: the one place a stored document
+/// becomes a Rust value. A document `T` does not accept is a deserialisation error.
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, AsExpression, FromSqlRow, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+#[diesel(sql_type = Jsonb)]
+pub struct Json<T>(pub T);
+
+impl<T> std::ops::Deref for Json<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> From<T> for Json<T> {
+    fn from(value: T) -> Self {
+        Json(value)
+    }
+}
+
+/// jsonb's binary format: a version byte, then the document as text.
+const JSONB_VERSION: u8 = 1;
+
+impl<T: DeserializeOwned + std::fmt::Debug> FromSql<Jsonb, Pg> for Json<T> {
+    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+        let bytes = value.as_bytes();
+        match bytes.split_first() {
+            Some((&JSONB_VERSION, document)) => Ok(Json(serde_json::from_slice(document)?)),
+            _ => Err("unsupported jsonb encoding version".into()),
+        }
+    }
+}
+
+impl<T: Serialize + std::fmt::Debug> ToSql<Jsonb, Pg> for Json<T> {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        out.write_all(&[JSONB_VERSION])?;
+        serde_json::to_writer(out, &self.0)?;
+        Ok(serialize::IsNull::No)
+    }
 }
 
 #[cfg(test)]
@@ -198,5 +252,23 @@ mod tests {
             .unwrap_err();
         let why = logged(e);
         assert!(why.contains("\"amber\" is not a Light"), "{why}");
+    }
+
+    #[test]
+    fn json_columns_round_trip_and_refuse_other_shapes() {
+        use super::Json;
+        use diesel::sql_types::Jsonb;
+        let db = TestDb::new();
+        let conn = &mut db.connect();
+        let tags = Json(vec!["a".to_owned(), "é\"".to_owned()]);
+        let read: Json<Vec<String>> = diesel::select(tags.clone().into_sql::<Jsonb>())
+            .get_result(conn)
+            .unwrap();
+        assert_eq!(read, tags);
+        let e = diesel::select(diesel::dsl::sql::<Jsonb>("'{\"not\": \"a list\"}'::jsonb"))
+            .get_result::<Json<Vec<String>>>(conn)
+            .unwrap_err();
+        let why = logged(e);
+        assert!(why.contains("invalid type: map"), "{why}");
     }
 }

@@ -1,10 +1,13 @@
 //! Offer rows and their queries: staff writes, the staff list, and the public catalogue
 //! (filters, French full-text search, keyset pages, counts and facets).
 
-use super::domain::{GratificationMinimums, OfferStatus, ValidOffer};
+use super::domain::{
+    Contact, GratificationMinimums, Location, OfferStatus, Requirements, ValidOffer,
+};
 use crate::db::{
     pagination::Position,
     schema::{catalog_version, gratification_minimums, offers},
+    types::Json,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::{
@@ -28,12 +31,12 @@ pub struct Offer {
     pub department: String,
     pub summary: String,
     pub context: String,
-    pub missions: Value,
+    pub missions: Json<Vec<String>>,
     pub profile: String,
-    pub requirements: Value,
-    pub education_levels: Value,
-    pub fields_of_study: Value,
-    pub language_codes: Value,
+    pub requirements: Json<Requirements>,
+    pub education_levels: Json<Vec<String>>,
+    pub fields_of_study: Json<Vec<String>>,
+    pub language_codes: Json<Vec<String>>,
     pub contract_type: String,
     pub duration_months_min: i32,
     pub duration_months_max: i32,
@@ -43,12 +46,12 @@ pub struct Offer {
     pub starts_from: NaiveDate,
     pub ends_by: NaiveDate,
     pub remote: String,
-    pub location: Value,
-    pub contact: Value,
-    pub application_documents: Value,
+    pub location: Json<Location>,
+    pub contact: Json<Contact>,
+    pub application_documents: Json<Vec<String>>,
     pub application_deadline: NaiveDate,
     pub positions: i32,
-    pub tags: Value,
+    pub tags: Json<Vec<String>>,
     pub status: OfferStatus,
     pub published_at: Option<DateTime<Utc>>,
     pub first_published_at: Option<DateTime<Utc>>,
@@ -74,12 +77,12 @@ pub struct OfferContent {
     pub department: String,
     pub summary: String,
     pub context: String,
-    pub missions: Value,
+    pub missions: Json<Vec<String>>,
     pub profile: String,
-    pub requirements: Value,
-    pub education_levels: Value,
-    pub fields_of_study: Value,
-    pub language_codes: Value,
+    pub requirements: Json<Requirements>,
+    pub education_levels: Json<Vec<String>>,
+    pub fields_of_study: Json<Vec<String>>,
+    pub language_codes: Json<Vec<String>>,
     pub contract_type: String,
     pub duration_months_min: i32,
     pub duration_months_max: i32,
@@ -89,12 +92,12 @@ pub struct OfferContent {
     pub starts_from: NaiveDate,
     pub ends_by: NaiveDate,
     pub remote: String,
-    pub location: Value,
-    pub contact: Value,
-    pub application_documents: Value,
+    pub location: Json<Location>,
+    pub contact: Json<Contact>,
+    pub application_documents: Json<Vec<String>>,
     pub application_deadline: NaiveDate,
     pub positions: i32,
-    pub tags: Value,
+    pub tags: Json<Vec<String>>,
 }
 
 impl From<&ValidOffer> for OfferContent {
@@ -111,20 +114,12 @@ impl From<&ValidOffer> for OfferContent {
             department: o.department.clone(),
             summary: o.summary.clone(),
             context: o.context.clone(),
-            missions: json!(o.missions),
+            missions: Json(o.missions.clone()),
             profile: o.profile.clone(),
-            requirements: json!(r),
-            education_levels: json!(r
-                .education_levels
-                .iter()
-                .map(|l| &l.level)
-                .collect::<Vec<_>>()),
-            fields_of_study: json!(r
-                .fields_of_study
-                .iter()
-                .map(|f| &f.name)
-                .collect::<Vec<_>>()),
-            language_codes: json!(r.languages.iter().map(|l| &l.code).collect::<Vec<_>>()),
+            requirements: Json(r.clone()),
+            education_levels: Json(r.education_levels.iter().map(|l| l.level.clone()).collect()),
+            fields_of_study: Json(r.fields_of_study.iter().map(|f| f.name.clone()).collect()),
+            language_codes: Json(r.languages.iter().map(|l| l.code.clone()).collect()),
             contract_type: o.contract.contract_type.clone(),
             duration_months_min: small(o.contract.duration_months_min),
             duration_months_max: small(o.contract.duration_months_max),
@@ -134,12 +129,12 @@ impl From<&ValidOffer> for OfferContent {
             starts_from: v.starts_from,
             ends_by: v.ends_by,
             remote: o.contract.remote.clone(),
-            location: json!(o.location),
-            contact: json!(o.contact),
-            application_documents: json!(o.application.documents),
+            location: Json(o.location.clone()),
+            contact: Json(o.contact.clone()),
+            application_documents: Json(o.application.documents.clone()),
             application_deadline: v.deadline,
             positions: small(o.positions),
-            tags: json!(o.tags),
+            tags: Json(o.tags.clone()),
         }
     }
 }
@@ -454,10 +449,10 @@ pub struct OfferCard {
     pub starts_from: NaiveDate,
     pub ends_by: NaiveDate,
     pub remote: String,
-    pub location: Value,
-    pub application_documents: Value,
+    pub location: Json<Location>,
+    pub application_documents: Json<Vec<String>>,
     pub application_deadline: NaiveDate,
-    pub tags: Value,
+    pub tags: Json<Vec<String>>,
     pub status: OfferStatus,
     pub published_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = sql_types::Float4)]

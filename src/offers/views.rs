@@ -9,18 +9,9 @@ use super::{
     model::{FacetRow, Offer, OfferCard},
 };
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::{de::DeserializeOwned, Serialize};
-use serde_json::Value;
+use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
-
-/// Columns we wrote ourselves from typed values; a failure would be a bug, shown as empty.
-fn from_stored<T: DeserializeOwned + Default>(value: &Value) -> T {
-    serde_json::from_value(value.clone()).unwrap_or_else(|e| {
-        log::error!("stored offer JSON does not parse: {e}");
-        T::default()
-    })
-}
 
 fn eur(cents: Option<i32>) -> Option<f64> {
     cents.map(|c| f64::from(c) / 100.0)
@@ -96,9 +87,9 @@ impl OfferResponse {
             department: o.department.clone(),
             summary: o.summary.clone(),
             context: o.context.clone(),
-            missions: from_stored(&o.missions),
+            missions: o.missions.0.clone(),
             profile: o.profile.clone(),
-            requirements: from_stored(&o.requirements),
+            requirements: o.requirements.0.clone(),
             contract: ContractView {
                 contract_type: o.contract_type.clone(),
                 duration_months_min: o.duration_months_min,
@@ -110,35 +101,18 @@ impl OfferResponse {
                 ends_by: o.ends_by,
                 remote: o.remote.clone(),
             },
-            location: from_stored::<Option<Location>>(&o.location).unwrap_or_else(empty_location),
-            contact: from_stored::<Option<Contact>>(&o.contact).unwrap_or_else(empty_contact),
+            location: o.location.0.clone(),
+            contact: o.contact.0.clone(),
             application: ApplicationSettingsView {
-                documents: from_stored(&o.application_documents),
+                documents: o.application_documents.0.clone(),
                 deadline: o.application_deadline,
             },
             positions: o.positions,
-            tags: from_stored(&o.tags),
+            tags: o.tags.0.clone(),
             status: o.status,
             published_at: o.published_at,
             accepting_applications: accepting_applications(o.status, o.application_deadline, today),
         }
-    }
-}
-
-fn empty_location() -> Location {
-    Location {
-        street_address: None,
-        postal_code: String::new(),
-        city: String::new(),
-        country: String::new(),
-    }
-}
-
-fn empty_contact() -> Contact {
-    Contact {
-        name: String::new(),
-        title: None,
-        email: String::new(),
     }
 }
 
@@ -181,9 +155,9 @@ pub fn offer_input(o: &Offer) -> OfferInput {
         department: o.department.clone(),
         summary: o.summary.clone(),
         context: o.context.clone(),
-        missions: from_stored(&o.missions),
+        missions: o.missions.0.clone(),
         profile: o.profile.clone(),
-        requirements: from_stored(&o.requirements),
+        requirements: o.requirements.0.clone(),
         contract: ContractInput {
             contract_type: o.contract_type.clone(),
             duration_months_min: o.duration_months_min.into(),
@@ -195,14 +169,14 @@ pub fn offer_input(o: &Offer) -> OfferInput {
             ends_by: o.ends_by.to_string(),
             remote: o.remote.clone(),
         },
-        location: from_stored::<Option<Location>>(&o.location).unwrap_or_else(empty_location),
-        contact: from_stored::<Option<Contact>>(&o.contact).unwrap_or_else(empty_contact),
+        location: o.location.0.clone(),
+        contact: o.contact.0.clone(),
         application: ApplicationSettingsInput {
-            documents: from_stored(&o.application_documents),
+            documents: o.application_documents.0.clone(),
             deadline: o.application_deadline.to_string(),
         },
         positions: o.positions.into(),
-        tags: from_stored(&o.tags),
+        tags: o.tags.0.clone(),
     }
 }
 
@@ -245,12 +219,12 @@ impl OfferListItem {
                 ends_by: c.ends_by,
                 remote: c.remote.clone(),
             },
-            location: from_stored::<Option<Location>>(&c.location).unwrap_or_else(empty_location),
+            location: c.location.0.clone(),
             application: ApplicationSettingsView {
-                documents: from_stored(&c.application_documents),
+                documents: c.application_documents.0.clone(),
                 deadline: c.application_deadline,
             },
-            tags: from_stored(&c.tags),
+            tags: c.tags.0.clone(),
             published_at: c.published_at,
             accepting_applications: accepting_applications(c.status, c.application_deadline, today),
         }

@@ -1,13 +1,8 @@
 //! An offer as a schema.org `JobPosting`, in the shape Google for Jobs reads. Plain Rust: the
 //! offer row in, JSON out.
 
-use super::text::{description_html, stored};
-use crate::offers::{
-    domain::{Contact, Location},
-    france::region,
-    model::Offer,
-    views::accepting_applications,
-};
+use super::text::description_html;
+use crate::offers::{france::region, model::Offer, views::accepting_applications};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
 
@@ -66,9 +61,7 @@ pub struct Employer<'a> {
 /// passed) says so: `validThrough` in the past and no `directApply`.
 pub fn job_posting(offer: &Offer, url: &str, employer: &Employer, now: DateTime<Utc>) -> Value {
     let open = accepting_applications(offer.status, offer.application_deadline, now.date_naive());
-    let location: Option<Location> = stored(&offer.location);
-    let contact: Option<Contact> = stored(&offer.contact);
-    let levels: Vec<String> = stored(&offer.education_levels).unwrap_or_default();
+    let (location, contact, levels) = (&offer.location, &offer.contact, &offer.education_levels);
 
     let mut employment = vec!["INTERN"];
     employment.push(if offer.work_time_percent >= 100 {
@@ -116,29 +109,25 @@ pub fn job_posting(offer: &Offer, url: &str, employer: &Employer, now: DateTime<
         organization["logo"] = json!(logo);
     }
     put("hiringOrganization", organization);
-    if let Some(l) = &location {
-        let mut address = json!({
-            "@type": "PostalAddress",
-            "addressLocality": l.city,
-            "postalCode": l.postal_code,
-            "addressCountry": l.country,
-        });
-        if let Some(street) = &l.street_address {
-            address["streetAddress"] = json!(street);
-        }
-        if let Some(region) = region(&l.country, &l.postal_code) {
-            address["addressRegion"] = json!(region);
-        }
-        put("jobLocation", json!({"@type": "Place", "address": address}));
+    let mut address = json!({
+        "@type": "PostalAddress",
+        "addressLocality": location.city,
+        "postalCode": location.postal_code,
+        "addressCountry": location.country,
+    });
+    if let Some(street) = &location.street_address {
+        address["streetAddress"] = json!(street);
     }
+    if let Some(region) = region(&location.country, &location.postal_code) {
+        address["addressRegion"] = json!(region);
+    }
+    put("jobLocation", json!({"@type": "Place", "address": address}));
     if offer.remote == "full" {
         put("jobLocationType", json!("TELECOMMUTE"));
-        if let Some(l) = &location {
-            put(
-                "applicantLocationRequirements",
-                json!({"@type": "Country", "name": l.country}),
-            );
-        }
+        put(
+            "applicantLocationRequirements",
+            json!({"@type": "Country", "name": location.country}),
+        );
     }
     if let Some(cents) = offer.hourly_gratification_cents.filter(|_| offer.paid) {
         put(
@@ -167,13 +156,11 @@ pub fn job_posting(offer: &Offer, url: &str, employer: &Employer, now: DateTime<
             ),
         );
     }
-    if let Some(c) = &contact {
-        let mut point = json!({"@type": "ContactPoint", "name": c.name, "email": c.email});
-        if let Some(title) = &c.title {
-            point["contactType"] = json!(title);
-        }
-        put("applicationContact", point);
+    let mut point = json!({"@type": "ContactPoint", "name": contact.name, "email": contact.email});
+    if let Some(title) = &contact.title {
+        point["contactType"] = json!(title);
     }
+    put("applicationContact", point);
     put("totalJobOpenings", json!(offer.positions));
     put("inLanguage", json!(offer.language));
     put("url", json!(url));

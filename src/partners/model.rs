@@ -7,11 +7,11 @@ use crate::db::{
         offer_changes, partner_keys, partner_rate_windows, partners, webhook_deliveries,
         webhook_endpoints,
     },
+    types::Json,
 };
 use chrono::{DateTime, Utc};
 use diesel::{pg::Pg, prelude::*, sql_types, PgConnection};
 use serde::Serialize;
-use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -402,7 +402,7 @@ pub struct WebhookEndpoint {
     pub partner_id: Uuid,
     pub url: String,
     pub secret: String,
-    pub events: Value,
+    pub events: Json<Vec<String>>,
     pub active: bool,
     pub disabled_at: Option<DateTime<Utc>>,
     pub disabled_reason: Option<String>,
@@ -412,7 +412,7 @@ pub struct WebhookEndpoint {
 
 impl WebhookEndpoint {
     pub fn events(&self) -> Vec<String> {
-        serde_json::from_value(self.events.clone()).unwrap_or_default()
+        self.events.0.clone()
     }
 }
 
@@ -430,7 +430,7 @@ pub fn insert_endpoint(
             webhook_endpoints::partner_id.eq(partner_id),
             webhook_endpoints::url.eq(url),
             webhook_endpoints::secret.eq(secret),
-            webhook_endpoints::events.eq(serde_json::json!(events)),
+            webhook_endpoints::events.eq(Json(events)),
             webhook_endpoints::created_at.eq(now),
             webhook_endpoints::updated_at.eq(now),
         ))

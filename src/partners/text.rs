@@ -3,7 +3,6 @@
 //! borrows from the other.
 
 use crate::offers::model::Offer;
-use serde_json::Value;
 
 /// Whether XML 1.0 allows the character at all (section 2.2), even escaped.
 fn is_xml_char(c: char) -> bool {
@@ -48,11 +47,6 @@ pub fn offer_url(template: &str, offer: &Offer) -> String {
         .replace("{id}", &offer.id.to_string())
 }
 
-/// A JSON column read back into its type (`None` if it does not parse).
-pub(super) fn stored<T: serde::de::DeserializeOwned>(v: &Value) -> Option<T> {
-    serde_json::from_value(v.clone()).ok()
-}
-
 /// The description as HTML, built from the offer's text: summary, context, missions, profile.
 /// Every piece of text is escaped; only the markup is ours.
 pub fn description_html(offer: &Offer) -> String {
@@ -68,11 +62,10 @@ pub fn description_html(offer: &Offer) -> String {
         html.push_str("<h3>Contexte</h3>");
         html.push_str(&para(&offer.context));
     }
-    let missions: Vec<String> = stored(&offer.missions).unwrap_or_default();
-    if !missions.is_empty() {
+    if !offer.missions.is_empty() {
         html.push_str("<h3>Missions</h3><ul>");
-        for m in missions {
-            html.push_str(&format!("<li>{}</li>", escape_text(&m)));
+        for m in offer.missions.iter() {
+            html.push_str(&format!("<li>{}</li>", escape_text(m)));
         }
         html.push_str("</ul>");
     }

@@ -85,14 +85,9 @@ fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-fn location(o: &Offer) -> Option<Location> {
-    serde_json::from_value(o.location.clone()).ok()
-}
-
 /// The levels asked for, in words (`Master 1, Master 2`), as a reader of a job board expects.
 fn education(o: &Offer) -> String {
-    serde_json::from_value::<Vec<String>>(o.education_levels.clone())
-        .unwrap_or_default()
+    o.education_levels
         .iter()
         .map(|l| education_level_name(l))
         .collect::<Vec<_>>()
@@ -129,8 +124,7 @@ pub fn indeed_feed(info: &FeedInfo, offers: &[Offer]) -> String {
         )
         .text("lastBuildDate", &[], &rfc1123(info.updated));
     for o in offers {
-        let loc = location(o);
-        let field = |f: fn(&Location) -> &str| loc.as_ref().map(f).unwrap_or_default().to_owned();
+        let field = |f: fn(&Location) -> &str| f(&o.location).to_owned();
         w.open("job", &[])
             .cdata("title", &o.title)
             .cdata("date", &rfc1123(o.published_at.unwrap_or(o.updated_at)))
@@ -142,9 +136,7 @@ pub fn indeed_feed(info: &FeedInfo, offers: &[Offer]) -> String {
             .cdata("city", &field(|l| &l.city))
             .cdata(
                 "state",
-                loc.as_ref()
-                    .and_then(|l| region(&l.country, &l.postal_code))
-                    .unwrap_or_default(),
+                region(&o.location.country, &o.location.postal_code).unwrap_or_default(),
             )
             .cdata("postalcode", &field(|l| &l.postal_code))
             .cdata("country", &field(|l| &l.country))

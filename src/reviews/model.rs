@@ -6,9 +6,10 @@ use crate::db::schema::{
     applications, offer_review_settings, offer_reviewers, review_conflicts, review_criteria,
     reviews, staff_users,
 };
+use crate::db::types::Json;
 use chrono::{DateTime, Utc};
 use diesel::{prelude::*, sql_types, PgConnection};
-use serde_json::Value;
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -200,8 +201,7 @@ pub fn ensure_criteria(
     if !existing.is_empty() {
         return Ok(existing);
     }
-    let requirements = serde_json::from_value(offer.requirements.clone()).unwrap_or_default();
-    insert_criteria(conn, offer.id, &default_criteria(&requirements))?;
+    insert_criteria(conn, offer.id, &default_criteria(&offer.requirements))?;
     criteria(conn, offer.id)
 }
 
@@ -251,7 +251,7 @@ pub struct Review {
     pub id: Uuid,
     pub application_id: Uuid,
     pub reviewer_id: Uuid,
-    pub scores: Value,
+    pub scores: Json<BTreeMap<String, i64>>,
     pub recommendation: String,
     pub comment: String,
     pub created_at: DateTime<Utc>,
@@ -271,7 +271,7 @@ pub fn upsert_review(
     conn: &mut PgConnection,
     application_id: Uuid,
     reviewer_id: Uuid,
-    scores: &Value,
+    scores: &Json<BTreeMap<String, i64>>,
     recommendation: &str,
     comment: &str,
     now: DateTime<Utc>,

@@ -10,6 +10,7 @@ use super::{
     model::{self, Review},
 };
 use crate::db::pagination::Position;
+use crate::db::types::Json;
 use crate::http::pages::{Page, PageParams};
 use crate::http::JsonBody;
 use crate::{
@@ -397,8 +398,7 @@ pub struct ReviewView {
 
 impl ReviewView {
     pub fn new(r: &Review, criteria: &[Criterion]) -> Self {
-        let scores: BTreeMap<String, i64> =
-            serde_json::from_value(r.scores.clone()).unwrap_or_default();
+        let scores = r.scores.0.clone();
         ReviewView {
             id: r.id,
             reviewer_id: r.reviewer_id,
@@ -522,7 +522,7 @@ pub async fn put_my_review(
                     conn,
                     application_id,
                     auth.id,
-                    &json!(input.scores),
+                    &Json(input.scores.clone()),
                     &input.recommendation,
                     &input.comment,
                     now,
