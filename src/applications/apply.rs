@@ -191,7 +191,7 @@ fn open_offer(
             "This offer no longer takes applications.",
         ));
     }
-    if offer.application_deadline < today {
+    if offer.content.application_deadline < today {
         return Err(ApiError::conflict(
             "deadline_passed",
             "The deadline for applying to this offer has passed.",
@@ -258,7 +258,7 @@ fn created_body(
     let offer_ref = OfferRef {
         id: offer.id,
         slug: offer.slug,
-        title: offer.title,
+        title: offer.content.title,
     };
     serde_json::to_value(ApplicationCreated {
         application: CandidateApplicationView::new(application, offer_ref, &documents, &history),
@@ -477,7 +477,7 @@ pub async fn apply(
     let (offer_id, documents) = state
         .db(move |conn| {
             let offer = open_offer_by_key(conn, &id_or_slug, now.date_naive())?;
-            Ok((offer.id, offer.application_documents))
+            Ok((offer.id, offer.content.application_documents))
         })
         .await?;
     let wants_cover_letter = documents.iter().any(|d| d == "cover_letter");

@@ -66,7 +66,7 @@ fn offer_ref(conn: &mut PgConnection, offer_id: Uuid) -> Result<OfferRef, ApiErr
     Ok(OfferRef {
         id: offer.id,
         slug: offer.slug,
-        title: offer.title,
+        title: offer.content.title,
     })
 }
 

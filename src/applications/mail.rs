@@ -91,7 +91,7 @@ pub fn confirmation(a: &Application, offer: &Offer, ctx: &MailContext) -> Option
     Some(ApplicationMail::about(a, Email {
         kind: "application_received".into(),
         to,
-        subject: format!("Votre candidature : {}", offer.title),
+        subject: format!("Votre candidature : {}", offer.content.title),
         text: format!(
             "Bonjour {name},\n\n\
              Nous avons bien reçu votre candidature à l’offre « {title} » ({organization}, {department}).\n\
@@ -103,9 +103,9 @@ pub fn confirmation(a: &Application, offer: &Offer, ctx: &MailContext) -> Option
              {retention} après la fin de celui-ci{pool}.\n\n\
              Cordialement,\n{organization}",
             name = candidate_name(a),
-            title = offer.title,
-            organization = offer.organization,
-            department = offer.department,
+            title = offer.content.title,
+            organization = offer.content.organization,
+            department = offer.content.department,
             url = crate::partners::text::offer_url(&ctx.offer_url_template, offer),
             retention = duration_in_words(ctx.retention_after_decision_days),
             pool = if a.consent_talent_pool {
@@ -126,7 +126,7 @@ pub fn contact_notification(
     offer: &Offer,
     ctx: &MailContext,
 ) -> Option<ApplicationMail> {
-    let to = offer.contact.email.clone();
+    let to = offer.content.contact.email.clone();
     Some(ApplicationMail::about(
         a,
         Email {
@@ -134,7 +134,7 @@ pub fn contact_notification(
             to,
             subject: format!(
                 "Nouvelle candidature : {} ({})",
-                offer.title, offer.reference
+                offer.content.title, offer.content.reference
             ),
             text: format!(
                 "Bonjour,\n\n\
@@ -142,8 +142,8 @@ pub fn contact_notification(
              Numéro de la candidature : {id}\n\
              {link}\n\
              Ce message ne contient volontairement aucune donnée personnelle du candidat.",
-                title = offer.title,
-                reference = offer.reference,
+                title = offer.content.title,
+                reference = offer.content.reference,
                 id = a.id,
                 link = match &ctx.staff_application_url_template {
                     Some(template) => format!(
@@ -164,7 +164,7 @@ pub fn rejection(a: &Application, offer: &Offer) -> Option<ApplicationMail> {
         Email {
             kind: "application_rejected".into(),
             to,
-            subject: format!("Votre candidature : {}", offer.title),
+            subject: format!("Votre candidature : {}", offer.content.title),
             text: format!(
                 "Bonjour {name},\n\n\
              Nous vous remercions de l’intérêt que vous portez à « {title} ». Après examen, nous \
@@ -172,8 +172,8 @@ pub fn rejection(a: &Application, offer: &Offer) -> Option<ApplicationMail> {
              Nous vous souhaitons pleine réussite dans vos recherches.\n\n\
              Cordialement,\n{organization}",
                 name = candidate_name(a),
-                title = offer.title,
-                organization = offer.organization,
+                title = offer.content.title,
+                organization = offer.content.organization,
             ),
         },
     ))
@@ -194,7 +194,7 @@ pub fn email_change_code(
         Email {
             kind: "email_change_code".into(),
             to: to.to_owned(),
-            subject: format!("Confirmez votre adresse : {}", offer.title),
+            subject: format!("Confirmez votre adresse : {}", offer.content.title),
             text: format!(
                 "Bonjour,\n\n\
                  Une demande a été faite pour que les messages concernant une candidature à \
@@ -204,8 +204,8 @@ pub fn email_change_code(
                  Le code ne sert qu’une fois. Si vous n’êtes pas à l’origine de cette demande, \
                  ignorez ce message : rien ne changera.\n\n\
                  Cordialement,\n{organization}",
-                title = offer.title,
-                organization = offer.organization,
+                title = offer.content.title,
+                organization = offer.content.organization,
                 expires = expires_at.format("%d/%m/%Y %H:%M"),
             ),
         },
@@ -220,7 +220,7 @@ pub fn email_change_refused(a: &Application, offer: &Offer, to: &str) -> Applica
         Email {
             kind: "email_change_refused".into(),
             to: to.to_owned(),
-            subject: format!("Votre adresse : {}", offer.title),
+            subject: format!("Votre adresse : {}", offer.content.title),
             text: format!(
                 "Bonjour,\n\n\
                  Une demande a été faite pour que les messages concernant une candidature à \
@@ -228,8 +228,8 @@ pub fn email_change_refused(a: &Application, offer: &Offer, to: &str) -> Applica
                  candidature à cette offre utilise déjà cette adresse : rien n’a été modifié.\n\n\
                  Si vous n’êtes pas à l’origine de cette demande, ignorez ce message.\n\n\
                  Cordialement,\n{organization}",
-                title = offer.title,
-                organization = offer.organization,
+                title = offer.content.title,
+                organization = offer.content.organization,
             ),
         },
     )
@@ -268,7 +268,10 @@ mod tests {
     use super::*;
     use crate::{
         db::types::Json,
-        offers::domain::{Contact, Location},
+        offers::{
+            domain::{Contact, Location},
+            model::{OfferContent, OfferContract},
+        },
     };
 
     fn offer() -> Offer {
@@ -276,44 +279,48 @@ mod tests {
         let day = now.date_naive();
         Offer {
             id: Uuid::new_v4(),
-            reference: "VDG-TEST-001".into(),
             slug: "stage-jardins".into(),
-            title: "Stage jardins".into(),
-            language: "fr".into(),
-            organization: "Ville de Grenoble".into(),
-            department: "Espaces verts".into(),
-            summary: String::new(),
-            context: String::new(),
-            missions: Json::default(),
-            profile: String::new(),
-            requirements: Json::default(),
-            education_levels: Json::default(),
-            fields_of_study: Json::default(),
-            language_codes: Json::default(),
-            contract_type: "internship".into(),
-            duration_months_min: 2,
-            duration_months_max: 6,
-            work_time_percent: 100,
-            paid: true,
-            hourly_gratification_cents: Some(437),
-            starts_from: day,
-            ends_by: day,
-            remote: "none".into(),
-            location: Json(Location {
-                street_address: None,
-                postal_code: "38000".into(),
-                city: "Grenoble".into(),
-                country: "FR".into(),
-            }),
-            contact: Json(Contact {
-                name: "Mathilde Lestra".into(),
-                title: None,
-                email: "contact@ville.example".into(),
-            }),
-            application_documents: Json::default(),
-            application_deadline: day,
-            positions: 1,
-            tags: Json::default(),
+            content: OfferContent {
+                reference: "VDG-TEST-001".into(),
+                title: "Stage jardins".into(),
+                language: "fr".into(),
+                organization: "Ville de Grenoble".into(),
+                department: "Espaces verts".into(),
+                summary: String::new(),
+                context: String::new(),
+                missions: Json::default(),
+                profile: String::new(),
+                requirements: Json::default(),
+                education_levels: Json::default(),
+                fields_of_study: Json::default(),
+                language_codes: Json::default(),
+                contract: OfferContract {
+                    contract_type: "internship".into(),
+                    duration_months_min: 2,
+                    duration_months_max: 6,
+                    work_time_percent: 100,
+                    paid: true,
+                    hourly_gratification_cents: Some(437),
+                    starts_from: day,
+                    ends_by: day,
+                    remote: "none".into(),
+                },
+                location: Json(Location {
+                    street_address: None,
+                    postal_code: "38000".into(),
+                    city: "Grenoble".into(),
+                    country: "FR".into(),
+                }),
+                contact: Json(Contact {
+                    name: "Mathilde Lestra".into(),
+                    title: None,
+                    email: "contact@ville.example".into(),
+                }),
+                application_documents: Json::default(),
+                application_deadline: day,
+                positions: 1,
+                tags: Json::default(),
+            },
             status: crate::offers::domain::OfferStatus::Published,
             published_at: Some(now),
             first_published_at: Some(now),

@@ -668,7 +668,7 @@ pub async fn export_applications_csv(
             header::CONTENT_DISPOSITION,
             format!(
                 "attachment; filename=\"candidatures-{}.csv\"",
-                offer.reference.replace(['"', '/', '\\'], "_")
+                offer.content.reference.replace(['"', '/', '\\'], "_")
             ),
         ))
         .insert_header((header::CACHE_CONTROL, "private, no-store"))

@@ -19,39 +19,14 @@ use diesel::{
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+/// An offer's row: its content as staff wrote it, and what the server keeps about it.
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = offers, check_for_backend(Pg))]
 pub struct Offer {
     pub id: Uuid,
-    pub reference: String,
     pub slug: String,
-    pub title: String,
-    pub language: String,
-    pub organization: String,
-    pub department: String,
-    pub summary: String,
-    pub context: String,
-    pub missions: Json<Vec<String>>,
-    pub profile: String,
-    pub requirements: Json<Requirements>,
-    pub education_levels: Json<Vec<String>>,
-    pub fields_of_study: Json<Vec<String>>,
-    pub language_codes: Json<Vec<String>>,
-    pub contract_type: String,
-    pub duration_months_min: i32,
-    pub duration_months_max: i32,
-    pub work_time_percent: i32,
-    pub paid: bool,
-    pub hourly_gratification_cents: Option<i32>,
-    pub starts_from: NaiveDate,
-    pub ends_by: NaiveDate,
-    pub remote: String,
-    pub location: Json<Location>,
-    pub contact: Json<Contact>,
-    pub application_documents: Json<Vec<String>>,
-    pub application_deadline: NaiveDate,
-    pub positions: i32,
-    pub tags: Json<Vec<String>>,
+    #[diesel(embed)]
+    pub content: OfferContent,
     pub status: OfferStatus,
     pub published_at: Option<DateTime<Utc>>,
     pub first_published_at: Option<DateTime<Utc>>,
@@ -66,9 +41,10 @@ pub struct Offer {
 
 crate::db::types::text_enum!(OfferStatus);
 
-/// What staff write: every column that comes from the offer's content.
-#[derive(Debug, Insertable, AsChangeset)]
-#[diesel(table_name = offers, treat_none_as_null = true)]
+/// Every column that comes from the offer's content: read in [`Offer`], written as is by
+/// staff (insert and update).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = offers, check_for_backend(Pg), treat_none_as_null = true)]
 pub struct OfferContent {
     pub reference: String,
     pub title: String,
@@ -80,9 +56,24 @@ pub struct OfferContent {
     pub missions: Json<Vec<String>>,
     pub profile: String,
     pub requirements: Json<Requirements>,
+    /// `requirements`' levels, fields and language codes, as the catalogue filters them.
     pub education_levels: Json<Vec<String>>,
     pub fields_of_study: Json<Vec<String>>,
     pub language_codes: Json<Vec<String>>,
+    #[diesel(embed)]
+    pub contract: OfferContract,
+    pub location: Json<Location>,
+    pub contact: Json<Contact>,
+    pub application_documents: Json<Vec<String>>,
+    pub application_deadline: NaiveDate,
+    pub positions: i32,
+    pub tags: Json<Vec<String>>,
+}
+
+/// The contract's columns, shared by the offer and the catalogue's card.
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName, Insertable, AsChangeset)]
+#[diesel(table_name = offers, check_for_backend(Pg), treat_none_as_null = true)]
+pub struct OfferContract {
     pub contract_type: String,
     pub duration_months_min: i32,
     pub duration_months_max: i32,
@@ -92,12 +83,6 @@ pub struct OfferContent {
     pub starts_from: NaiveDate,
     pub ends_by: NaiveDate,
     pub remote: String,
-    pub location: Json<Location>,
-    pub contact: Json<Contact>,
-    pub application_documents: Json<Vec<String>>,
-    pub application_deadline: NaiveDate,
-    pub positions: i32,
-    pub tags: Json<Vec<String>>,
 }
 
 impl From<&ValidOffer> for OfferContent {
@@ -120,15 +105,17 @@ impl From<&ValidOffer> for OfferContent {
             education_levels: Json(r.education_levels.iter().map(|l| l.level.clone()).collect()),
             fields_of_study: Json(r.fields_of_study.iter().map(|f| f.name.clone()).collect()),
             language_codes: Json(r.languages.iter().map(|l| l.code.clone()).collect()),
-            contract_type: o.contract.contract_type.clone(),
-            duration_months_min: small(o.contract.duration_months_min),
-            duration_months_max: small(o.contract.duration_months_max),
-            work_time_percent: small(o.contract.work_time_percent),
-            paid: o.contract.paid,
-            hourly_gratification_cents: v.gratification_cents,
-            starts_from: v.starts_from,
-            ends_by: v.ends_by,
-            remote: o.contract.remote.clone(),
+            contract: OfferContract {
+                contract_type: o.contract.contract_type.clone(),
+                duration_months_min: small(o.contract.duration_months_min),
+                duration_months_max: small(o.contract.duration_months_max),
+                work_time_percent: small(o.contract.work_time_percent),
+                paid: o.contract.paid,
+                hourly_gratification_cents: v.gratification_cents,
+                starts_from: v.starts_from,
+                ends_by: v.ends_by,
+                remote: o.contract.remote.clone(),
+            },
             location: Json(o.location.clone()),
             contact: Json(o.contact.clone()),
             application_documents: Json(o.application.documents.clone()),
@@ -440,15 +427,8 @@ pub struct OfferCard {
     pub organization: String,
     pub department: String,
     pub summary: String,
-    pub contract_type: String,
-    pub duration_months_min: i32,
-    pub duration_months_max: i32,
-    pub work_time_percent: i32,
-    pub paid: bool,
-    pub hourly_gratification_cents: Option<i32>,
-    pub starts_from: NaiveDate,
-    pub ends_by: NaiveDate,
-    pub remote: String,
+    #[diesel(embed)]
+    pub contract: OfferContract,
     pub location: Json<Location>,
     pub application_documents: Json<Vec<String>>,
     pub application_deadline: NaiveDate,

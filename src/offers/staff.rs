@@ -280,12 +280,13 @@ async fn write_content(
                 }
                 let valid = validate(conn, new_content(&current)?)?;
                 // The slug follows the title until the offer is first published; links stay valid after.
-                let slug =
-                    if current.first_published_at.is_none() && valid.input.title != current.title {
-                        model::unique_slug(conn, &domain::slugify(&valid.input.title), Some(id))?
-                    } else {
-                        current.slug.clone()
-                    };
+                let slug = if current.first_published_at.is_none()
+                    && valid.input.title != current.content.title
+                {
+                    model::unique_slug(conn, &domain::slugify(&valid.input.title), Some(id))?
+                } else {
+                    current.slug.clone()
+                };
                 let offer =
                     model::update_content(conn, id, &OfferContent::from(&valid), &slug, actor, now)
                         .map_err(reference_taken)?;
@@ -424,7 +425,7 @@ pub async fn delete_offer(
                 audit::Audit::staff(actor)
                     .did("offer.deleted")
                     .on("offer", current.id)
-                    .with(json!({ "reference": current.reference }))
+                    .with(json!({ "reference": current.content.reference }))
                     .record(conn, now)?;
                 Ok(())
             })
@@ -457,7 +458,7 @@ async fn transition(
                     .map_err(|why| ApiError::conflict("illegal_transition", why))?;
                 if t.needs_open_deadline() {
                     validate(conn, offer_input(&current))?;
-                    if current.application_deadline < today {
+                    if current.content.application_deadline < today {
                         return Err(ApiError::invalid_field(
                             "application.deadline",
                             "deadline_passed",

@@ -6,7 +6,7 @@ use super::{
         ApplicationSettingsInput, Contact, ContractInput, Location, OfferInput, OfferStatus,
         Requirements,
     },
-    model::{FacetRow, Offer, OfferCard},
+    model::{FacetRow, Offer, OfferCard, OfferContract},
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -33,6 +33,22 @@ pub struct ContractView {
     /// `none`, `partial` or `full`.
     #[schema(schema_with = crate::offers::domain::remote_policy_schema)]
     pub remote: String,
+}
+
+impl From<&OfferContract> for ContractView {
+    fn from(c: &OfferContract) -> Self {
+        ContractView {
+            contract_type: c.contract_type.clone(),
+            duration_months_min: c.duration_months_min,
+            duration_months_max: c.duration_months_max,
+            work_time_percent: c.work_time_percent,
+            paid: c.paid,
+            hourly_gratification_eur: eur(c.hourly_gratification_cents),
+            starts_from: c.starts_from,
+            ends_by: c.ends_by,
+            remote: c.remote.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -77,41 +93,32 @@ pub fn accepting_applications(status: OfferStatus, deadline: NaiveDate, today: N
 
 impl OfferResponse {
     pub fn new(o: &Offer, today: NaiveDate) -> Self {
+        let c = &o.content;
         OfferResponse {
             id: o.id,
             slug: o.slug.clone(),
-            reference: o.reference.clone(),
-            title: o.title.clone(),
-            language: o.language.clone(),
-            organization: o.organization.clone(),
-            department: o.department.clone(),
-            summary: o.summary.clone(),
-            context: o.context.clone(),
-            missions: o.missions.0.clone(),
-            profile: o.profile.clone(),
-            requirements: o.requirements.0.clone(),
-            contract: ContractView {
-                contract_type: o.contract_type.clone(),
-                duration_months_min: o.duration_months_min,
-                duration_months_max: o.duration_months_max,
-                work_time_percent: o.work_time_percent,
-                paid: o.paid,
-                hourly_gratification_eur: eur(o.hourly_gratification_cents),
-                starts_from: o.starts_from,
-                ends_by: o.ends_by,
-                remote: o.remote.clone(),
-            },
-            location: o.location.0.clone(),
-            contact: o.contact.0.clone(),
+            reference: c.reference.clone(),
+            title: c.title.clone(),
+            language: c.language.clone(),
+            organization: c.organization.clone(),
+            department: c.department.clone(),
+            summary: c.summary.clone(),
+            context: c.context.clone(),
+            missions: c.missions.0.clone(),
+            profile: c.profile.clone(),
+            requirements: c.requirements.0.clone(),
+            contract: ContractView::from(&c.contract),
+            location: c.location.0.clone(),
+            contact: c.contact.0.clone(),
             application: ApplicationSettingsView {
-                documents: o.application_documents.0.clone(),
-                deadline: o.application_deadline,
+                documents: c.application_documents.0.clone(),
+                deadline: c.application_deadline,
             },
-            positions: o.positions,
-            tags: o.tags.0.clone(),
+            positions: c.positions,
+            tags: c.tags.0.clone(),
             status: o.status,
             published_at: o.published_at,
-            accepting_applications: accepting_applications(o.status, o.application_deadline, today),
+            accepting_applications: accepting_applications(o.status, c.application_deadline, today),
         }
     }
 }
@@ -147,36 +154,38 @@ impl StaffOfferResponse {
 
 /// The offer as staff wrote it, for merge patches and re-validation.
 pub fn offer_input(o: &Offer) -> OfferInput {
+    let c = &o.content;
+    let k = &c.contract;
     OfferInput {
-        reference: o.reference.clone(),
-        title: o.title.clone(),
-        language: o.language.clone(),
-        organization: o.organization.clone(),
-        department: o.department.clone(),
-        summary: o.summary.clone(),
-        context: o.context.clone(),
-        missions: o.missions.0.clone(),
-        profile: o.profile.clone(),
-        requirements: o.requirements.0.clone(),
+        reference: c.reference.clone(),
+        title: c.title.clone(),
+        language: c.language.clone(),
+        organization: c.organization.clone(),
+        department: c.department.clone(),
+        summary: c.summary.clone(),
+        context: c.context.clone(),
+        missions: c.missions.0.clone(),
+        profile: c.profile.clone(),
+        requirements: c.requirements.0.clone(),
         contract: ContractInput {
-            contract_type: o.contract_type.clone(),
-            duration_months_min: o.duration_months_min.into(),
-            duration_months_max: o.duration_months_max.into(),
-            work_time_percent: o.work_time_percent.into(),
-            paid: o.paid,
-            hourly_gratification_eur: eur(o.hourly_gratification_cents),
-            starts_from: o.starts_from.to_string(),
-            ends_by: o.ends_by.to_string(),
-            remote: o.remote.clone(),
+            contract_type: k.contract_type.clone(),
+            duration_months_min: k.duration_months_min.into(),
+            duration_months_max: k.duration_months_max.into(),
+            work_time_percent: k.work_time_percent.into(),
+            paid: k.paid,
+            hourly_gratification_eur: eur(k.hourly_gratification_cents),
+            starts_from: k.starts_from.to_string(),
+            ends_by: k.ends_by.to_string(),
+            remote: k.remote.clone(),
         },
-        location: o.location.0.clone(),
-        contact: o.contact.0.clone(),
+        location: c.location.0.clone(),
+        contact: c.contact.0.clone(),
         application: ApplicationSettingsInput {
-            documents: o.application_documents.0.clone(),
-            deadline: o.application_deadline.to_string(),
+            documents: c.application_documents.0.clone(),
+            deadline: c.application_deadline.to_string(),
         },
-        positions: o.positions.into(),
-        tags: o.tags.0.clone(),
+        positions: c.positions.into(),
+        tags: c.tags.0.clone(),
     }
 }
 
@@ -208,17 +217,7 @@ impl OfferListItem {
             organization: c.organization.clone(),
             department: c.department.clone(),
             summary: c.summary.clone(),
-            contract: ContractView {
-                contract_type: c.contract_type.clone(),
-                duration_months_min: c.duration_months_min,
-                duration_months_max: c.duration_months_max,
-                work_time_percent: c.work_time_percent,
-                paid: c.paid,
-                hourly_gratification_eur: eur(c.hourly_gratification_cents),
-                starts_from: c.starts_from,
-                ends_by: c.ends_by,
-                remote: c.remote.clone(),
-            },
+            contract: ContractView::from(&c.contract),
             location: c.location.0.clone(),
             application: ApplicationSettingsView {
                 documents: c.application_documents.0.clone(),
@@ -302,11 +301,11 @@ impl From<Offer> for StaffOfferListItem {
             status: o.status,
             id: o.id,
             slug: o.slug,
-            reference: o.reference,
-            title: o.title,
-            department: o.department,
+            reference: o.content.reference,
+            title: o.content.title,
+            department: o.content.department,
             published_at: o.published_at,
-            application_deadline: o.application_deadline,
+            application_deadline: o.content.application_deadline,
             created_at: o.created_at,
             updated_at: o.updated_at,
         }

@@ -60,23 +60,24 @@ pub struct Employer<'a> {
 /// The `JobPosting` of a published or closed offer. A closed offer (or one whose deadline
 /// passed) says so: `validThrough` in the past and no `directApply`.
 pub fn job_posting(offer: &Offer, url: &str, employer: &Employer, now: DateTime<Utc>) -> Value {
-    let open = accepting_applications(offer.status, offer.application_deadline, now.date_naive());
-    let (location, contact, levels) = (&offer.location, &offer.contact, &offer.education_levels);
+    let (c, k) = (&offer.content, &offer.content.contract);
+    let open = accepting_applications(offer.status, c.application_deadline, now.date_naive());
+    let (location, contact, levels) = (&c.location, &c.contact, &c.education_levels);
 
     let mut employment = vec!["INTERN"];
-    employment.push(if offer.work_time_percent >= 100 {
+    employment.push(if k.work_time_percent >= 100 {
         "FULL_TIME"
     } else {
         "PART_TIME"
     });
     let valid_through = match offer.closed_at {
         Some(closed) if !open => timestamp(closed.min(now)),
-        _ => end_of_day(offer.application_deadline),
+        _ => end_of_day(c.application_deadline),
     };
     let mut categories: Vec<&str> = Vec::new();
-    for c in levels.iter().map(|l| credential_category(l)) {
-        if !categories.contains(&c) {
-            categories.push(c);
+    for category in levels.iter().map(|l| credential_category(l)) {
+        if !categories.contains(&category) {
+            categories.push(category);
         }
     }
 
@@ -86,7 +87,7 @@ pub fn job_posting(offer: &Offer, url: &str, employer: &Employer, now: DateTime<
     };
     put("@context", json!("https://schema.org/"));
     put("@type", json!("JobPosting"));
-    put("title", json!(offer.title));
+    put("title", json!(c.title));
     put("description", json!(description_html(offer)));
     put(
         "datePosted",
@@ -99,8 +100,8 @@ pub fn job_posting(offer: &Offer, url: &str, employer: &Employer, now: DateTime<
     put("employmentType", json!(employment));
     let mut organization = json!({
         "@type": "Organization",
-        "name": offer.organization,
-        "department": {"@type": "Organization", "name": offer.department},
+        "name": c.organization,
+        "department": {"@type": "Organization", "name": c.department},
     });
     if let Some(site) = employer.same_as {
         organization["sameAs"] = json!(site);
@@ -122,14 +123,19 @@ pub fn job_posting(offer: &Offer, url: &str, employer: &Employer, now: DateTime<
         address["addressRegion"] = json!(region);
     }
     put("jobLocation", json!({"@type": "Place", "address": address}));
-    if offer.remote == "full" {
+    if k.remote == "full" {
         put("jobLocationType", json!("TELECOMMUTE"));
         put(
             "applicantLocationRequirements",
             json!({"@type": "Country", "name": location.country}),
         );
     }
-    if let Some(cents) = offer.hourly_gratification_cents.filter(|_| offer.paid) {
+    if let Some(cents) = offer
+        .content
+        .contract
+        .hourly_gratification_cents
+        .filter(|_| k.paid)
+    {
         put(
             "baseSalary",
             json!({
@@ -141,17 +147,17 @@ pub fn job_posting(offer: &Offer, url: &str, employer: &Employer, now: DateTime<
     }
     put(
         "identifier",
-        json!({"@type": "PropertyValue", "name": offer.organization, "value": offer.reference}),
+        json!({"@type": "PropertyValue", "name": c.organization, "value": c.reference}),
     );
     put("directApply", json!(open));
-    put("jobStartDate", json!(offer.starts_from.to_string()));
+    put("jobStartDate", json!(k.starts_from.to_string()));
     if !categories.is_empty() {
         put(
             "educationRequirements",
             Value::Array(
                 categories
                     .into_iter()
-                    .map(|c| json!({"@type": "EducationalOccupationalCredential", "credentialCategory": c}))
+                    .map(|category| json!({"@type": "EducationalOccupationalCredential", "credentialCategory": category}))
                     .collect(),
             ),
         );
@@ -161,8 +167,8 @@ pub fn job_posting(offer: &Offer, url: &str, employer: &Employer, now: DateTime<
         point["contactType"] = json!(title);
     }
     put("applicationContact", point);
-    put("totalJobOpenings", json!(offer.positions));
-    put("inLanguage", json!(offer.language));
+    put("totalJobOpenings", json!(c.positions));
+    put("inLanguage", json!(c.language));
     put("url", json!(url));
     Value::Object(posting)
 }

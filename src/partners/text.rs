@@ -57,21 +57,21 @@ pub fn description_html(offer: &Offer) -> String {
             .map(|p| format!("<p>{}</p>", escape_text(p).replace('\n', "<br>")))
             .collect::<String>()
     };
-    let mut html = para(&offer.summary);
-    if !offer.context.trim().is_empty() {
+    let mut html = para(&offer.content.summary);
+    if !offer.content.context.trim().is_empty() {
         html.push_str("<h3>Contexte</h3>");
-        html.push_str(&para(&offer.context));
+        html.push_str(&para(&offer.content.context));
     }
-    if !offer.missions.is_empty() {
+    if !offer.content.missions.is_empty() {
         html.push_str("<h3>Missions</h3><ul>");
-        for m in offer.missions.iter() {
+        for m in offer.content.missions.iter() {
             html.push_str(&format!("<li>{}</li>", escape_text(m)));
         }
         html.push_str("</ul>");
     }
-    if !offer.profile.trim().is_empty() {
+    if !offer.content.profile.trim().is_empty() {
         html.push_str("<h3>Profil recherché</h3>");
-        html.push_str(&para(&offer.profile));
+        html.push_str(&para(&offer.content.profile));
     }
     html
 }

@@ -87,7 +87,8 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 
 /// The levels asked for, in words (`Master 1, Master 2`), as a reader of a job board expects.
 fn education(o: &Offer) -> String {
-    o.education_levels
+    o.content
+        .education_levels
         .iter()
         .map(|l| education_level_name(l))
         .collect::<Vec<_>>()
@@ -96,7 +97,7 @@ fn education(o: &Offer) -> String {
 
 /// Indeed's `jobtype`: an internship, full-time or part-time by its working time.
 fn job_type(o: &Offer) -> &'static str {
-    if o.work_time_percent >= 100 {
+    if o.content.contract.work_time_percent >= 100 {
         "internship, fulltime"
     } else {
         "internship, parttime"
@@ -105,7 +106,7 @@ fn job_type(o: &Offer) -> &'static str {
 
 /// Indeed's `remotetype` values, from the offer's remote policy.
 fn remote_type(o: &Offer) -> Option<&'static str> {
-    match o.remote.as_str() {
+    match o.content.contract.remote.as_str() {
         "full" => Some("Fully remote"),
         "partial" => Some("Hybrid remote"),
         _ => None,
@@ -124,19 +125,20 @@ pub fn indeed_feed(info: &FeedInfo, offers: &[Offer]) -> String {
         )
         .text("lastBuildDate", &[], &rfc1123(info.updated));
     for o in offers {
-        let field = |f: fn(&Location) -> &str| f(&o.location).to_owned();
+        let field = |f: fn(&Location) -> &str| f(&o.content.location).to_owned();
         w.open("job", &[])
-            .cdata("title", &o.title)
+            .cdata("title", &o.content.title)
             .cdata("date", &rfc1123(o.published_at.unwrap_or(o.updated_at)))
-            .cdata("referencenumber", &o.reference)
+            .cdata("referencenumber", &o.content.reference)
             .cdata("requisitionid", &o.id.to_string())
             .cdata("url", &offer_url(info.offer_url_template, o))
-            .cdata("company", &o.organization)
-            .cdata("sourcename", &o.organization)
+            .cdata("company", &o.content.organization)
+            .cdata("sourcename", &o.content.organization)
             .cdata("city", &field(|l| &l.city))
             .cdata(
                 "state",
-                region(&o.location.country, &o.location.postal_code).unwrap_or_default(),
+                region(&o.content.location.country, &o.content.location.postal_code)
+                    .unwrap_or_default(),
             )
             .cdata("postalcode", &field(|l| &l.postal_code))
             .cdata("country", &field(|l| &l.country))
@@ -147,15 +149,20 @@ pub fn indeed_feed(info: &FeedInfo, offers: &[Offer]) -> String {
             .cdata("description", &description_html(o))
             .cdata(
                 "salary",
-                &o.hourly_gratification_cents
-                    .filter(|_| o.paid)
+                &o.content
+                    .contract
+                    .hourly_gratification_cents
+                    .filter(|_| o.content.contract.paid)
                     .map(|c| format!("{:.2} EUR per hour", f64::from(c) / 100.0))
                     .unwrap_or_default(),
             )
             .cdata("education", &education(o))
             .cdata("jobtype", job_type(o))
-            .cdata("category", &o.department)
-            .cdata("expirationdate", &o.application_deadline.to_string());
+            .cdata("category", &o.content.department)
+            .cdata(
+                "expirationdate",
+                &o.content.application_deadline.to_string(),
+            );
         if let Some(remote) = remote_type(o) {
             w.cdata("remotetype", remote);
         }
@@ -198,7 +205,7 @@ pub fn atom_feed(info: &FeedInfo, offers: &[Offer]) -> String {
         let url = offer_url(info.offer_url_template, o);
         w.open("entry", &[])
             .text("id", &[], &format!("urn:uuid:{}", o.id))
-            .text("title", &[("type", "text")], &o.title)
+            .text("title", &[("type", "text")], &o.content.title)
             .text("updated", &[], &rfc3339(o.updated_at))
             .text(
                 "published",
@@ -211,10 +218,10 @@ pub fn atom_feed(info: &FeedInfo, offers: &[Offer]) -> String {
             )
             .empty("link", &[("rel", "alternate"), ("href", &url)])
             .open("author", &[])
-            .text("name", &[], &o.organization)
+            .text("name", &[], &o.content.organization)
             .close("author")
-            .empty("category", &[("term", &o.department)])
-            .text("summary", &[("type", "text")], &o.summary)
+            .empty("category", &[("term", &o.content.department)])
+            .text("summary", &[("type", "text")], &o.content.summary)
             .text("content", &[("type", "html")], &description_html(o))
             .close("entry");
     }

@@ -201,7 +201,11 @@ pub fn ensure_criteria(
     if !existing.is_empty() {
         return Ok(existing);
     }
-    insert_criteria(conn, offer.id, &default_criteria(&offer.requirements))?;
+    insert_criteria(
+        conn,
+        offer.id,
+        &default_criteria(&offer.content.requirements),
+    )?;
     criteria(conn, offer.id)
 }
 
