@@ -1,6 +1,7 @@
 //! The OpenAPI document, generated from the same route registration the server uses, and
 //! the Swagger UI (served from vendored files).
 
+use crate::ratelimit::Policy;
 use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
     Modify, OpenApi,
@@ -92,6 +93,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
 /// document alike.
 pub fn complete(api: &mut utoipa::openapi::OpenApi) {
     add_shared_responses(api);
+    document_rate_limits(api);
     describe_non_json_bodies(api);
     describe_merge_patches(api);
     declare_validators(api);
@@ -426,18 +428,204 @@ pub fn add_shared_responses(api: &mut utoipa::openapi::OpenApi) {
 fn operations_mut(
     api: &mut utoipa::openapi::OpenApi,
 ) -> impl Iterator<Item = (&String, &mut utoipa::openapi::path::Operation)> {
+    operations_with_methods_mut(api).map(|(path, _, op)| (path, op))
+}
+
+/// The same, with each operation's method.
+fn operations_with_methods_mut(
+    api: &mut utoipa::openapi::OpenApi,
+) -> impl Iterator<Item = (&String, &'static str, &mut utoipa::openapi::path::Operation)> {
     api.paths.paths.iter_mut().flat_map(|(path, item)| {
         [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
+            ("GET", &mut item.get),
+            ("PUT", &mut item.put),
+            ("POST", &mut item.post),
+            ("DELETE", &mut item.delete),
+            ("PATCH", &mut item.patch),
         ]
         .into_iter()
-        .flatten()
-        .map(move |op| (&*path, op))
+        .filter_map(|(method, op)| op.as_mut().map(|op| (method, op)))
+        .map(move |(method, op)| (&*path, method, op))
     })
+}
+
+/// How a limited operation counts its callers, for [`document_rate_limits`].
+#[derive(Clone, Copy)]
+pub enum Counted {
+    /// Per client address under these policies (`ratelimit`), with the RateLimit headers on
+    /// the listed successes and on the 429.
+    PerAddress {
+        policies: &'static [Policy],
+        successes: &'static [&'static str],
+    },
+    /// Per partner key, in fixed windows (PARTNER_RATE_LIMIT per
+    /// PARTNER_RATE_WINDOW_SECONDS): a 429 with Retry-After.
+    PerPartnerKey,
+}
+
+/// Every operation that can answer 429 because of a rate limit, by method and path. A spec
+/// test fails when an entry names no operation; the handlers document only what is specific
+/// to them (another cause of 429, for example).
+pub const RATE_LIMITED: [(&str, &str, Counted); 8] = {
+    use Counted::{PerAddress, PerPartnerKey};
+    [
+        (
+            "GET",
+            "/api/v1/offers",
+            PerAddress {
+                policies: &[Policy::Reads, Policy::Search],
+                successes: &["200"],
+            },
+        ),
+        (
+            "GET",
+            "/api/v1/offers/{id_or_slug}",
+            PerAddress {
+                policies: &[Policy::Reads],
+                successes: &["200"],
+            },
+        ),
+        (
+            "POST",
+            "/api/v1/offers/{id_or_slug}/applications",
+            PerAddress {
+                policies: &[Policy::Apply],
+                successes: &["201"],
+            },
+        ),
+        (
+            "POST",
+            "/api/v1/auth/login",
+            PerAddress {
+                policies: &[Policy::Login],
+                successes: &["200"],
+            },
+        ),
+        (
+            // Counted only when the correction changes the email (the 202).
+            "PATCH",
+            "/api/v1/candidate/application",
+            PerAddress {
+                policies: &[Policy::EmailChange],
+                successes: &["202"],
+            },
+        ),
+        (
+            "POST",
+            "/api/v1/candidate/application/email/confirm",
+            PerAddress {
+                policies: &[Policy::EmailChange],
+                successes: &["200"],
+            },
+        ),
+        ("GET", "/api/v1/partner/offers", PerPartnerKey),
+        ("GET", "/api/v1/partner/offers/changes", PerPartnerKey),
+    ]
+};
+
+/// Adds to each operation of [`RATE_LIMITED`] its 429 (unless the handler describes it) and
+/// the headers: `Retry-After` on the 429, and for per-address limits `RateLimit-Policy` and
+/// `RateLimit` (draft-ietf-httpapi-ratelimit-headers) on the 429 and the counted successes.
+pub fn document_rate_limits(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{
+        header::{Header, HeaderBuilder},
+        schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type},
+        ContentBuilder, Ref, RefOr, ResponseBuilder,
+    };
+    let header = |description: &str| -> Header {
+        HeaderBuilder::new()
+            .schema(ObjectBuilder::new().schema_type(Type::String).build())
+            .description(Some(description))
+            .build()
+    };
+    let retry_after = HeaderBuilder::new()
+        .schema(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                .minimum(Some(0)),
+        )
+        .description(Some("Seconds to wait"))
+        .build();
+    for (path, method, op) in operations_with_methods_mut(api) {
+        let Some((_, _, counted)) = RATE_LIMITED
+            .iter()
+            .find(|(m, p, _)| *m == method && p == path)
+        else {
+            continue;
+        };
+        let (policies, successes): (&[Policy], &[&str]) = match counted {
+            Counted::PerAddress {
+                policies,
+                successes,
+            } => (policies, successes),
+            Counted::PerPartnerKey => (&[], &[]),
+        };
+        let names = policies
+            .iter()
+            .map(|p| format!("`{}`", p.name()))
+            .collect::<Vec<_>>()
+            .join(" or ");
+        let default_description = if policies.is_empty() {
+            "Too many requests with this partner key in the current window \
+             (`too_many_requests`); see Retry-After"
+                .to_owned()
+        } else {
+            format!(
+                "Too many requests from this address (`rate_limited`, policy {names}); see \
+                 Retry-After"
+            )
+        };
+        let rate_headers = [
+            (
+                "RateLimit-Policy",
+                format!(
+                    "The policy counted ({names}), as `\"<policy>\";q=<limit>;w=<window in \
+                     seconds>`; absent when the policy is off"
+                ),
+            ),
+            (
+                "RateLimit",
+                "What is left of it, as `\"<policy>\";r=<remaining>;t=<seconds until the \
+                 window ends>`"
+                    .to_owned(),
+            ),
+        ];
+        let responses = &mut op.responses.responses;
+        let too_many = responses.entry("429".to_owned()).or_insert_with(|| {
+            ResponseBuilder::new()
+                .description(default_description)
+                .content(
+                    crate::error::PROBLEM_JSON,
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build()
+                .into()
+        });
+        if let RefOr::T(too_many) = too_many {
+            too_many
+                .headers
+                .insert("Retry-After".to_owned(), retry_after.clone());
+            if !policies.is_empty() {
+                for (name, description) in &rate_headers {
+                    too_many
+                        .headers
+                        .insert((*name).to_owned(), header(description));
+                }
+            }
+        }
+        for status in successes {
+            if let Some(RefOr::T(success)) = responses.get_mut(*status) {
+                for (name, description) in &rate_headers {
+                    success
+                        .headers
+                        .insert((*name).to_owned(), header(description));
+                }
+            }
+        }
+    }
 }
 
 /// Where the document is served.

@@ -408,9 +408,8 @@ fn store(
     request_body(content = ApplicationFormParts, content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "Received; the tracking token is shown once (`null` in a replay to a retry with the same Idempotency-Key)", body = ApplicationCreated,
-            headers(("Idempotent-Replayed" = String, description = "`true` when this is the replay of an earlier submission with the same Idempotency-Key (then `tracking_token` is null); absent otherwise"), ("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"reads\";q=600;w=60` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"reads\";r=599;t=42`"))),
-        (status = 429, description = "Too many applications sent from this address (`rate_limited`, policy `apply`), or already UPLOAD_CONCURRENCY_PER_ADDRESS of them arriving from it at once (`too_many_uploads`, before the body is read); see Retry-After", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait"), ("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"reads\";q=600;w=60` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"reads\";r=599;t=42`"))),
+            headers(("Idempotent-Replayed" = String, description = "`true` when this is the replay of an earlier submission with the same Idempotency-Key (then `tracking_token` is null); absent otherwise"))),
+        (status = 429, description = "Too many applications sent from this address (`rate_limited`, policy `apply`), or already UPLOAD_CONCURRENCY_PER_ADDRESS of them arriving from it at once (`too_many_uploads`, before the body is read); see Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "Unreadable multipart body or Idempotency-Key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such public offer", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Offer closed, deadline passed, or already applied with this email", body = Problem, content_type = "application/problem+json"),

@@ -227,12 +227,9 @@ fn request_email_change(
     request_body = CorrectionRequest,
     responses(
         (status = 200, description = "Corrected", body = CandidateApplicationView),
-        (status = 202, description = "Corrected; a new email waits for the code mailed to it (the application still shows the old one)", body = CandidateApplicationView,
-            headers(("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"email_change\";q=10;w=3600` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"email_change\";r=9;t=3542`"))),
+        (status = 202, description = "Corrected; a new email waits for the code mailed to it (the application still shows the old one)", body = CandidateApplicationView),
         (status = 401, description = "No or unknown tracking token", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many changes of address from this client address (`rate_limited`, policy `email_change`); see Retry-After", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 #[patch("/candidate/application")]
@@ -327,13 +324,10 @@ enum Confirmed {
     security(("tracking_token" = [])),
     request_body = EmailConfirmation,
     responses(
-        (status = 200, description = "The application now uses the new email", body = CandidateApplicationView,
-            headers(("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"email_change\";q=10;w=3600` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"email_change\";r=9;t=3542`"))),
+        (status = 200, description = "The application now uses the new email", body = CandidateApplicationView),
         (status = 400, description = "Unreadable JSON body", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or unknown tracking token", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Nothing changed (`email_not_changed`), or a body that is not `{\"code\"}`", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many changes of address from this client address (`rate_limited`, policy `email_change`); see Retry-After", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 #[post("/candidate/application/email/confirm")]

@@ -271,11 +271,9 @@ fn cursor_for_sort(raw: &str, sort: PublicSort) -> Result<PublicCursor, ApiError
     params(PublicOfferQuery, PageParams),
     responses(
         (status = 200, description = "A page of published offers", body = OfferPage,
-            headers(("Link" = String, description = "RFC 8288 link to the next page"), ("ETag" = String, description = "Strong validator of the page"), ("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"reads\";q=600;w=60` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"reads\";r=599;t=42`"))),
+            headers(("Link" = String, description = "RFC 8288 link to the next page"), ("ETag" = String, description = "Strong validator of the page"))),
         (status = 304, description = "Unchanged since If-None-Match"),
         (status = 422, description = "An invalid filter, sort, limit or cursor", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests from this address: `rate_limited` under the `reads` policy, or `search` with `q`; see Retry-After", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait"), ("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"reads\";q=600;w=60` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"reads\";r=599;t=42`"))),
     )
 )]
 #[get("/offers")]
@@ -364,11 +362,9 @@ pub async fn list_public_offers(
     params(("id_or_slug" = String, Path, description = "Offer id or slug")),
     responses(
         (status = 200, description = "The offer", body = OfferResponse,
-            headers(("ETag" = String, description = "Strong validator of the body"), ("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"reads\";q=600;w=60` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"reads\";r=599;t=42`"))),
+            headers(("ETag" = String, description = "Strong validator of the body"))),
         (status = 304, description = "Unchanged since If-None-Match"),
         (status = 404, description = "No such public offer", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests from this address (`rate_limited`, policy `reads`); see Retry-After", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait"), ("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"reads\";q=600;w=60` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"reads\";r=599;t=42`"))),
     )
 )]
 #[get("/offers/{id_or_slug}")]

@@ -176,8 +176,6 @@ fn cache_private(res: HttpResponse) -> HttpResponse {
         (status = 304, description = "Unchanged since If-None-Match"),
         (status = 401, description = "No valid partner key", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limit reached; see Retry-After", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds until the next window"))),
     )
 )]
 #[get("/partner/offers")]
@@ -237,8 +235,6 @@ pub async fn partner_offers(
         (status = 401, description = "No valid partner key", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "`cursor_expired`: the cursor is ahead of the feed, because the database was restored from a backup since it was issued; copy the offers again from `/api/v1/partner/offers` and follow its `changes_cursor`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limit reached; see Retry-After", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds until the next window"))),
     )
 )]
 #[get("/partner/offers/changes")]
