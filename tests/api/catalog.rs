@@ -312,6 +312,54 @@ async fn invalid_filter_values_are_422_not_empty_lists() {
     app.get("/api/v1/offers?limit=x", None)
         .await
         .assert_problem(422, "invalid_query");
+    // Every bad field is listed at once, with its code.
+    let body = app
+        .get(
+            &format!(
+                "/api/v1/offers?paid=maybe&sort=relevance&language=english&department={}\
+                 &facets=yes",
+                "d".repeat(201)
+            ),
+            None,
+        )
+        .await
+        .assert_problem(422, "validation_failed");
+    let mut found: Vec<(String, String)> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap().into(),
+                e["code"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    found.sort();
+    let expected = [
+        ("department", "too_long"),
+        ("facets", "invalid_boolean"),
+        ("language", "invalid_language"),
+        ("paid", "invalid_boolean"),
+        ("sort", "needs_q"),
+    ];
+    assert_eq!(
+        found,
+        expected.map(|(f, c)| (f.to_owned(), c.to_owned())),
+        "{body}"
+    );
+    // A filter given twice is refused, not decided by whichever comes last.
+    let body = app
+        .get("/api/v1/offers?remote=full&remote=none", None)
+        .await
+        .assert_problem(422, "validation_failed");
+    assert_eq!(body["errors"][0]["field"], "remote", "{body}");
+    assert_eq!(body["errors"][0]["code"], "duplicate", "{body}");
+    // A blank value is no filter, as a browser's empty input sends it.
+    assert_eq!(
+        app.get("/api/v1/offers?paid=&remote=", None).await.status,
+        200
+    );
     // A cursor of one sort is refused by another.
     let first = app.get("/api/v1/offers?limit=2", None).await.json();
     let cursor = first["next_cursor"].as_str().unwrap();
