@@ -223,6 +223,34 @@ pub fn rfc5987_encode(value: &str) -> String {
     utf8_percent_encode(value, UNRESERVED).to_string()
 }
 
+/// A query string's parameters by name, for a parser built on `validation::Form`. A name
+/// given twice is refused (422, `duplicate` on that field) rather than one value silently
+/// winning.
+pub fn query_fields(
+    pairs: Vec<(String, String)>,
+) -> Result<std::collections::HashMap<String, String>, ApiError> {
+    let mut fields = std::collections::HashMap::with_capacity(pairs.len());
+    let mut errors = Vec::new();
+    for (name, value) in pairs {
+        if fields.contains_key(&name) {
+            if !errors.iter().any(|e: &FieldError| e.field == name) {
+                errors.push(FieldError::new(
+                    &name,
+                    "duplicate",
+                    "is given more than once",
+                ));
+            }
+            continue;
+        }
+        fields.insert(name, value);
+    }
+    if errors.is_empty() {
+        Ok(fields)
+    } else {
+        Err(ApiError::validation(errors))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,33 +327,5 @@ mod tests {
         assert_eq!(rfc5987_encode("aé b"), "a%C3%A9%20b");
         assert_eq!(rfc5987_encode("CV-v2_final.~pdf"), "CV-v2_final.~pdf");
         assert_eq!(rfc5987_encode("a\"b;c'*"), "a%22b%3Bc%27%2A");
-    }
-}
-
-/// A query string's parameters by name, for a parser built on `validation::Form`. A name
-/// given twice is refused (422, `duplicate` on that field) rather than one value silently
-/// winning.
-pub fn query_fields(
-    pairs: Vec<(String, String)>,
-) -> Result<std::collections::HashMap<String, String>, ApiError> {
-    let mut fields = std::collections::HashMap::with_capacity(pairs.len());
-    let mut errors = Vec::new();
-    for (name, value) in pairs {
-        if fields.contains_key(&name) {
-            if !errors.iter().any(|e: &FieldError| e.field == name) {
-                errors.push(FieldError::new(
-                    &name,
-                    "duplicate",
-                    "is given more than once",
-                ));
-            }
-            continue;
-        }
-        fields.insert(name, value);
-    }
-    if errors.is_empty() {
-        Ok(fields)
-    } else {
-        Err(ApiError::validation(errors))
     }
 }
