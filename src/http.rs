@@ -32,6 +32,12 @@ pub fn bytes_etag(body: &[u8]) -> String {
     format!("\"{}\"", hex::encode(&Sha256::digest(body)[..16]))
 }
 
+/// A strong ETag of a JSON body: the hash of exactly what is sent.
+pub fn body_etag<T: Serialize>(body: &T) -> Result<String, ApiError> {
+    let bytes = serde_json::to_vec(body).map_err(ApiError::internal)?;
+    Ok(bytes_etag(&bytes))
+}
+
 /// Whether the client's `If-None-Match` already names `etag` (or `*`). The comparison is weak
 /// (RFC 9110 section 13.1.2): `W/"x"` matches `"x"`, because a proxy or CDN that compresses a
 /// response (nginx's gzip does) turns its strong ETag weak, and the client sends back that one.

@@ -83,7 +83,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let (_, mut api) = actix_web::App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
-        .configure(crate::routes)
+        .configure(crate::routes::routes)
         .split_for_parts();
     complete(&mut api);
     api

@@ -6,7 +6,7 @@ use crate::{
     availability::SchemaGate,
     db::DbPool,
     error::ApiError,
-    jobs::mail::{mailer_from_settings, Mailer},
+    jobs::{mail::Mailer, outbox::mailer_from_settings},
     offers::cache::CatalogCache,
     ratelimit,
     settings::Settings,

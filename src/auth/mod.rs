@@ -4,45 +4,18 @@
 pub mod jwt;
 pub mod model;
 pub mod password;
+pub mod role;
 pub mod routes;
 pub mod strength;
 pub mod throttle;
 pub mod users;
 
+pub use role::Role;
+
 use crate::{error::ApiError, state::AppState};
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use uuid::Uuid;
-
-/// What a staff member may do (DESIGN.md, "Roles").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Everything, including staff users, partners and the audit log.
-    Admin,
-    /// Offers, all applications, reviewer assignments.
-    Manager,
-    /// Offers assigned to them and their applications; their own reviews.
-    Reviewer,
-}
-
-impl Role {
-    pub const ALL: [Role; 3] = [Role::Admin, Role::Manager, Role::Reviewer];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Manager => "manager",
-            Role::Reviewer => "reviewer",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == raw)
-    }
-}
 
 /// The authenticated staff member of a request: a valid access token whose session is live
 /// and whose account is active. Role and name come from the database, not the token, so a

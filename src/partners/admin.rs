@@ -315,7 +315,11 @@ pub async fn get_partner(
         })
         .await?;
     let body = PartnerResponse::new(partner, Some(keys), state.now());
-    Ok(respond_with_etag(&req, &super::body_etag(&body)?, &body))
+    Ok(respond_with_etag(
+        &req,
+        &crate::http::body_etag(&body)?,
+        &body,
+    ))
 }
 
 /// Change a partner's name or contact, or deactivate it (admin).

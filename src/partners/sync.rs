@@ -209,7 +209,7 @@ pub async fn partner_offers(
     };
     // The ETag leaves out `changes_cursor`, which moves with every transaction on the
     // server: a 304 for unchanged offers keeps the client's (still valid) cursor.
-    let etag = super::body_etag(&(&body.items, &body.next_cursor, body.total))?;
+    let etag = crate::http::body_etag(&(&body.items, &body.next_cursor, body.total))?;
     let mut res = respond_with_etag(&req, &etag, &body);
     let base = &state.settings.public_base_url;
     add_next_link(&mut res, &req, base, limit, body.next_cursor.as_deref());
@@ -290,7 +290,7 @@ pub async fn offer_changes(
         next_cursor: next.encode(),
         has_more,
     };
-    let res = respond_with_etag(&req, &super::body_etag(&body)?, &body);
+    let res = respond_with_etag(&req, &crate::http::body_etag(&body)?, &body);
     Ok(cache_private(res))
 }
 
