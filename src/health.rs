@@ -4,7 +4,7 @@
 use crate::metrics::check_access;
 use crate::{
     db,
-    error::{ApiError, Problem},
+    error::{ApiError, Code, Problem},
     state::AppState,
 };
 use actix_web::{get, http::header, web, HttpRequest, HttpResponse};
@@ -65,7 +65,7 @@ pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
         .await?;
     if !current {
         return Err(ApiError::service_unavailable(
-            "migrations_pending",
+            Code::MigrationsPending,
             "The database schema is older than this server: run `passerelle migrate`.",
         ));
     }

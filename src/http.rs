@@ -4,7 +4,10 @@
 
 pub mod pages;
 
-use crate::{error::ApiError, validation::FieldError};
+use crate::{
+    error::{ApiError, Code},
+    validation::FieldError,
+};
 use actix_web::{http::header, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -204,7 +207,7 @@ fn shape_error(req: &HttpRequest, value: &serde_json::Value, e: &serde_json::Err
     };
     ApiError::new(
         crate::error::ErrorKind::Unprocessable,
-        "invalid_body",
+        Code::InvalidBody,
         format!("The JSON body does not have the expected shape: {e}"),
     )
     .with_errors(errors)

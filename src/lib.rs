@@ -12,6 +12,7 @@ pub mod cors;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod error_code;
 pub mod health;
 pub mod http;
 pub mod jobs;

@@ -13,7 +13,7 @@
 //! answered, a 429 included.
 
 use crate::{
-    error::{ApiError, ErrorKind},
+    error::{ApiError, Code, ErrorKind},
     http::client_address,
     settings::{RateLimit, Settings},
 };
@@ -236,7 +236,7 @@ pub fn forget_ended(conn: &mut PgConnection, now: DateTime<Utc>, batch: i64) -> 
 fn rate_limited(quota: &Quota) -> ApiError {
     ApiError::new(
         ErrorKind::TooManyRequests,
-        "rate_limited",
+        Code::RateLimited,
         format!(
             "Too many requests of this kind from your address (policy \"{}\": {} per {} s): \
              wait {} s.",
@@ -411,7 +411,7 @@ mod tests {
         let e = rate_limited(&over);
         assert_eq!(
             (e.code(), e.kind()),
-            ("rate_limited", ErrorKind::TooManyRequests)
+            (Code::RateLimited, ErrorKind::TooManyRequests)
         );
     }
 }

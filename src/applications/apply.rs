@@ -8,7 +8,7 @@ use super::{
     views::{ApplicationCreated, CandidateApplicationView, OfferRef},
 };
 use crate::{
-    error::{ApiError, Problem},
+    error::{ApiError, Code, Problem},
     offers::{domain::OfferStatus, model as offers, model::Offer},
     ratelimit::Policy,
     state::AppState,
@@ -148,7 +148,7 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     let key = raw.to_str().unwrap_or_default().trim();
     if key.is_empty() || key.len() > 200 || !key.chars().all(|c| c.is_ascii_graphic()) {
         return Err(ApiError::bad_request(
-            "invalid_idempotency_key",
+            Code::InvalidIdempotencyKey,
             "Idempotency-Key must be 1 to 200 printable ASCII characters.",
         ));
     }
@@ -186,13 +186,13 @@ fn open_offer(
         .ok_or_else(ApiError::not_found)?;
     if offer.status() != OfferStatus::Published {
         return Err(ApiError::conflict(
-            "offer_closed",
+            Code::OfferClosed,
             "This offer no longer takes applications.",
         ));
     }
     if offer.application_deadline < today {
         return Err(ApiError::conflict(
-            "deadline_passed",
+            Code::DeadlinePassed,
             "The deadline for applying to this offer has passed.",
         ));
     }
@@ -233,7 +233,7 @@ fn replay(
         .ok_or_else(|| {
             ApiError::new(
                 crate::error::ErrorKind::Unprocessable,
-                "idempotency_key_reused",
+                Code::IdempotencyKeyReused,
                 "This Idempotency-Key was used for a submission that no longer exists.",
             )
         })?;
@@ -300,7 +300,7 @@ fn store(
                 Reservation::Mismatch => {
                     return Err(ApiError::new(
                         crate::error::ErrorKind::Unprocessable,
-                        "idempotency_key_reused",
+                        Code::IdempotencyKeyReused,
                         "This Idempotency-Key was used for a different submission.",
                     ))
                 }
@@ -339,7 +339,7 @@ fn store(
         .map_err(|e| {
             if model::is_duplicate(&e) {
                 ApiError::conflict(
-                    "already_applied",
+                    Code::AlreadyApplied,
                     "An application with this email already exists for this offer.",
                 )
             } else {
@@ -447,7 +447,7 @@ pub async fn apply(
     .await
     .map_err(|_| {
         ApiError::service_unavailable(
-            "busy",
+            Code::Busy,
             "Many applications are arriving right now: retry in a moment.",
         )
         .with_retry_after(5)
@@ -466,7 +466,7 @@ pub async fn apply(
             .map_err(|_| {
                 ApiError::new(
                     crate::error::ErrorKind::RequestTimeout,
-                    "upload_timeout",
+                    Code::UploadTimeout,
                     "The application took too long to arrive; send it again.",
                 )
             })??;

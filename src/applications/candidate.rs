@@ -9,7 +9,7 @@ use super::{
 use crate::{
     audit,
     auth::bearer_token,
-    error::{ApiError, Problem},
+    error::{ApiError, Code, Problem},
     offers::model as offers,
     ratelimit::Policy,
     state::AppState,
@@ -38,7 +38,7 @@ impl FromRequest for CandidateAuth {
             let state = state.ok_or_else(|| ApiError::internal("AppState is not registered"))?;
             let token = token.filter(|t| t.starts_with("pct_")).ok_or_else(|| {
                 ApiError::unauthorized(
-                    "unauthenticated",
+                    Code::Unauthenticated,
                     "Send the tracking token you received when applying (Authorization: Bearer).",
                 )
             })?;
@@ -48,7 +48,7 @@ impl FromRequest for CandidateAuth {
                 .await?
                 .ok_or_else(|| {
                     ApiError::unauthorized(
-                        "invalid_token",
+                        Code::InvalidToken,
                         "This tracking token is unknown or its application was erased.",
                     )
                 })?;
@@ -300,7 +300,7 @@ pub struct EmailConfirmation {
 fn email_not_changed() -> ApiError {
     ApiError::new(
         crate::error::ErrorKind::Unprocessable,
-        "email_not_changed",
+        Code::EmailNotChanged,
         "The email was not changed: the code is wrong, expired or already used, or the address \
          can no longer be used for this application. Ask for a new code by correcting the \
          email again.",
@@ -399,7 +399,7 @@ pub async fn withdraw_my_application(
                 let a = model::lock(conn, id)?.ok_or_else(ApiError::not_found)?;
                 if a.status().is_final() {
                     return Err(ApiError::conflict(
-                        "application_final",
+                        Code::ApplicationFinal,
                         format!("The application is already {}.", a.status().as_str()),
                     ));
                 }

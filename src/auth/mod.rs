@@ -12,7 +12,10 @@ pub mod users;
 
 pub use role::Role;
 
-use crate::{error::ApiError, state::AppState};
+use crate::{
+    error::{ApiError, Code},
+    state::AppState,
+};
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use uuid::Uuid;
@@ -50,7 +53,7 @@ pub fn bearer_token(req: &HttpRequest) -> Option<String> {
 
 fn invalid_token() -> ApiError {
     ApiError::unauthorized(
-        "invalid_token",
+        Code::InvalidToken,
         "The access token is invalid, expired or revoked: log in again.",
     )
 }
@@ -66,7 +69,7 @@ impl FromRequest for AuthUser {
             let state = state.ok_or_else(|| ApiError::internal("AppState is not registered"))?;
             let token = token.ok_or_else(|| {
                 ApiError::unauthorized(
-                    "unauthenticated",
+                    Code::Unauthenticated,
                     "This route needs a staff access token (Authorization: Bearer).",
                 )
             })?;

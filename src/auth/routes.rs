@@ -8,7 +8,7 @@ use super::{
 use crate::http::JsonBody;
 use crate::{
     audit,
-    error::{ApiError, Problem},
+    error::{ApiError, Code, Problem},
     http::{client_address, opaque_token, token_hash},
     ratelimit::Policy,
     state::AppState,
@@ -82,7 +82,7 @@ pub struct ChangePasswordRequest {
 
 fn invalid_credentials() -> ApiError {
     ApiError::unauthorized(
-        "invalid_credentials",
+        Code::InvalidCredentials,
         "The email or the password is incorrect.",
     )
 }
@@ -328,12 +328,12 @@ pub async fn refresh(
         Rotation::Reused => {
             log::warn!("a used refresh token was presented again; its session is revoked");
             Err(ApiError::unauthorized(
-                "refresh_token_reused",
+                Code::RefreshTokenReused,
                 "This refresh token was already used; the session is closed: log in again.",
             ))
         }
         Rotation::Invalid => Err(ApiError::unauthorized(
-            "invalid_refresh_token",
+            Code::InvalidRefreshToken,
             "The refresh token is unknown, expired or revoked: log in again.",
         )),
     }
@@ -454,7 +454,7 @@ pub async fn change_password(
     if !verified {
         return Err(ApiError::new(
             crate::error::ErrorKind::Forbidden,
-            "invalid_current_password",
+            Code::InvalidCurrentPassword,
             "The current password is incorrect.",
         ));
     }

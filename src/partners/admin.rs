@@ -10,7 +10,7 @@ use crate::{
     audit,
     auth::{model::normalize_email, AuthUser, Role},
     db::pagination::Position,
-    error::{ApiError, Problem},
+    error::{ApiError, Code, Problem},
     http::pages::{Page, PageParams},
     http::respond_with_etag,
     state::AppState,
@@ -218,7 +218,10 @@ pub async fn create_partner(
                 )
                 .map_err(|e| {
                     if model::is_slug_taken(&e) {
-                        ApiError::conflict("slug_taken", "Another partner already uses this slug.")
+                        ApiError::conflict(
+                            Code::SlugTaken,
+                            "Another partner already uses this slug.",
+                        )
                     } else {
                         e.into()
                     }

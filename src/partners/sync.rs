@@ -10,7 +10,7 @@
 use super::{keys::PartnerAuth, model};
 use crate::{
     db::pagination::Cursor,
-    error::{ApiError, Problem},
+    error::{ApiError, Code, Problem},
     http::pages::{add_next_link, next_cursor, PageParams},
     http::respond_with_etag,
     offers::{model as offers, views::OfferResponse},
@@ -258,7 +258,7 @@ pub async fn offer_changes(
                     // always empty: only then is the horizon worth a query.
                     if rows.is_empty() && after.xact_id >= model::feed_horizon(conn)? {
                         return Err(ApiError::gone(
-                            "cursor_expired",
+                            Code::CursorExpired,
                             "This cursor is ahead of the change feed: the database was restored \
                              from a backup since it was issued. Copy the offers again from \
                              /api/v1/partner/offers and follow its changes_cursor.",

@@ -279,3 +279,17 @@ fn every_rate_limited_operation_documents_its_429_and_headers() {
         }
     }
 }
+
+#[test]
+fn the_spec_lists_every_error_code() {
+    let doc: serde_json::Value =
+        serde_json::from_str(&passerelle::openapi::document_json()).unwrap();
+    let listed: Vec<&str> = doc["components"]["schemas"]["Problem"]["properties"]["code"]["enum"]
+        .as_array()
+        .expect("Problem.code is an enum")
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(listed, passerelle::error::Code::texts());
+    assert!(listed.contains(&"validation_failed") && listed.contains(&"rate_limited"));
+}
