@@ -467,56 +467,41 @@ pub enum Counted {
 /// test fails when an entry names no operation; the handlers document only what is specific
 /// to them (another cause of 429, for example).
 pub const RATE_LIMITED: [(&str, &str, Counted); 8] = {
-    use Counted::{PerAddress, PerPartnerKey};
+    use Counted::PerPartnerKey;
+    use Policy::{Apply, EmailChange, Login, Reads, Search};
+    const fn by_address(policies: &'static [Policy], success: &'static [&'static str]) -> Counted {
+        Counted::PerAddress {
+            policies,
+            successes: success,
+        }
+    }
     [
         (
             "GET",
             "/api/v1/offers",
-            PerAddress {
-                policies: &[Policy::Reads, Policy::Search],
-                successes: &["200"],
-            },
+            by_address(&[Reads, Search], &["200"]),
         ),
         (
             "GET",
             "/api/v1/offers/{id_or_slug}",
-            PerAddress {
-                policies: &[Policy::Reads],
-                successes: &["200"],
-            },
+            by_address(&[Reads], &["200"]),
         ),
         (
             "POST",
             "/api/v1/offers/{id_or_slug}/applications",
-            PerAddress {
-                policies: &[Policy::Apply],
-                successes: &["201"],
-            },
+            by_address(&[Apply], &["201"]),
         ),
+        ("POST", "/api/v1/auth/login", by_address(&[Login], &["200"])),
+        // Counted only when the correction changes the email (the 202).
         (
-            "POST",
-            "/api/v1/auth/login",
-            PerAddress {
-                policies: &[Policy::Login],
-                successes: &["200"],
-            },
-        ),
-        (
-            // Counted only when the correction changes the email (the 202).
             "PATCH",
             "/api/v1/candidate/application",
-            PerAddress {
-                policies: &[Policy::EmailChange],
-                successes: &["202"],
-            },
+            by_address(&[EmailChange], &["202"]),
         ),
         (
             "POST",
             "/api/v1/candidate/application/email/confirm",
-            PerAddress {
-                policies: &[Policy::EmailChange],
-                successes: &["200"],
-            },
+            by_address(&[EmailChange], &["200"]),
         ),
         ("GET", "/api/v1/partner/offers", PerPartnerKey),
         ("GET", "/api/v1/partner/offers/changes", PerPartnerKey),
