@@ -35,7 +35,8 @@ fn public_sort_schema() -> utoipa::openapi::Object {
         &PUBLIC_SORTS,
         false,
         "`-published_at` (default, newest first), `application_deadline` (soonest first), or \
-         `relevance` (needs `q`).",
+         `relevance` (needs `q`: best match in the title, tags, department and fields of study \
+         first, then newest first; an offer that matches only in its text comes after those).",
     )
 }
 
