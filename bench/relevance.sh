@@ -74,6 +74,8 @@ KINDS="relevance default whole ids"
 
 for word in $WORDS; do
     q="'$word'"
+    # File names in ASCII: coopération -> cooperation.
+    name=$(python3 -c 'import sys, unicodedata; print(unicodedata.normalize("NFKD", sys.argv[1]).encode("ascii", "ignore").decode().lower())' "$word")
     matches=$(psql -X -At -d "$DB" -c "SELECT count(*) FROM offers WHERE status = 'published' AND search @@ websearch_to_tsquery('passerelle_fr', $q)")
     declare -A exec_ms=() lat=()
     for kind in $KINDS; do
@@ -86,7 +88,7 @@ for word in $WORDS; do
                 echo "\\o"
                 echo "EXPLAIN (ANALYZE, BUFFERS)"; sql_of "$kind"
             } | psql -X -q -d "$DB" -v "q=$q" 2>&1
-        } >"$RESULTS/explain-$kind-$word.txt"
+        } >"$RESULTS/explain-$kind-$name.txt"
         # Execution time: the median of RUNS runs in one warm session, without per-node timing.
         exec_ms[$kind]=$(
             {
