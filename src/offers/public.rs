@@ -35,7 +35,8 @@ fn public_sort_schema() -> utoipa::openapi::Object {
         &PUBLIC_SORTS,
         false,
         "`-published_at` (default, newest first), `application_deadline` (soonest first), or \
-         `relevance` (needs `q`).",
+         `relevance` (needs `q`: best match in the title, tags, department and fields of study \
+         first, then newest first; an offer that matches only in its text comes after those).",
     )
 }
 
@@ -175,7 +176,7 @@ fn parse(fields: &HashMap<String, String>) -> Result<Parsed, ApiError> {
 }
 
 /// The public list's cursors carry their sort: `n|<unix micros>|<id>` (newest),
-/// `d|<date>|<id>` (deadline), `r|<f32 bits>|<id>` (relevance).
+/// `d|<date>|<id>` (deadline), `r|<f32 bits>|<unix micros>|<id>` (relevance, then newest).
 impl Cursor for PublicCursor {
     const INVALID: &'static str = "is not a cursor of this list and sort";
 
@@ -183,22 +184,26 @@ impl Cursor for PublicCursor {
         match self {
             PublicCursor::Newest(at, id) => format!("n|{}|{id}", at.timestamp_micros()),
             PublicCursor::Deadline(d, id) => format!("d|{d}|{id}"),
-            PublicCursor::Relevance(r, id) => format!("r|{}|{id}", r.to_bits()),
+            PublicCursor::Relevance(r, at, id) => {
+                format!("r|{}|{}|{id}", r.to_bits(), at.timestamp_micros())
+            }
         }
     }
 
     fn from_text(text: &str) -> Option<Self> {
-        let mut parts = text.splitn(3, '|');
-        let (kind, key, id) = (parts.next()?, parts.next()?, parts.next()?);
-        let id = Uuid::parse_str(id).ok()?;
-        match kind {
-            "n" => DateTime::from_timestamp_micros(key.parse().ok()?)
-                .map(|at| PublicCursor::Newest(at, id)),
-            "d" => key.parse().ok().map(|d| PublicCursor::Deadline(d, id)),
-            "r" => key
-                .parse()
-                .ok()
-                .map(|b| PublicCursor::Relevance(f32::from_bits(b), id)),
+        let at = |micros: &str| DateTime::from_timestamp_micros(micros.parse().ok()?);
+        let parts: Vec<&str> = text.split('|').collect();
+        match parts[..] {
+            ["n", micros, id] => Some(PublicCursor::Newest(at(micros)?, Uuid::parse_str(id).ok()?)),
+            ["d", day, id] => Some(PublicCursor::Deadline(
+                day.parse().ok()?,
+                Uuid::parse_str(id).ok()?,
+            )),
+            ["r", bits, micros, id] => Some(PublicCursor::Relevance(
+                f32::from_bits(bits.parse().ok()?),
+                at(micros)?,
+                Uuid::parse_str(id).ok()?,
+            )),
             _ => None,
         }
     }
@@ -276,7 +281,9 @@ pub async fn list_public_offers(
     let next_cursor = next_cursor(&mut cards, limit, |c| match sort {
         PublicSort::Newest => PublicCursor::Newest(c.published_at.unwrap_or_default(), c.id),
         PublicSort::Deadline => PublicCursor::Deadline(c.application_deadline, c.id),
-        PublicSort::Relevance => PublicCursor::Relevance(c.rank, c.id),
+        PublicSort::Relevance => {
+            PublicCursor::Relevance(c.rank, c.published_at.unwrap_or_default(), c.id)
+        }
     });
     let today = state.now().date_naive();
     let body = OfferPage {
@@ -374,9 +381,9 @@ mod tests {
                 format!("d|2026-03-31|{id}"),
             ),
             (
-                PublicCursor::Relevance(0.5, id),
+                PublicCursor::Relevance(0.5, at, id),
                 PublicSort::Relevance,
-                format!("r|{}|{id}", 0.5f32.to_bits()),
+                format!("r|{}|1764590400123456|{id}", 0.5f32.to_bits()),
             ),
         ];
         for (cursor, sort, text) in &cases {
@@ -390,6 +397,17 @@ mod tests {
         assert!(cursor_for_sort(&newest, PublicSort::Relevance).is_err());
         let bad = URL_SAFE_NO_PAD.encode(format!("d|not-a-date|{id}"));
         assert!(cursor_for_sort(&bad, PublicSort::Deadline).is_err());
+        // A relevance cursor carries the tie-break date; one without (the format before
+        // search_head) is refused, as are extra parts.
+        for bad in [
+            format!("r|{}|{id}", 0.5f32.to_bits()),
+            format!("r|{}|1764590400123456|{id}|x", 0.5f32.to_bits()),
+            format!("n|1764590400123456|{id}|x"),
+        ] {
+            let raw = URL_SAFE_NO_PAD.encode(bad);
+            assert!(cursor_for_sort(&raw, PublicSort::Relevance).is_err());
+            assert!(cursor_for_sort(&raw, PublicSort::Newest).is_err());
+        }
         assert!(cursor_for_sort("%%", PublicSort::Newest).is_err());
     }
 }
