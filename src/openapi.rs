@@ -339,7 +339,6 @@ pub fn describe_non_json_bodies(api: &mut utoipa::openapi::OpenApi) {
 ///
 /// Runs after the routes are collected (a `Modify` on `ApiDoc` runs before there are paths).
 pub fn add_shared_responses(api: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
     const REJECTIONS: [(&str, &str); 5] = [
         ("400", "Malformed JSON (`malformed_json`)"),
         (
@@ -408,18 +407,7 @@ pub fn add_shared_responses(api: &mut utoipa::openapi::OpenApi) {
             op.responses
                 .responses
                 .entry(status.to_owned())
-                .or_insert_with(|| {
-                    ResponseBuilder::new()
-                        .description(description)
-                        .content(
-                            crate::error::PROBLEM_JSON,
-                            ContentBuilder::new()
-                                .schema(Some(Ref::from_schema_name("Problem")))
-                                .build(),
-                        )
-                        .build()
-                        .into()
-                });
+                .or_insert_with(|| problem_response(description));
         }
     }
 }
@@ -513,25 +501,23 @@ pub const RATE_LIMITED: [(&str, &str, Counted); 8] = {
 /// `RateLimit` (draft-ietf-httpapi-ratelimit-headers) on the 429 and the counted successes.
 pub fn document_rate_limits(api: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{
-        header::{Header, HeaderBuilder},
+        header::HeaderBuilder,
         schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type},
-        ContentBuilder, Ref, RefOr, ResponseBuilder,
+        RefOr,
     };
-    let header = |description: &str| -> Header {
+    let header = |t: Type, description: &str| {
+        let schema = ObjectBuilder::new().schema_type(t.clone());
+        let schema = match t {
+            Type::Integer => schema
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                .minimum(Some(0)),
+            _ => schema,
+        };
         HeaderBuilder::new()
-            .schema(ObjectBuilder::new().schema_type(Type::String).build())
+            .schema(schema)
             .description(Some(description))
             .build()
     };
-    let retry_after = HeaderBuilder::new()
-        .schema(
-            ObjectBuilder::new()
-                .schema_type(Type::Integer)
-                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
-                .minimum(Some(0)),
-        )
-        .description(Some("Seconds to wait"))
-        .build();
     for (path, method, op) in operations_with_methods_mut(api) {
         let Some((_, _, counted)) = RATE_LIMITED
             .iter()
@@ -539,27 +525,31 @@ pub fn document_rate_limits(api: &mut utoipa::openapi::OpenApi) {
         else {
             continue;
         };
-        let (policies, successes): (&[Policy], &[&str]) = match counted {
+        let (policies, successes, too_many): (&[Policy], &[&str], _) = match counted {
             Counted::PerAddress {
                 policies,
                 successes,
-            } => (policies, successes),
-            Counted::PerPartnerKey => (&[], &[]),
+            } => (
+                policies,
+                successes,
+                "Too many requests from this address (`rate_limited`",
+            ),
+            Counted::PerPartnerKey => (
+                &[],
+                &[],
+                "Too many requests with this partner key in the current window \
+                 (`too_many_requests`",
+            ),
         };
         let names = policies
             .iter()
             .map(|p| format!("`{}`", p.name()))
             .collect::<Vec<_>>()
             .join(" or ");
-        let default_description = if policies.is_empty() {
-            "Too many requests with this partner key in the current window \
-             (`too_many_requests`); see Retry-After"
-                .to_owned()
+        let policy = if names.is_empty() {
+            String::new()
         } else {
-            format!(
-                "Too many requests from this address (`rate_limited`, policy {names}); see \
-                 Retry-After"
-            )
+            format!(", policy {names}")
         };
         let rate_headers = [
             (
@@ -577,40 +567,45 @@ pub fn document_rate_limits(api: &mut utoipa::openapi::OpenApi) {
             ),
         ];
         let responses = &mut op.responses.responses;
-        let too_many = responses.entry("429".to_owned()).or_insert_with(|| {
-            ResponseBuilder::new()
-                .description(default_description)
-                .content(
-                    crate::error::PROBLEM_JSON,
-                    ContentBuilder::new()
-                        .schema(Some(Ref::from_schema_name("Problem")))
-                        .build(),
-                )
-                .build()
-                .into()
-        });
-        if let RefOr::T(too_many) = too_many {
-            too_many
+        if let RefOr::T(response) = responses
+            .entry("429".to_owned())
+            .or_insert_with(|| problem_response(&format!("{too_many}{policy}); see Retry-After")))
+        {
+            let retry_after = header(Type::Integer, "Seconds to wait");
+            response
                 .headers
-                .insert("Retry-After".to_owned(), retry_after.clone());
-            if !policies.is_empty() {
-                for (name, description) in &rate_headers {
-                    too_many
-                        .headers
-                        .insert((*name).to_owned(), header(description));
-                }
-            }
+                .insert("Retry-After".to_owned(), retry_after);
         }
-        for status in successes {
-            if let Some(RefOr::T(success)) = responses.get_mut(*status) {
+        let counted_on = successes
+            .iter()
+            .chain(policies.first().map(|_| &"429"))
+            .copied();
+        for status in counted_on {
+            if let Some(RefOr::T(response)) = responses.get_mut(status) {
                 for (name, description) in &rate_headers {
-                    success
-                        .headers
-                        .insert((*name).to_owned(), header(description));
+                    let value = header(Type::String, description);
+                    response.headers.insert((*name).to_owned(), value);
                 }
             }
         }
     }
+}
+
+/// A problem+json response with this description, for the post-passes.
+fn problem_response(
+    description: &str,
+) -> utoipa::openapi::RefOr<utoipa::openapi::response::Response> {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            crate::error::PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
+        .into()
 }
 
 /// Where the document is served.
