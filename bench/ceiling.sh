@@ -12,6 +12,8 @@
 #
 # Rows: detail by slug, the same with If-None-Match (304), list first page, a deep page
 # (DEEP_PAGES cursors down), search with one word and with several, relevance.
+# The passerelle binary is built with the example, so with the dev-dependencies' features
+# (`test-support`: test databases and settings, no change to what `serve` does).
 # Every rate limit is on with a limit no run reaches (LIMITER=off turns reads and search off).
 #
 # Knobs (environment): N (10000), DURATION (10s), CONNECTIONS (64), SEARCH_CONNECTIONS (16),
@@ -104,12 +106,13 @@ TABLE=$RESULTS/table.md
 ROWS=$WORK/rows.txt
 : >"$ROWS"
 
-# measure name connections url [header]: one wrk run; appends "name|c|rps|p50|p99|non2xx".
+# measure file name connections url [header]: one wrk run (wrk-<file>.txt); appends
+# "name|c|rps|p50|p99|non2xx".
 measure() {
-    local name=$1 c=$2 url=$3 header=${4:-} args=() out
+    local file=$1 name=$2 c=$3 url=$4 header=${5:-} args=() out
     [ -n "$header" ] && args=(-H "$header")
     curl -fsS -o /dev/null "${args[@]}" "$url" || true   # warm-up (count caches)
-    out=$RESULTS/wrk-$name.txt
+    out=$RESULTS/wrk-$file.txt
     log "wrk $name: -c$c -d$DURATION $url ${header:+($header)}"
     { echo "# $(date -u +%FT%TZ) wrk -t$THREADS -c$c -d$DURATION --latency ${header:+-H '$header'} $url"
       wrk -t"$THREADS" -c"$c" -d"$DURATION" --latency "${args[@]}" "$url"; } >"$out"
@@ -120,14 +123,14 @@ measure() {
         END {printf "%s|%s|%s|%s|%s|%s\n", name, c, rps, p50, p99, (non==""?0:non)}' "$out" >>"$ROWS"
 }
 
-measure "hello JSON (the ceiling)" "$CONNECTIONS" "http://127.0.0.1:$HELLO_PORT/"
-measure "GET /api/v1/offers/{slug}" "$CONNECTIONS" "$BASE$URL_DETAIL"
-measure "the same, If-None-Match (304)" "$CONNECTIONS" "$BASE$URL_DETAIL" "If-None-Match: $ETAG"
-measure "list, first page" "$CONNECTIONS" "$BASE$URL_FIRST"
-measure "list, page $((DEEP_PAGES + 1))" "$CONNECTIONS" "$BASE$URL_DEEP"
-measure "search q=coopération" "$SEARCH_CONNECTIONS" "$BASE$URL_Q1"
-measure "search q=participation citoyenne" "$SEARCH_CONNECTIONS" "$BASE$URL_Q2"
-measure "q=coopération&sort=relevance" "$SEARCH_CONNECTIONS" "$BASE$URL_REL"
+measure hello "hello JSON (the ceiling)" "$CONNECTIONS" "http://127.0.0.1:$HELLO_PORT/"
+measure detail "GET /api/v1/offers/{slug}" "$CONNECTIONS" "$BASE$URL_DETAIL"
+measure detail-304 "the same, If-None-Match (304)" "$CONNECTIONS" "$BASE$URL_DETAIL" "If-None-Match: $ETAG"
+measure first "list, first page" "$CONNECTIONS" "$BASE$URL_FIRST"
+measure deep "list, page $((DEEP_PAGES + 1))" "$CONNECTIONS" "$BASE$URL_DEEP"
+measure search-one "search q=coopération" "$SEARCH_CONNECTIONS" "$BASE$URL_Q1"
+measure search-two "search q=participation citoyenne" "$SEARCH_CONNECTIONS" "$BASE$URL_Q2"
+measure relevance "q=coopération&sort=relevance" "$SEARCH_CONNECTIONS" "$BASE$URL_REL"
 
 {
     echo "# $(date -u +%FT%TZ) bench/ceiling.sh: $TOTAL published offers, wrk -t$THREADS -d$DURATION, WORKERS=$WORKERS, $(nproc) CPUs, limiter $LIMITER, commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
