@@ -12,10 +12,11 @@
 //! - **refused locally** (429) when `known >= limit`: counts only grow within a window, so the
 //!   cluster is over the limit whatever the others did since;
 //! - otherwise **counted exactly**: one upsert ([`super::hits`]) adding this request and the
-//!   instance's unsent hits of the bucket, as the exact policies do. That is the first request
-//!   of a client in a window on this instance, every request once what is left of the budget
-//!   is small (below `SHARE` hits, so small limits are exact), and a request that finds
-//!   `BATCH` hits of its bucket pending.
+//!   instance's unsent hits of the bucket, as the exact policies do. That is every request
+//!   once what is left of the budget is small (below `SHARE` hits, so small limits are
+//!   exact), a request that finds its allowance of hits pending, and, for budgets under
+//!   `SHARE × BATCH` (512), the first request of a client in a window on this instance
+//!   (larger budgets start a new client at `known = 0`, [`starting_count`]).
 //!
 //! A dedicated thread ([`Batched::flush`]) sends every bucket's unsent hits every
 //! [`FLUSH_INTERVAL`] (sooner when a bucket has `BATCH / 2` unsent) in ONE statement
@@ -85,6 +86,15 @@ pub fn allowance(limit: u32, known: i64) -> u32 {
         .min(BATCH)
 }
 
+/// What an instance assumes of a client it has not counted yet in a window: 0 (a lower bound
+/// of the cluster's count, so the bound holds) when the budget is at least `SHARE × BATCH`
+/// (512; the default `reads` is 600), so that a new client costs no database trip either;
+/// `None` for smaller budgets, whose new clients are counted exactly (exact headers from
+/// the first request where a budget is small).
+pub fn starting_count(limit: u32) -> Option<i64> {
+    (limit >= SHARE * BATCH).then_some(0)
+}
+
 /// The admission arithmetic: `known` is the cluster-wide count last returned by PostgreSQL
 /// for this window (`None`: not yet seen on this instance), `pending` this instance's hits
 /// not reflected in it.
@@ -114,11 +124,11 @@ struct Counter {
 }
 
 impl Counter {
-    fn new(window: DateTime<Utc>) -> Self {
+    fn new(window: DateTime<Utc>, known: Option<i64>) -> Self {
         Counter {
             window,
             end: window,
-            known: None,
+            known,
             unsent: 0,
             inflight: 0,
         }
@@ -153,6 +163,8 @@ struct Shared {
     /// before it are dropped.
     latest: Mutex<Option<DateTime<Utc>>>,
     failures: std::sync::atomic::AtomicU64,
+    /// The background flushes are paused ([`Batched::hold_background_flush`]).
+    held: std::sync::atomic::AtomicBool,
 }
 
 /// Wakes the flush thread early; shared with it apart from [`Shared`], so that the thread
@@ -178,6 +190,7 @@ impl Batched {
                 pool,
                 latest: Mutex::default(),
                 failures: Default::default(),
+                held: Default::default(),
             }),
             wake: Arc::default(),
             thread: std::sync::Once::new(),
@@ -206,13 +219,17 @@ impl Batched {
                 *latest = Some(now);
             }
         }
+        let start = starting_count(limit);
         let mut counters = self.counters();
+        if start.is_some() && !counters.contains_key(bucket) && counters.len() < MAX_KEYS {
+            counters.insert(bucket.to_vec(), Counter::new(window, start));
+        }
         let Some(c) = counters.get_mut(bucket) else {
             return Local::Exact { carried: 0 };
         };
         if c.window < window {
             // A new window: what the old one counted no longer matters.
-            *c = Counter::new(window);
+            *c = Counter::new(window, start);
         } else if c.window > window {
             // This request computed an older window than another did (now moved back):
             // count it exactly, leaving the entry alone.
@@ -253,7 +270,7 @@ impl Batched {
             Some(c) if c.window == window => c.returned(carried + 1, i64::from(hits), end),
             Some(_) => {}
             None if len < MAX_KEYS => {
-                let mut c = Counter::new(window);
+                let mut c = Counter::new(window, None);
                 c.returned(0, i64::from(hits), end);
                 counters.insert(bucket.to_vec(), c);
             }
@@ -296,6 +313,14 @@ impl Batched {
         flush(&self.shared)
     }
 
+    /// Pauses (or resumes) the background flushes; [`Batched::flush`] still works. For tests
+    /// that need to see what is counted in-process before it is sent.
+    pub fn hold_background_flush(&self, held: bool) {
+        self.shared
+            .held
+            .store(held, std::sync::atomic::Ordering::Relaxed);
+    }
+
     fn wake_flusher(&self) {
         let mut due = self.wake.due.lock().unwrap_or_else(|p| p.into_inner());
         *due = true;
@@ -331,6 +356,9 @@ fn flush_loop(shared: &Weak<Shared>, wake: &Wake) {
         let Some(shared) = shared.upgrade() else {
             return;
         };
+        if shared.held.load(std::sync::atomic::Ordering::Relaxed) {
+            continue;
+        }
         if let Err(e) = flush(&shared) {
             let failures = shared
                 .failures
@@ -464,8 +492,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unknown_windows_are_counted_exactly() {
+    fn unknown_clients_are_counted_exactly_under_small_budgets_and_start_at_zero_otherwise() {
         assert_eq!(decide(None, 0, 1_000_000), Decision::Exact);
+        assert_eq!(starting_count(511), None);
+        assert_eq!(starting_count(512), Some(0));
+        assert_eq!(
+            decide(starting_count(600), 0, 600),
+            Decision::Admit { hits: 1 }
+        );
     }
 
     #[test]
@@ -519,10 +553,17 @@ mod tests {
     /// `limit + instances × min(BATCH, limit / SHARE)` in a window.
     #[test]
     fn the_cluster_overshoot_stays_within_the_documented_slack() {
-        for (limit, instances) in [(600u32, 2usize), (600, 5), (50, 3), (10_000, 4), (9, 2)] {
+        for (limit, instances) in [
+            (600u32, 2usize),
+            (600, 5),
+            (50, 3),
+            (10_000, 4),
+            (9, 2),
+            (511, 3),
+        ] {
             for seed in 0..20u64 {
                 let mut db: i64 = 0;
-                let mut known: Vec<Option<i64>> = vec![None; instances];
+                let mut known: Vec<Option<i64>> = vec![starting_count(limit); instances];
                 let mut unsent = vec![0u32; instances];
                 let mut admitted: i64 = 0;
                 let mut rng = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
