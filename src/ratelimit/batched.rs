@@ -19,7 +19,7 @@
 //!   (larger budgets start a new client at `known = 0`, [`starting_count`]).
 //!
 //! A dedicated thread ([`Batched::flush`]) sends every bucket's unsent hits every
-//! [`FLUSH_INTERVAL`] (sooner when a bucket has `BATCH / 2` unsent) in ONE statement
+//! [`FLUSH_INTERVAL`] (sooner when a bucket has half its allowance unsent) in ONE statement
 //! (`INSERT … SELECT FROM unnest(…) ON CONFLICT DO UPDATE … RETURNING`), and takes the counts
 //! it returns as the new `known`. A failed flush puts the hits back to be sent with the next
 //! one (nothing is lost); the fast path goes on until a bucket's allowance is used up, then
@@ -236,11 +236,16 @@ impl Batched {
             return Local::Exact { carried: 0 };
         }
         match decide(c.known, c.pending(), limit) {
-            Decision::Admit { hits } | Decision::Refuse { hits } => {
+            decision @ (Decision::Admit { hits } | Decision::Refuse { hits }) => {
                 c.unsent = c.unsent.saturating_add(1);
-                let (end, unsent) = (c.end, c.unsent);
+                // Half the allowance pending: flush now rather than make the requests that
+                // use up the rest count exactly. (Refused hits wait for the next interval.)
+                let allowed = c.known.map_or(0, |known| allowance(limit, known));
+                let early =
+                    matches!(decision, Decision::Admit { .. }) && c.unsent >= (allowed / 2).max(1);
+                let end = c.end;
                 drop(counters);
-                if unsent >= BATCH / 2 {
+                if early {
                     self.wake_flusher();
                 }
                 self.start_flusher();
