@@ -84,3 +84,51 @@ async fn waiting_past_the_database_timeout_is_a_503() {
     // Once the connection is back, the next one is served.
     app.state.db(|_| Ok(())).await.unwrap();
 }
+
+#[actix_web::test]
+async fn a_request_waits_behind_those_queued_before_it_not_behind_newcomers() {
+    use std::sync::{
+        atomic::{AtomicBool, AtomicUsize},
+        Arc,
+    };
+    let app = TestApp::with_settings(|s| {
+        s.pool_size = 1;
+        s.database_timeout = Duration::from_secs(20);
+    })
+    .await;
+    let (done, stop) = (
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    // Twelve clients asking again as soon as they are served.
+    let hogs: Vec<_> = (0..12)
+        .map(|_| {
+            let (state, done, stop) = (app.state.clone(), done.clone(), stop.clone());
+            actix_web::rt::spawn(async move {
+                while !stop.load(Relaxed) {
+                    state
+                        .db(|conn| {
+                            hold(conn, 0.001);
+                            Ok(())
+                        })
+                        .await
+                        .unwrap();
+                    done.fetch_add(1, Relaxed);
+                }
+            })
+        })
+        .collect();
+    actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    let mut worst = 0;
+    for _ in 0..20 {
+        let before = done.load(Relaxed);
+        app.state.db(|_| Ok(())).await.unwrap();
+        worst = worst.max(done.load(Relaxed) - before);
+    }
+    stop.store(true, Relaxed);
+    for h in hogs {
+        h.await.unwrap();
+    }
+    // At most the twelve ahead of it (one holding the connection, eleven queued) go first.
+    assert!(worst <= 13, "{worst} later requests were served first");
+}
