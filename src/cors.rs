@@ -3,7 +3,7 @@
 //! preflight from any other origin is a 403 `cors_origin_not_allowed`.
 
 use crate::{
-    error::{ApiError, ErrorKind},
+    error::{ApiError, Code, ErrorKind},
     state::AppState,
 };
 use actix_web::{
@@ -58,7 +58,7 @@ pub async fn middleware(
             // Said plainly, rather than the 404 of a route that has no OPTIONS handler.
             let refusal = ApiError::new(
                 ErrorKind::Forbidden,
-                "cors_origin_not_allowed",
+                Code::CorsOriginNotAllowed,
                 format!("The origin {origin} is not in CORS_ALLOWED_ORIGINS."),
             );
             let mut res = refusal.error_response();

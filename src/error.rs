@@ -5,6 +5,7 @@
 //! path, oversized bodies, unknown routes) are turned into the same body by the handlers at
 //! the bottom of this file.
 
+pub use crate::error_code::Code;
 use crate::validation::FieldError;
 use actix_web::{
     body::{BoxBody, EitherBody, MessageBody},
@@ -63,23 +64,23 @@ impl ErrorKind {
         }
     }
 
-    fn for_status(status: StatusCode) -> (ErrorKind, &'static str) {
+    fn for_status(status: StatusCode) -> (ErrorKind, Code) {
         match status.as_u16() {
-            401 => (ErrorKind::Unauthorized, "unauthenticated"),
-            403 => (ErrorKind::Forbidden, "forbidden"),
-            404 => (ErrorKind::NotFound, "not_found"),
-            405 => (ErrorKind::MethodNotAllowed, "method_not_allowed"),
-            408 => (ErrorKind::RequestTimeout, "request_timeout"),
-            409 => (ErrorKind::Conflict, "conflict"),
-            412 => (ErrorKind::PreconditionFailed, "precondition_failed"),
-            413 => (ErrorKind::PayloadTooLarge, "payload_too_large"),
-            415 => (ErrorKind::UnsupportedMediaType, "unsupported_media_type"),
-            422 => (ErrorKind::Unprocessable, "validation_failed"),
-            428 => (ErrorKind::PreconditionRequired, "precondition_required"),
-            429 => (ErrorKind::TooManyRequests, "too_many_requests"),
-            503 => (ErrorKind::ServiceUnavailable, "service_unavailable"),
-            400..=499 => (ErrorKind::BadRequest, "bad_request"),
-            _ => (ErrorKind::Internal, "internal_error"),
+            401 => (ErrorKind::Unauthorized, Code::Unauthenticated),
+            403 => (ErrorKind::Forbidden, Code::Forbidden),
+            404 => (ErrorKind::NotFound, Code::NotFound),
+            405 => (ErrorKind::MethodNotAllowed, Code::MethodNotAllowed),
+            408 => (ErrorKind::RequestTimeout, Code::RequestTimeout),
+            409 => (ErrorKind::Conflict, Code::Conflict),
+            412 => (ErrorKind::PreconditionFailed, Code::PreconditionFailed),
+            413 => (ErrorKind::PayloadTooLarge, Code::PayloadTooLarge),
+            415 => (ErrorKind::UnsupportedMediaType, Code::UnsupportedMediaType),
+            422 => (ErrorKind::Unprocessable, Code::ValidationFailed),
+            428 => (ErrorKind::PreconditionRequired, Code::PreconditionRequired),
+            429 => (ErrorKind::TooManyRequests, Code::TooManyRequests),
+            503 => (ErrorKind::ServiceUnavailable, Code::ServiceUnavailable),
+            400..=499 => (ErrorKind::BadRequest, Code::BadRequest),
+            _ => (ErrorKind::Internal, Code::InternalError),
         }
     }
 }
@@ -101,7 +102,8 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
-    /// Stable machine-readable code.
+    /// Stable machine-readable code (every one is listed).
+    #[schema(schema_with = code_schema)]
     pub code: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
@@ -110,10 +112,18 @@ pub struct Problem {
     pub request_id: Option<String>,
 }
 
+fn code_schema() -> utoipa::openapi::Object {
+    crate::validation::string_enum_schema(
+        &Code::texts(),
+        false,
+        "Stable machine-readable code; `type` is `urn:passerelle:problem:<code>`.",
+    )
+}
+
 #[derive(Debug, Clone)]
 pub struct ApiError {
     kind: ErrorKind,
-    code: &'static str,
+    code: Code,
     detail: Cow<'static, str>,
     errors: Vec<FieldError>,
     retry_after_secs: Option<u64>,
@@ -136,7 +146,7 @@ impl std::fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 impl ApiError {
-    pub fn new(kind: ErrorKind, code: &'static str, detail: impl Into<Cow<'static, str>>) -> Self {
+    pub fn new(kind: ErrorKind, code: Code, detail: impl Into<Cow<'static, str>>) -> Self {
         ApiError {
             kind,
             code,
@@ -151,22 +161,22 @@ impl ApiError {
         self.kind
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         self.code
     }
 
-    pub fn bad_request(code: &'static str, detail: impl Into<Cow<'static, str>>) -> Self {
+    pub fn bad_request(code: Code, detail: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorKind::BadRequest, code, detail)
     }
 
-    pub fn unauthorized(code: &'static str, detail: impl Into<Cow<'static, str>>) -> Self {
+    pub fn unauthorized(code: Code, detail: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorKind::Unauthorized, code, detail)
     }
 
     pub fn forbidden() -> Self {
         Self::new(
             ErrorKind::Forbidden,
-            "forbidden",
+            Code::Forbidden,
             "Your role does not allow this action.",
         )
     }
@@ -174,24 +184,24 @@ impl ApiError {
     pub fn not_found() -> Self {
         Self::new(
             ErrorKind::NotFound,
-            "not_found",
+            Code::NotFound,
             "No such resource, or you may not see it.",
         )
     }
 
-    pub fn conflict(code: &'static str, detail: impl Into<Cow<'static, str>>) -> Self {
+    pub fn conflict(code: Code, detail: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorKind::Conflict, code, detail)
     }
 
     /// 410: what the client holds (a cursor) no longer leads anywhere; start again.
-    pub fn gone(code: &'static str, detail: impl Into<Cow<'static, str>>) -> Self {
+    pub fn gone(code: Code, detail: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorKind::Gone, code, detail)
     }
 
     pub fn precondition_failed() -> Self {
         Self::new(
             ErrorKind::PreconditionFailed,
-            "stale_etag",
+            Code::StaleEtag,
             "The resource changed since you read it: fetch it again and retry.",
         )
     }
@@ -199,7 +209,7 @@ impl ApiError {
     pub fn precondition_required() -> Self {
         Self::new(
             ErrorKind::PreconditionRequired,
-            "if_match_required",
+            Code::IfMatchRequired,
             "This write needs an If-Match header with the resource's current ETag.",
         )
     }
@@ -208,7 +218,7 @@ impl ApiError {
     pub fn validation(errors: Vec<FieldError>) -> Self {
         let mut e = Self::new(
             ErrorKind::Unprocessable,
-            "validation_failed",
+            Code::ValidationFailed,
             "The request has invalid fields.",
         );
         e.errors = errors;
@@ -223,7 +233,7 @@ impl ApiError {
     pub fn too_many_requests(retry_after_secs: u64) -> Self {
         let mut e = Self::new(
             ErrorKind::TooManyRequests,
-            "too_many_requests",
+            Code::TooManyRequests,
             "Too many attempts: wait before trying again.",
         );
         e.retry_after_secs = Some(retry_after_secs.max(1));
@@ -236,18 +246,18 @@ impl ApiError {
         self
     }
 
-    pub fn service_unavailable(code: &'static str, detail: impl Into<Cow<'static, str>>) -> Self {
+    pub fn service_unavailable(code: Code, detail: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorKind::ServiceUnavailable, code, detail)
     }
 
     /// 503 `database_unavailable`: the database is down, or not migrated yet at start-up.
     pub fn database_unavailable(detail: impl Into<Cow<'static, str>>) -> Self {
-        Self::service_unavailable("database_unavailable", detail)
+        Self::service_unavailable(Code::DatabaseUnavailable, detail)
     }
 
     /// 413 `payload_too_large`, for bodies and files over their limit.
     pub fn payload_too_large(detail: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(ErrorKind::PayloadTooLarge, "payload_too_large", detail)
+        Self::new(ErrorKind::PayloadTooLarge, Code::PayloadTooLarge, detail)
     }
 
     /// The same error, listing the fields at fault.
@@ -260,7 +270,7 @@ impl ApiError {
     pub fn internal(what: impl std::fmt::Display) -> Self {
         let mut e = Self::new(
             ErrorKind::Internal,
-            "internal_error",
+            Code::InternalError,
             "Something went wrong on our side; it has been logged.",
         );
         e.internal = Some(what.to_string());
@@ -275,11 +285,11 @@ impl ApiError {
     pub fn problem(&self) -> Problem {
         let status = self.kind.status();
         Problem {
-            problem_type: format!("urn:passerelle:problem:{}", self.code),
+            problem_type: format!("urn:passerelle:problem:{}", self.code.as_str()),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             detail: self.detail.to_string(),
-            code: self.code.to_owned(),
+            code: self.code.as_str().to_owned(),
             errors: self.errors.clone(),
             request_id: crate::request_id::current(),
         }
@@ -313,7 +323,7 @@ impl From<diesel::result::Error> for ApiError {
         match e {
             Error::NotFound => ApiError::not_found(),
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => ApiError::conflict(
-                "concurrent_update",
+                Code::ConcurrentUpdate,
                 "Another change happened at the same time; retry.",
             ),
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
@@ -322,7 +332,7 @@ impl From<diesel::result::Error> for ApiError {
             // `statement_timeout` (the request deadline) cancelled the query.
             Error::DatabaseError(_, info) if info.message().contains("statement timeout") => {
                 ApiError::service_unavailable(
-                    "deadline_exceeded",
+                    Code::DeadlineExceeded,
                     "The server could not answer in time; retry shortly.",
                 )
                 .with_retry_after(1)
@@ -330,7 +340,7 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(DatabaseErrorKind::Unknown, info) if is_nul_rejection(&*info) => {
                 ApiError::new(
                     ErrorKind::Unprocessable,
-                    "nul_character",
+                    Code::NulCharacter,
                     "Text may not contain the NUL character (U+0000).",
                 )
             }
@@ -439,24 +449,24 @@ pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error
         }
         JsonPayloadError::Payload(e) if is_body_timeout(e) => ApiError::new(
             ErrorKind::RequestTimeout,
-            "body_timeout",
+            Code::BodyTimeout,
             "The request body did not arrive in time; send it again.",
         ),
         JsonPayloadError::ContentType => ApiError::new(
             ErrorKind::UnsupportedMediaType,
-            "unsupported_media_type",
+            Code::UnsupportedMediaType,
             "Send the body as application/json.",
         ),
         JsonPayloadError::Deserialize(e) if e.is_data() => ApiError::new(
             ErrorKind::Unprocessable,
-            "invalid_body",
+            Code::InvalidBody,
             format!("The JSON body does not have the expected shape: {e}"),
         ),
         JsonPayloadError::Deserialize(e) => ApiError::bad_request(
-            "malformed_json",
+            Code::MalformedJson,
             format!("The request body is not valid JSON: {e}"),
         ),
-        _ => ApiError::bad_request("unreadable_body", "The request body could not be read."),
+        _ => ApiError::bad_request(Code::UnreadableBody, "The request body could not be read."),
     };
     api.into()
 }
@@ -465,7 +475,7 @@ pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error
 pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
     ApiError::new(
         ErrorKind::Unprocessable,
-        "invalid_query",
+        Code::InvalidQuery,
         format!("Invalid query parameters: {err}"),
     )
     .into()
@@ -480,7 +490,7 @@ pub fn path_error(_err: PathError, _req: &HttpRequest) -> actix_web::Error {
 pub async fn route_not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::new(
         ErrorKind::NotFound,
-        "route_not_found",
+        Code::RouteNotFound,
         "There is no such route; see /docs for the API.",
     ))
 }

@@ -4,7 +4,7 @@
 use crate::metrics::check_access;
 use crate::{
     db,
-    error::{ApiError, Problem},
+    error::{ApiError, Code, Problem},
     state::AppState,
 };
 use actix_web::{get, http::header, web, HttpRequest, HttpResponse};
@@ -65,7 +65,7 @@ pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
         .await?;
     if !current {
         return Err(ApiError::service_unavailable(
-            "migrations_pending",
+            Code::MigrationsPending,
             "The database schema is older than this server: run `passerelle migrate`.",
         ));
     }
@@ -123,7 +123,7 @@ pub async fn metrics(
     );
     let _ = writeln!(
         out,
-        "# HELP passerelle_db_pool_waiting Requests and jobs waiting for a database connection."
+        "# HELP passerelle_db_pool_waiting Units of request work queued (first come, first served) for a database connection."
     );
     let _ = writeln!(out, "# TYPE passerelle_db_pool_waiting gauge");
     let _ = writeln!(
@@ -144,6 +144,31 @@ pub async fn metrics(
         "passerelle_upload_slots_free {}",
         state.uploads.available_permits()
     );
+    let limiter = &state.limiter;
+    for (name, kind, help, value) in [
+        (
+            "passerelle_ratelimit_tracked_clients",
+            "gauge",
+            "Clients of the reads and search rate limits counted in this instance's memory.",
+            u64::try_from(limiter.tracked()).unwrap_or(u64::MAX),
+        ),
+        (
+            "passerelle_ratelimit_unsent_hits",
+            "gauge",
+            "Hits of the reads and search rate limits not sent to the database yet.",
+            limiter.unsent(),
+        ),
+        (
+            "passerelle_ratelimit_flush_failures_total",
+            "counter",
+            "Batches of rate-limit hits the database refused (kept and sent later).",
+            limiter.failures(),
+        ),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} {kind}");
+        let _ = writeln!(out, "{name} {value}");
+    }
     // The queue lives in the database: while it is unreachable (or not migrated yet) the
     // queue gauges are left out, and the instance's own figures are still served — an
     // outage is when they matter most.

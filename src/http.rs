@@ -4,7 +4,10 @@
 
 pub mod pages;
 
-use crate::error::ApiError;
+use crate::{
+    error::{ApiError, Code},
+    validation::FieldError,
+};
 use actix_web::{http::header, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -30,6 +33,12 @@ pub fn version_etag(id: Uuid, version: i32) -> String {
 /// A strong ETag of exactly the bytes sent.
 pub fn bytes_etag(body: &[u8]) -> String {
     format!("\"{}\"", hex::encode(&Sha256::digest(body)[..16]))
+}
+
+/// A strong ETag of a JSON body: the hash of exactly what is sent.
+pub fn body_etag<T: Serialize>(body: &T) -> Result<String, ApiError> {
+    let bytes = serde_json::to_vec(body).map_err(ApiError::internal)?;
+    Ok(bytes_etag(&bytes))
 }
 
 /// Whether the client's `If-None-Match` already names `etag` (or `*`). The comparison is weak
@@ -198,7 +207,7 @@ fn shape_error(req: &HttpRequest, value: &serde_json::Value, e: &serde_json::Err
     };
     ApiError::new(
         crate::error::ErrorKind::Unprocessable,
-        "invalid_body",
+        Code::InvalidBody,
         format!("The JSON body does not have the expected shape: {e}"),
     )
     .with_errors(errors)
@@ -221,6 +230,34 @@ pub fn rfc5987_encode(value: &str) -> String {
         .remove(b'.')
         .remove(b'~');
     utf8_percent_encode(value, UNRESERVED).to_string()
+}
+
+/// A query string's parameters by name, for a parser built on `validation::Form`. A name
+/// given twice is refused (422, `duplicate` on that field) rather than one value silently
+/// winning.
+pub fn query_fields(
+    pairs: Vec<(String, String)>,
+) -> Result<std::collections::HashMap<String, String>, ApiError> {
+    let mut fields = std::collections::HashMap::with_capacity(pairs.len());
+    let mut errors = Vec::new();
+    for (name, value) in pairs {
+        if fields.contains_key(&name) {
+            if !errors.iter().any(|e: &FieldError| e.field == name) {
+                errors.push(FieldError::new(
+                    &name,
+                    "duplicate",
+                    "is given more than once",
+                ));
+            }
+            continue;
+        }
+        fields.insert(name, value);
+    }
+    if errors.is_empty() {
+        Ok(fields)
+    } else {
+        Err(ApiError::validation(errors))
+    }
 }
 
 #[cfg(test)]

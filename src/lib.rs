@@ -12,6 +12,7 @@ pub mod cors;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod error_code;
 pub mod health;
 pub mod http;
 pub mod jobs;
@@ -26,6 +27,7 @@ pub mod ratelimit;
 pub mod request_id;
 pub mod reviews;
 pub mod route_table;
+pub mod routes;
 pub mod settings;
 pub mod state;
 pub mod validation;
@@ -39,36 +41,17 @@ use actix_web::{
 };
 use state::AppState;
 use utoipa::OpenApi;
-use utoipa_actix_web::{scope, service_config::ServiceConfig, AppExt};
+use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
+
+pub use routes::routes;
 
 /// Every kind of background job and its handler, given to the job workers: the queue
 /// (`jobs`) knows none of them.
 pub const JOB_KINDS: jobs::Kinds = &[
-    (jobs::EMAIL, jobs::mail::deliver),
+    (jobs::EMAIL, jobs::send_email::deliver),
     (partners::webhooks::WEBHOOK, partners::webhooks::deliver),
 ];
-
-/// Every route, registered once: the server and the OpenAPI document both come from here.
-pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(
-        scope::scope("/api/v1")
-            // JSON only: nothing here is a page to render or frame.
-            .wrap(DefaultHeaders::new().add((
-                "Content-Security-Policy",
-                "default-src 'none'; frame-ancestors 'none'",
-            )))
-            .configure(auth::routes::register)
-            .configure(auth::users::register)
-            .configure(offers::public::register)
-            .configure(offers::staff::register)
-            .configure(applications::register)
-            .configure(reviews::routes::register)
-            .configure(partners::register)
-            .configure(audit::routes::register),
-    )
-    .configure(health::register);
-}
 
 /// Headers every response carries (a handler's own value wins).
 fn security_headers(https: bool) -> DefaultHeaders {

@@ -9,7 +9,7 @@
 //! `METRICS_ACCESS` ([`crate::settings::MetricsAccess`]), decided on the socket peer.
 
 use crate::{
-    error::{ApiError, ErrorKind},
+    error::{ApiError, Code, ErrorKind},
     settings::MetricsAccess,
 };
 use actix_web::{
@@ -181,7 +181,7 @@ pub fn check_access(access: &MetricsAccess, req: &HttpRequest) -> Result<(), Api
             } else {
                 Err(ApiError::new(
                     ErrorKind::Forbidden,
-                    "metrics_forbidden",
+                    Code::MetricsForbidden,
                     "Metrics may be read only directly (not through a proxy) from the networks in METRICS_ALLOW_NETWORKS.",
                 ))
             }
@@ -201,7 +201,7 @@ pub fn check_access(access: &MetricsAccess, req: &HttpRequest) -> Result<(), Api
                     Ok(())
                 }
                 _ => Err(ApiError::unauthorized(
-                    "metrics_unauthenticated",
+                    Code::MetricsUnauthenticated,
                     "Metrics need Authorization: Bearer with the METRICS_TOKEN.",
                 )),
             }

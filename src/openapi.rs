@@ -1,6 +1,7 @@
 //! The OpenAPI document, generated from the same route registration the server uses, and
 //! the Swagger UI (served from vendored files).
 
+use crate::ratelimit::Policy;
 use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
     Modify, OpenApi,
@@ -82,7 +83,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let (_, mut api) = actix_web::App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
-        .configure(crate::routes)
+        .configure(crate::routes::routes)
         .split_for_parts();
     complete(&mut api);
     api
@@ -92,6 +93,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
 /// document alike.
 pub fn complete(api: &mut utoipa::openapi::OpenApi) {
     add_shared_responses(api);
+    document_rate_limits(api);
     describe_non_json_bodies(api);
     describe_merge_patches(api);
     declare_validators(api);
@@ -337,7 +339,6 @@ pub fn describe_non_json_bodies(api: &mut utoipa::openapi::OpenApi) {
 ///
 /// Runs after the routes are collected (a `Modify` on `ApiDoc` runs before there are paths).
 pub fn add_shared_responses(api: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
     const REJECTIONS: [(&str, &str); 5] = [
         ("400", "Malformed JSON (`malformed_json`)"),
         (
@@ -406,18 +407,7 @@ pub fn add_shared_responses(api: &mut utoipa::openapi::OpenApi) {
             op.responses
                 .responses
                 .entry(status.to_owned())
-                .or_insert_with(|| {
-                    ResponseBuilder::new()
-                        .description(description)
-                        .content(
-                            crate::error::PROBLEM_JSON,
-                            ContentBuilder::new()
-                                .schema(Some(Ref::from_schema_name("Problem")))
-                                .build(),
-                        )
-                        .build()
-                        .into()
-                });
+                .or_insert_with(|| problem_response(description));
         }
     }
 }
@@ -426,18 +416,196 @@ pub fn add_shared_responses(api: &mut utoipa::openapi::OpenApi) {
 fn operations_mut(
     api: &mut utoipa::openapi::OpenApi,
 ) -> impl Iterator<Item = (&String, &mut utoipa::openapi::path::Operation)> {
+    operations_with_methods_mut(api).map(|(path, _, op)| (path, op))
+}
+
+/// The same, with each operation's method.
+fn operations_with_methods_mut(
+    api: &mut utoipa::openapi::OpenApi,
+) -> impl Iterator<Item = (&String, &'static str, &mut utoipa::openapi::path::Operation)> {
     api.paths.paths.iter_mut().flat_map(|(path, item)| {
         [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
+            ("GET", &mut item.get),
+            ("PUT", &mut item.put),
+            ("POST", &mut item.post),
+            ("DELETE", &mut item.delete),
+            ("PATCH", &mut item.patch),
         ]
         .into_iter()
-        .flatten()
-        .map(move |op| (&*path, op))
+        .filter_map(|(method, op)| op.as_mut().map(|op| (method, op)))
+        .map(move |(method, op)| (&*path, method, op))
     })
+}
+
+/// How a limited operation counts its callers, for [`document_rate_limits`].
+#[derive(Clone, Copy)]
+pub enum Counted {
+    /// Per client address under these policies (`ratelimit`), with the RateLimit headers on
+    /// the listed successes and on the 429.
+    PerAddress {
+        policies: &'static [Policy],
+        successes: &'static [&'static str],
+    },
+    /// Per partner key, in fixed windows (PARTNER_RATE_LIMIT per
+    /// PARTNER_RATE_WINDOW_SECONDS): a 429 with Retry-After.
+    PerPartnerKey,
+}
+
+/// Every operation that can answer 429 because of a rate limit, by method and path. A spec
+/// test fails when an entry names no operation; the handlers document only what is specific
+/// to them (another cause of 429, for example).
+pub const RATE_LIMITED: [(&str, &str, Counted); 8] = {
+    use Counted::PerPartnerKey;
+    use Policy::{Apply, EmailChange, Login, Reads, Search};
+    const fn by_address(policies: &'static [Policy], success: &'static [&'static str]) -> Counted {
+        Counted::PerAddress {
+            policies,
+            successes: success,
+        }
+    }
+    [
+        (
+            "GET",
+            "/api/v1/offers",
+            by_address(&[Reads, Search], &["200"]),
+        ),
+        (
+            "GET",
+            "/api/v1/offers/{id_or_slug}",
+            by_address(&[Reads], &["200"]),
+        ),
+        (
+            "POST",
+            "/api/v1/offers/{id_or_slug}/applications",
+            by_address(&[Apply], &["201"]),
+        ),
+        ("POST", "/api/v1/auth/login", by_address(&[Login], &["200"])),
+        // Counted only when the correction changes the email (the 202).
+        (
+            "PATCH",
+            "/api/v1/candidate/application",
+            by_address(&[EmailChange], &["202"]),
+        ),
+        (
+            "POST",
+            "/api/v1/candidate/application/email/confirm",
+            by_address(&[EmailChange], &["200"]),
+        ),
+        ("GET", "/api/v1/partner/offers", PerPartnerKey),
+        ("GET", "/api/v1/partner/offers/changes", PerPartnerKey),
+    ]
+};
+
+/// Adds to each operation of [`RATE_LIMITED`] its 429 (unless the handler describes it) and
+/// the headers: `Retry-After` on the 429, and for per-address limits `RateLimit-Policy` and
+/// `RateLimit` (draft-ietf-httpapi-ratelimit-headers) on the 429 and the counted successes.
+pub fn document_rate_limits(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{
+        header::HeaderBuilder,
+        schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type},
+        RefOr,
+    };
+    let header = |t: Type, description: &str| {
+        let schema = ObjectBuilder::new().schema_type(t.clone());
+        let schema = match t {
+            Type::Integer => schema
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                .minimum(Some(0)),
+            _ => schema,
+        };
+        HeaderBuilder::new()
+            .schema(schema)
+            .description(Some(description))
+            .build()
+    };
+    for (path, method, op) in operations_with_methods_mut(api) {
+        let Some((_, _, counted)) = RATE_LIMITED
+            .iter()
+            .find(|(m, p, _)| *m == method && p == path)
+        else {
+            continue;
+        };
+        let (policies, successes, too_many): (&[Policy], &[&str], _) = match counted {
+            Counted::PerAddress {
+                policies,
+                successes,
+            } => (
+                policies,
+                successes,
+                "Too many requests from this address (`rate_limited`",
+            ),
+            Counted::PerPartnerKey => (
+                &[],
+                &[],
+                "Too many requests with this partner key in the current window \
+                 (`too_many_requests`",
+            ),
+        };
+        let names = policies
+            .iter()
+            .map(|p| format!("`{}`", p.name()))
+            .collect::<Vec<_>>()
+            .join(" or ");
+        let policy = if names.is_empty() {
+            String::new()
+        } else {
+            format!(", policy {names}")
+        };
+        let rate_headers = [
+            (
+                "RateLimit-Policy",
+                format!(
+                    "The policy counted ({names}), as `\"<policy>\";q=<limit>;w=<window in \
+                     seconds>`; absent when the policy is off"
+                ),
+            ),
+            (
+                "RateLimit",
+                "What is left of it, as `\"<policy>\";r=<remaining>;t=<seconds until the \
+                 window ends>`"
+                    .to_owned(),
+            ),
+        ];
+        let responses = &mut op.responses.responses;
+        if let RefOr::T(response) = responses
+            .entry("429".to_owned())
+            .or_insert_with(|| problem_response(&format!("{too_many}{policy}); see Retry-After")))
+        {
+            let retry_after = header(Type::Integer, "Seconds to wait");
+            response
+                .headers
+                .insert("Retry-After".to_owned(), retry_after);
+        }
+        let counted_on = successes
+            .iter()
+            .chain(policies.first().map(|_| &"429"))
+            .copied();
+        for status in counted_on {
+            if let Some(RefOr::T(response)) = responses.get_mut(status) {
+                for (name, description) in &rate_headers {
+                    let value = header(Type::String, description);
+                    response.headers.insert((*name).to_owned(), value);
+                }
+            }
+        }
+    }
+}
+
+/// A problem+json response with this description, for the post-passes.
+fn problem_response(
+    description: &str,
+) -> utoipa::openapi::RefOr<utoipa::openapi::response::Response> {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            crate::error::PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
+        .into()
 }
 
 /// Where the document is served.

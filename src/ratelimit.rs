@@ -8,12 +8,16 @@
 //! shifted per client (by a fraction of the window derived from the bucket), so clients do
 //! not all get their budget back at the same second.
 //!
+//! `reads` and `search` are counted in-process and sent to that table in batches, within a
+//! documented bound of the exact count ([`batched`]); `apply`, `login` and `email_change`
+//! are counted exactly, one upsert per request.
+//!
 //! A handler calls `AppState::rate_limit` first ([`pending`], [`hit`], [`counted`]); [`headers`], a middleware, then adds `RateLimit-Policy`
 //! and `RateLimit` (draft-ietf-httpapi-ratelimit-headers-11) to whatever the handler
 //! answered, a 429 included.
 
 use crate::{
-    error::{ApiError, ErrorKind},
+    error::{ApiError, Code, ErrorKind},
     http::client_address,
     settings::{RateLimit, Settings},
 };
@@ -31,6 +35,8 @@ use diesel::{
     PgConnection,
 };
 use sha2::{Digest, Sha256};
+
+pub mod batched;
 
 pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 pub const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
@@ -65,6 +71,12 @@ impl Policy {
             Policy::Login => "login",
             Policy::EmailChange => "email_change",
         }
+    }
+
+    /// Counted in-process and sent in batches ([`batched`]): the public reads, the bulk of the
+    /// traffic. Applying, logging in and changes of address are counted exactly, per request.
+    pub fn is_batched(self) -> bool {
+        matches!(self, Policy::Reads | Policy::Search)
     }
 
     fn rule(self, settings: &Settings) -> RateLimit {
@@ -182,27 +194,40 @@ pub fn hit(
     window_end: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> QueryResult<(i32, DateTime<Utc>)> {
+    hits(conn, bucket, window_end, now, 1)
+}
+
+/// [`hit`] for `n` hits at once (`n` ≥ 1): a request of the batched policies that also carries
+/// the hits its instance counted locally and has not sent yet ([`batched`]).
+pub fn hits(
+    conn: &mut PgConnection,
+    bucket: &[u8],
+    window_end: DateTime<Utc>,
+    now: DateTime<Utc>,
+    n: i32,
+) -> QueryResult<(i32, DateTime<Utc>)> {
+    let n = n.max(1);
     use crate::db::schema::rate_limit_counters::dsl as c;
     use diesel::{dsl::case_when, upsert::excluded};
     let (hits, end): (i32, DateTime<Utc>) = diesel::insert_into(c::rate_limit_counters)
         .values((
             c::bucket.eq(bucket),
             c::window_end.eq(window_end),
-            c::hits.eq(1),
+            c::hits.eq(n),
         ))
         .on_conflict(c::bucket)
         .do_update()
         .set((
             c::hits.eq(case_when(
                 c::window_end.lt(excluded(c::window_end)),
-                1.into_sql::<Int4>(),
+                n.into_sql::<Int4>(),
             )
-            .otherwise(least(c::hits, i32::MAX - 1) + 1)),
+            .otherwise(least(c::hits, i32::MAX - n) + n)),
             c::window_end.eq(greatest(c::window_end, excluded(c::window_end))),
         ))
         .returning((c::hits, c::window_end))
         .get_result(conn)?;
-    if hits == 1 && cleans_up(bucket, end) {
+    if hits == n && cleans_up(bucket, end) {
         forget_ended(conn, now, CLEANUP_BATCH)?;
     }
     Ok((hits, end))
@@ -236,7 +261,7 @@ pub fn forget_ended(conn: &mut PgConnection, now: DateTime<Utc>, batch: i64) -> 
 fn rate_limited(quota: &Quota) -> ApiError {
     ApiError::new(
         ErrorKind::TooManyRequests,
-        "rate_limited",
+        Code::RateLimited,
         format!(
             "Too many requests of this kind from your address (policy \"{}\": {} per {} s): \
              wait {} s.",
@@ -411,7 +436,7 @@ mod tests {
         let e = rate_limited(&over);
         assert_eq!(
             (e.code(), e.kind()),
-            ("rate_limited", ErrorKind::TooManyRequests)
+            (Code::RateLimited, ErrorKind::TooManyRequests)
         );
     }
 }

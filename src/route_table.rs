@@ -3,6 +3,7 @@
 //! operation's JSON body (for [`crate::json_check`]). The document comes from the route
 //! registration itself, so this table cannot drift from the router.
 
+use crate::error::Code;
 use crate::error::{ApiError, ErrorKind};
 use actix_web::{
     dev::{ResourceDef, ServiceRequest},
@@ -125,7 +126,7 @@ pub async fn unmatched(
     }
     let mut res = ApiError::new(
         ErrorKind::MethodNotAllowed,
-        "method_not_allowed",
+        Code::MethodNotAllowed,
         format!(
             "{} is not a method of this route; it allows {allow}.",
             req.method()

@@ -6,7 +6,7 @@ use crate::{
     availability::SchemaGate,
     db::DbPool,
     error::ApiError,
-    jobs::mail::{mailer_from_settings, Mailer},
+    jobs::{mail::Mailer, outbox::mailer_from_settings},
     offers::cache::CatalogCache,
     ratelimit,
     settings::Settings,
@@ -47,6 +47,10 @@ pub struct AppState {
     pub mailer: Arc<dyn Mailer>,
     /// Open once the database schema is known to be current (see `availability`).
     pub schema: Arc<SchemaGate>,
+    /// The in-process counts of the `reads` and `search` rate limits (`ratelimit::batched`).
+    pub limiter: Arc<ratelimit::batched::Batched>,
+    /// The FIFO queue in front of the pool: one permit per pooled connection (see `db`).
+    pub db_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -56,7 +60,13 @@ impl AppState {
             settings.applications.upload_concurrency,
         ));
         let mailer = mailer_from_settings(&settings.mail, &pool)?;
+        let limiter = Arc::new(ratelimit::batched::Batched::new(pool.clone()));
+        let db_slots = Arc::new(tokio::sync::Semaphore::new(
+            usize::try_from(pool.max_size()).unwrap_or(1),
+        ));
         Ok(AppState {
+            limiter,
+            db_slots,
             pool,
             passwords: PasswordHasher::new(
                 settings.password_hash_concurrency,
@@ -98,8 +108,10 @@ impl AppState {
     /// Counts the request under `policy` for its client address; 429 `rate_limited` with
     /// `Retry-After` when the address is over the limit. Does nothing when the policy is off.
     ///
-    /// Like all database work, it fails with 503 when the database cannot be reached: every
-    /// limited route needs the database anyway, so failing open would only move the 503.
+    /// `reads` and `search` are counted in-process when they can ([`ratelimit::batched`]:
+    /// no database trip, shared with the other instances within a documented bound); the
+    /// others, and a batched request that must be counted exactly, make one upsert. That one
+    /// fails with 503 when the database cannot be reached, like all database work.
     pub async fn rate_limit(
         &self,
         req: &actix_web::HttpRequest,
@@ -110,28 +122,98 @@ impl AppState {
             return Ok(());
         };
         let (bucket, window_end) = (pending.bucket.clone(), pending.window_end);
-        let (hits, end) = self
-            .db(move |conn| Ok(ratelimit::hit(conn, &bucket, window_end, now)?))
-            .await?;
-        ratelimit::counted(req, &pending, hits, end, now)
+        if !policy.is_batched() {
+            let (hits, end) = self
+                .db(move |conn| Ok(ratelimit::hit(conn, &bucket, window_end, now)?))
+                .await?;
+            return ratelimit::counted(req, &pending, hits, end, now);
+        }
+        let limiter = &self.limiter;
+        let carried = match limiter.local(&bucket, window_end, pending.rule.limit, now) {
+            ratelimit::batched::Local::Counted { hits, end } => {
+                let hits = i32::try_from(hits).unwrap_or(i32::MAX);
+                return ratelimit::counted(req, &pending, hits, end, now);
+            }
+            ratelimit::batched::Local::Exact { carried } => carried,
+        };
+        let n = i32::try_from(carried)
+            .unwrap_or(i32::MAX - 1)
+            .saturating_add(1);
+        let counted = self
+            .db(move |conn| Ok(ratelimit::hits(conn, &bucket, window_end, now, n)?))
+            .await;
+        match counted {
+            Ok((hits, end)) => {
+                limiter.counted_exactly(&pending.bucket, window_end, carried, hits, end);
+                ratelimit::counted(req, &pending, hits, end, now)
+            }
+            Err(e) => {
+                limiter.failed_exactly(&pending.bucket, window_end, carried);
+                Err(e)
+            }
+        }
     }
 
     /// Runs one unit of database work on the blocking pool, never on an actix worker.
+    ///
+    /// Units wait for a connection in arrival order: a FIFO semaphore with as many permits
+    /// as the pool has connections is acquired here, on the async side, and held until the
+    /// work returns (r2d2 alone hands connections out unfairly: a few requests waited
+    /// hundreds of milliseconds while later ones went first). Waiting longer than
+    /// `DATABASE_TIMEOUT_SECONDS` for it, or for the connection, is the same 503
+    /// `database_unavailable`.
     pub async fn db<T, F>(&self, work: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
         let pool = self.pool.clone();
-        let metrics = self.metrics.clone();
+        let timeout = self.settings.database_timeout;
+        let started = std::time::Instant::now();
+        let waiting = Waiting::new(self.metrics.clone());
+        let permit =
+            match tokio::time::timeout(timeout, self.db_slots.clone().acquire_owned()).await {
+                Ok(Ok(permit)) => permit,
+                Ok(Err(_)) | Err(_) => {
+                    log::warn!("database pool: no connection within {timeout:?} (queued)");
+                    return Err(ApiError::database_unavailable(
+                        "The database is unreachable; try again shortly.",
+                    ));
+                }
+            };
         actix_web::web::block(move || {
-            use std::sync::atomic::Ordering::Relaxed;
-            metrics.pool_waiting.fetch_add(1, Relaxed);
-            let conn = pool.get();
-            metrics.pool_waiting.fetch_sub(1, Relaxed);
+            let left = timeout
+                .saturating_sub(started.elapsed())
+                .max(std::time::Duration::from_millis(1));
+            let conn = pool.get_timeout(left);
+            drop(waiting);
             let mut conn = conn?;
-            work(&mut conn)
+            let out = work(&mut conn);
+            drop(conn);
+            drop(permit);
+            out
         })
         .await?
+    }
+}
+
+/// One unit of work waiting for a database connection (the `pool_waiting` gauge of
+/// `/metrics`), from its arrival in the queue until it holds a connection or gives up.
+struct Waiting(Arc<crate::metrics::Metrics>);
+
+impl Waiting {
+    fn new(metrics: Arc<crate::metrics::Metrics>) -> Self {
+        metrics
+            .pool_waiting
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Waiting(metrics)
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0
+            .pool_waiting
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }

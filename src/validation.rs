@@ -143,17 +143,54 @@ impl<'a> Form<'a> {
         d
     }
 
-    /// `true` or `false`, `default` when absent.
-    pub fn boolean(&mut self, name: &str, default: bool) -> bool {
-        match self.get(name) {
-            None => default,
-            Some("true") => true,
-            Some("false") => false,
-            Some(_) => {
-                self.fail(name, "invalid_boolean", "must be true or false");
-                default
+    /// An optional `YYYY-MM-DD` date.
+    pub fn optional_date(&mut self, name: &str) -> Option<chrono::NaiveDate> {
+        self.get(name)?;
+        self.date(name)
+    }
+
+    /// Optional, one of `allowed` (`invalid_choice` otherwise, with `message`).
+    pub fn one_of(&mut self, name: &str, allowed: &[&str], message: &str) -> Option<String> {
+        let v = self.get(name)?;
+        if !allowed.contains(&v) {
+            self.fail(name, "invalid_choice", message);
+            return None;
+        }
+        Some(v.to_owned())
+    }
+
+    /// An optional whole number within `range` (`range` otherwise, with `message`).
+    pub fn whole_number(
+        &mut self,
+        name: &str,
+        range: std::ops::RangeInclusive<i32>,
+        message: &str,
+    ) -> Option<i32> {
+        let v = self.get(name)?;
+        match v.parse::<i32>() {
+            Ok(n) if range.contains(&n) => Some(n),
+            _ => {
+                self.fail(name, "range", message);
+                None
             }
         }
+    }
+
+    /// `true` or `false`, `None` when absent.
+    pub fn optional_boolean(&mut self, name: &str) -> Option<bool> {
+        match self.get(name)? {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => {
+                self.fail(name, "invalid_boolean", "must be true or false");
+                None
+            }
+        }
+    }
+
+    /// `true` or `false`, `default` when absent.
+    pub fn boolean(&mut self, name: &str, default: bool) -> bool {
+        self.optional_boolean(name).unwrap_or(default)
     }
 
     /// The value built from the fields when every check passed, else every error found.

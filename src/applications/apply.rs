@@ -9,7 +9,7 @@ use super::{
 };
 use crate::db::types::Json;
 use crate::{
-    error::{ApiError, Problem},
+    error::{ApiError, Code, Problem},
     offers::{domain::OfferStatus, model as offers, model::Offer},
     ratelimit::Policy,
     state::AppState,
@@ -149,7 +149,7 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     let key = raw.to_str().unwrap_or_default().trim();
     if key.is_empty() || key.len() > 200 || !key.chars().all(|c| c.is_ascii_graphic()) {
         return Err(ApiError::bad_request(
-            "invalid_idempotency_key",
+            Code::InvalidIdempotencyKey,
             "Idempotency-Key must be 1 to 200 printable ASCII characters.",
         ));
     }
@@ -187,13 +187,13 @@ fn open_offer(
         .ok_or_else(ApiError::not_found)?;
     if offer.status != OfferStatus::Published {
         return Err(ApiError::conflict(
-            "offer_closed",
+            Code::OfferClosed,
             "This offer no longer takes applications.",
         ));
     }
     if offer.content.application_deadline < today {
         return Err(ApiError::conflict(
-            "deadline_passed",
+            Code::DeadlinePassed,
             "The deadline for applying to this offer has passed.",
         ));
     }
@@ -234,7 +234,7 @@ fn replay(
         .ok_or_else(|| {
             ApiError::new(
                 crate::error::ErrorKind::Unprocessable,
-                "idempotency_key_reused",
+                Code::IdempotencyKeyReused,
                 "This Idempotency-Key was used for a submission that no longer exists.",
             )
         })?;
@@ -301,7 +301,7 @@ fn store(
                 Reservation::Mismatch => {
                     return Err(ApiError::new(
                         crate::error::ErrorKind::Unprocessable,
-                        "idempotency_key_reused",
+                        Code::IdempotencyKeyReused,
                         "This Idempotency-Key was used for a different submission.",
                     ))
                 }
@@ -340,7 +340,7 @@ fn store(
         .map_err(|e| {
             if model::is_duplicate(&e) {
                 ApiError::conflict(
-                    "already_applied",
+                    Code::AlreadyApplied,
                     "An application with this email already exists for this offer.",
                 )
             } else {
@@ -409,9 +409,8 @@ fn store(
     request_body(content = ApplicationFormParts, content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "Received; the tracking token is shown once (`null` in a replay to a retry with the same Idempotency-Key)", body = ApplicationCreated,
-            headers(("Idempotent-Replayed" = String, description = "`true` when this is the replay of an earlier submission with the same Idempotency-Key (then `tracking_token` is null); absent otherwise"), ("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"reads\";q=600;w=60` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"reads\";r=599;t=42`"))),
-        (status = 429, description = "Too many applications sent from this address (`rate_limited`, policy `apply`), or already UPLOAD_CONCURRENCY_PER_ADDRESS of them arriving from it at once (`too_many_uploads`, before the body is read); see Retry-After", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait"), ("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"reads\";q=600;w=60` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"reads\";r=599;t=42`"))),
+            headers(("Idempotent-Replayed" = String, description = "`true` when this is the replay of an earlier submission with the same Idempotency-Key (then `tracking_token` is null); absent otherwise"))),
+        (status = 429, description = "Too many applications sent from this address (`rate_limited`, policy `apply`), or already UPLOAD_CONCURRENCY_PER_ADDRESS of them arriving from it at once (`too_many_uploads`, before the body is read); see Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "Unreadable multipart body or Idempotency-Key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such public offer", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Offer closed, deadline passed, or already applied with this email", body = Problem, content_type = "application/problem+json"),
@@ -449,7 +448,7 @@ pub async fn apply(
     .await
     .map_err(|_| {
         ApiError::service_unavailable(
-            "busy",
+            Code::Busy,
             "Many applications are arriving right now: retry in a moment.",
         )
         .with_retry_after(5)
@@ -468,7 +467,7 @@ pub async fn apply(
             .map_err(|_| {
                 ApiError::new(
                     crate::error::ErrorKind::RequestTimeout,
-                    "upload_timeout",
+                    Code::UploadTimeout,
                     "The application took too long to arrive; send it again.",
                 )
             })??;

@@ -10,7 +10,7 @@ use crate::db::types::Json;
 use crate::{
     audit,
     auth::bearer_token,
-    error::{ApiError, Problem},
+    error::{ApiError, Code, Problem},
     offers::model as offers,
     ratelimit::Policy,
     state::AppState,
@@ -39,7 +39,7 @@ impl FromRequest for CandidateAuth {
             let state = state.ok_or_else(|| ApiError::internal("AppState is not registered"))?;
             let token = token.filter(|t| t.starts_with("pct_")).ok_or_else(|| {
                 ApiError::unauthorized(
-                    "unauthenticated",
+                    Code::Unauthenticated,
                     "Send the tracking token you received when applying (Authorization: Bearer).",
                 )
             })?;
@@ -49,7 +49,7 @@ impl FromRequest for CandidateAuth {
                 .await?
                 .ok_or_else(|| {
                     ApiError::unauthorized(
-                        "invalid_token",
+                        Code::InvalidToken,
                         "This tracking token is unknown or its application was erased.",
                     )
                 })?;
@@ -227,12 +227,9 @@ fn request_email_change(
     request_body = CorrectionRequest,
     responses(
         (status = 200, description = "Corrected", body = CandidateApplicationView),
-        (status = 202, description = "Corrected; a new email waits for the code mailed to it (the application still shows the old one)", body = CandidateApplicationView,
-            headers(("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"email_change\";q=10;w=3600` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"email_change\";r=9;t=3542`"))),
+        (status = 202, description = "Corrected; a new email waits for the code mailed to it (the application still shows the old one)", body = CandidateApplicationView),
         (status = 401, description = "No or unknown tracking token", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many changes of address from this client address (`rate_limited`, policy `email_change`); see Retry-After", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 #[patch("/candidate/application")]
@@ -303,7 +300,7 @@ pub struct EmailConfirmation {
 fn email_not_changed() -> ApiError {
     ApiError::new(
         crate::error::ErrorKind::Unprocessable,
-        "email_not_changed",
+        Code::EmailNotChanged,
         "The email was not changed: the code is wrong, expired or already used, or the address \
          can no longer be used for this application. Ask for a new code by correcting the \
          email again.",
@@ -327,13 +324,10 @@ enum Confirmed {
     security(("tracking_token" = [])),
     request_body = EmailConfirmation,
     responses(
-        (status = 200, description = "The application now uses the new email", body = CandidateApplicationView,
-            headers(("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"email_change\";q=10;w=3600` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"email_change\";r=9;t=3542`"))),
+        (status = 200, description = "The application now uses the new email", body = CandidateApplicationView),
         (status = 400, description = "Unreadable JSON body", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or unknown tracking token", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Nothing changed (`email_not_changed`), or a body that is not `{\"code\"}`", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many changes of address from this client address (`rate_limited`, policy `email_change`); see Retry-After", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 #[post("/candidate/application/email/confirm")]
@@ -405,7 +399,7 @@ pub async fn withdraw_my_application(
                 let a = model::lock(conn, id)?.ok_or_else(ApiError::not_found)?;
                 if a.status.is_final() {
                     return Err(ApiError::conflict(
-                        "application_final",
+                        Code::ApplicationFinal,
                         format!("The application is already {}.", a.status.as_str()),
                     ));
                 }

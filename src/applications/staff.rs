@@ -11,7 +11,7 @@ use crate::{
     audit,
     auth::AuthUser,
     db::pagination::{Cursor, Position},
-    error::{ApiError, Problem},
+    error::{ApiError, Code, Problem},
     http::pages::{Page, PageParams},
     http::{check_if_match, if_match, respond_with_etag, version_etag},
     offers::model as offers,
@@ -362,7 +362,7 @@ pub async fn download_document(
             if access.is_blind() {
                 return Err(ApiError::new(
                     crate::error::ErrorKind::Forbidden,
-                    "blind_review",
+                    Code::BlindReview,
                     "This offer is reviewed blind: documents, which name the candidate, are for managers.",
                 ));
             }
@@ -496,7 +496,7 @@ pub async fn transition_application(
                 })?;
                 check_if_match(&expected, &version_etag(current.id, current.version))?;
                 staff_move(current.status, to, body.reason.as_deref()).map_err(|e| match e {
-                    MoveError::Illegal(why) => ApiError::conflict("illegal_transition", why),
+                    MoveError::Illegal(why) => ApiError::conflict(Code::IllegalTransition, why),
                     MoveError::Invalid(field) => ApiError::validation(vec![field]),
                 })?;
                 let moved = model::set_status(conn, id, to, body.reason.as_deref(), now)?;

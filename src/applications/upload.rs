@@ -5,6 +5,7 @@
 //! address may send only a few applications at once (429).
 
 use super::domain::FORM_FIELDS;
+use crate::error::Code;
 use crate::error::{ApiError, ErrorKind};
 use actix_multipart::Multipart;
 use actix_web::{error::PayloadError, http::header, web, HttpRequest};
@@ -55,7 +56,7 @@ fn is_too_slow(e: &PayloadError) -> bool {
 pub fn upload_too_slow() -> ApiError {
     ApiError::new(
         ErrorKind::RequestTimeout,
-        "upload_too_slow",
+        Code::UploadTooSlow,
         "The application arrived too slowly; send it again over a better connection.",
     )
 }
@@ -171,7 +172,7 @@ impl UploadsPerAddress {
         if *count >= cap {
             return Err(ApiError::new(
                 ErrorKind::TooManyRequests,
-                "too_many_uploads",
+                Code::TooManyUploads,
                 format!(
                     "{cap} applications are already arriving from your address: wait until \
                      they are done."
@@ -218,7 +219,7 @@ fn multipart_error(e: actix_multipart::MultipartError, max_request: usize) -> Ap
         | E::ContentTypeIncompatible
         | E::BoundaryMissing => ApiError::new(
             ErrorKind::UnsupportedMediaType,
-            "multipart_required",
+            Code::MultipartRequired,
             "Send the application as multipart/form-data.",
         ),
         E::Payload(p) if is_too_slow(&p) => upload_too_slow(),
@@ -227,11 +228,11 @@ fn multipart_error(e: actix_multipart::MultipartError, max_request: usize) -> Ap
             max_request / (1024 * 1024)
         )),
         E::Incomplete => ApiError::bad_request(
-            "incomplete_body",
+            Code::IncompleteBody,
             "The multipart body ended before its closing boundary.",
         ),
         _ => ApiError::bad_request(
-            "malformed_multipart",
+            Code::MalformedMultipart,
             "The multipart body could not be read.",
         ),
     }

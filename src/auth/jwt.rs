@@ -1,6 +1,6 @@
 //! Staff access tokens: HS256 JWTs with every registered claim required and checked.
 
-use super::Role;
+use super::role::Role;
 use crate::settings::{JwtSettings, SettingsError};
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};

@@ -4,45 +4,21 @@
 pub mod jwt;
 pub mod model;
 pub mod password;
+pub mod role;
 pub mod routes;
 pub mod strength;
 pub mod throttle;
 pub mod users;
 
-use crate::{error::ApiError, state::AppState};
+pub use role::Role;
+
+use crate::{
+    error::{ApiError, Code},
+    state::AppState,
+};
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use uuid::Uuid;
-
-/// What a staff member may do (DESIGN.md, "Roles").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Everything, including staff users, partners and the audit log.
-    Admin,
-    /// Offers, all applications, reviewer assignments.
-    Manager,
-    /// Offers assigned to them and their applications; their own reviews.
-    Reviewer,
-}
-
-impl Role {
-    pub const ALL: [Role; 3] = [Role::Admin, Role::Manager, Role::Reviewer];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Manager => "manager",
-            Role::Reviewer => "reviewer",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == raw)
-    }
-}
 
 /// The authenticated staff member of a request: a valid access token whose session is live
 /// and whose account is active. Role and name come from the database, not the token, so a
@@ -77,7 +53,7 @@ pub fn bearer_token(req: &HttpRequest) -> Option<String> {
 
 fn invalid_token() -> ApiError {
     ApiError::unauthorized(
-        "invalid_token",
+        Code::InvalidToken,
         "The access token is invalid, expired or revoked: log in again.",
     )
 }
@@ -93,7 +69,7 @@ impl FromRequest for AuthUser {
             let state = state.ok_or_else(|| ApiError::internal("AppState is not registered"))?;
             let token = token.ok_or_else(|| {
                 ApiError::unauthorized(
-                    "unauthenticated",
+                    Code::Unauthenticated,
                     "This route needs a staff access token (Authorization: Bearer).",
                 )
             })?;

@@ -1,6 +1,6 @@
 //! Queries for staff users, their sessions and refresh tokens.
 
-use super::Role;
+use super::role::Role;
 use crate::db::{
     pagination::Position,
     schema::{refresh_tokens, staff_sessions, staff_users},

@@ -2,7 +2,10 @@
 //! for new passwords.
 
 use super::strength;
-use crate::{error::ApiError, validation::FieldError};
+use crate::{
+    error::{ApiError, Code},
+    validation::FieldError,
+};
 use argon2::{
     password_hash::{rand_core::OsRng, PasswordHash, SaltString},
     Argon2, PasswordHasher as _, PasswordVerifier,
@@ -35,7 +38,7 @@ impl PasswordHasher {
         match tokio::time::timeout(self.max_wait, self.slots.acquire()).await {
             Ok(permit) => permit.map_err(ApiError::internal),
             Err(_) => Err(ApiError::service_unavailable(
-                "busy",
+                Code::Busy,
                 "Too many sign-ins at once; retry shortly.",
             )
             .with_retry_after(1)),

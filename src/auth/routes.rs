@@ -8,7 +8,7 @@ use super::{
 use crate::http::JsonBody;
 use crate::{
     audit,
-    error::{ApiError, Problem},
+    error::{ApiError, Code, Problem},
     http::{client_address, opaque_token, token_hash},
     ratelimit::Policy,
     state::AppState,
@@ -82,7 +82,7 @@ pub struct ChangePasswordRequest {
 
 fn invalid_credentials() -> ApiError {
     ApiError::unauthorized(
-        "invalid_credentials",
+        Code::InvalidCredentials,
         "The email or the password is incorrect.",
     )
 }
@@ -174,12 +174,10 @@ async fn start_session(
     tag = "auth",
     request_body = LoginRequest,
     responses(
-        (status = 200, description = "Logged in", body = TokenResponse,
-            headers(("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"reads\";q=600;w=60` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"reads\";r=599;t=42`"))),
+        (status = 200, description = "Logged in", body = TokenResponse),
         (status = 401, description = "Wrong email or password", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failed attempts (`too_many_requests`), or too many attempts from this address (`rate_limited`, policy `login`); see Retry-After", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait"), ("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"reads\";q=600;w=60` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"reads\";r=599;t=42`"))),
+        (status = 429, description = "Too many failed attempts (`too_many_requests`), or too many attempts from this address (`rate_limited`, policy `login`); see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/login")]
@@ -328,12 +326,12 @@ pub async fn refresh(
         Rotation::Reused => {
             log::warn!("a used refresh token was presented again; its session is revoked");
             Err(ApiError::unauthorized(
-                "refresh_token_reused",
+                Code::RefreshTokenReused,
                 "This refresh token was already used; the session is closed: log in again.",
             ))
         }
         Rotation::Invalid => Err(ApiError::unauthorized(
-            "invalid_refresh_token",
+            Code::InvalidRefreshToken,
             "The refresh token is unknown, expired or revoked: log in again.",
         )),
     }
@@ -454,7 +452,7 @@ pub async fn change_password(
     if !verified {
         return Err(ApiError::new(
             crate::error::ErrorKind::Forbidden,
-            "invalid_current_password",
+            Code::InvalidCurrentPassword,
             "The current password is incorrect.",
         ));
     }

@@ -9,7 +9,7 @@ use super::{
 use crate::{
     audit,
     db::pagination::Position,
-    error::{ApiError, Problem},
+    error::{ApiError, Code, Problem},
     http::pages::{Page, PageParams},
     http::{etag, respond_with_etag, JsonBody},
     state::AppState,
@@ -148,7 +148,7 @@ pub fn insert_account(
         .map_err(|e| {
             if model::is_email_taken(&e) {
                 ApiError::conflict(
-                    "email_taken",
+                    Code::EmailTaken,
                     "A staff account with this email already exists.",
                 )
             } else {
@@ -368,7 +368,7 @@ fn apply_user_changes(
             && changes.active.unwrap_or(before.active);
         if admins == [id] && !stays_admin {
             return Err(ApiError::conflict(
-                "last_admin",
+                Code::LastAdmin,
                 "This is the last active admin: make another admin first.",
             ));
         }

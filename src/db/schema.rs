@@ -229,6 +229,7 @@ diesel::table! {
         updated_by -> Nullable<Uuid>,
         version -> Int4,
         search -> Tsvector,
+        search_head -> Tsvector,
     }
 }
 

@@ -1,16 +1,12 @@
 //! Outgoing email: the `Mailer` boundary and SMTP delivery with lettre. When SMTP is not
-//! configured, emails go to the outbox instead (`super::outbox`).
+//! configured, emails go to the outbox instead (`super::outbox`, which also chooses between
+//! the two: [`super::outbox::mailer_from_settings`]).
 //!
 //! Emails are never sent from a request: a handler enqueues an `"email"` job in its own
-//! transaction, and a job worker calls the mailer on the blocking pool.
+//! transaction, and a job worker calls the mailer on the blocking pool
+//! ([`super::send_email::deliver`]).
 
-use super::outbox::OutboxMailer;
-use super::{Job, JobError};
-use crate::{
-    db::DbPool,
-    settings::{MailSettings, SettingsError, SmtpSettings, SmtpTls},
-    state::AppState,
-};
+use crate::settings::{SettingsError, SmtpSettings, SmtpTls};
 use lettre::{
     message::{header::ContentType, Mailbox},
     transport::smtp::{
@@ -21,26 +17,7 @@ use lettre::{
 };
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 use uuid::Uuid;
-
-/// The handler of [`super::EMAIL`] jobs: sends the email in the payload with the state's
-/// mailer. Blocking: called by the job queue on the blocking pool.
-pub fn deliver(state: &AppState, job: &Job) -> Result<(), JobError> {
-    // serde's message could quote a field's value (an address): say only what failed.
-    let email: Email = serde::Deserialize::deserialize(&job.payload)
-        .map_err(|_| JobError::Permanent("the payload is not an email".to_owned()))?;
-    state
-        .mailer
-        .send_about(&email, job.application_id)
-        .map_err(|e| {
-            if e.is_permanent() {
-                JobError::Permanent(e.to_string())
-            } else {
-                JobError::Retry(e.to_string())
-            }
-        })
-}
 
 /// One plain-text email: the payload of an `"email"` job.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,18 +73,6 @@ pub trait Mailer: Send + Sync {
         let _ = application_id;
         self.send(email)
     }
-}
-
-/// The mailer the settings ask for: SMTP when `SMTP_HOST` is set, else the outbox in the
-/// database of `pool`.
-pub fn mailer_from_settings(
-    settings: &MailSettings,
-    pool: &DbPool,
-) -> Result<Arc<dyn Mailer>, SettingsError> {
-    Ok(match &settings.smtp {
-        Some(smtp) => Arc::new(SmtpMailer::new(smtp, &settings.from)?),
-        None => Arc::new(OutboxMailer::new(pool.clone())),
-    })
 }
 
 /// Delivers through an SMTP server, one connection per email.

@@ -7,6 +7,7 @@
 
 pub mod mail;
 pub mod outbox;
+pub mod send_email;
 
 use crate::{db::schema::jobs, state::AppState};
 use actix_web::{rt::task::JoinHandle, web};

@@ -3,11 +3,27 @@
 //! older than [`MAX_AGE_DAYS`] (pruned at each insert and by the retention purge). Erasing an
 //! application deletes the emails about it, as it deletes its unsent jobs.
 
-use super::mail::{Email, MailError, Mailer};
-use crate::db::{schema::mail_outbox, DbPool};
+use super::mail::{Email, MailError, Mailer, SmtpMailer};
+use crate::{
+    db::{schema::mail_outbox, DbPool},
+    settings::{MailSettings, SettingsError},
+};
 use chrono::{DateTime, Duration, Utc};
 use diesel::{prelude::*, PgConnection};
+use std::sync::Arc;
 use uuid::Uuid;
+
+/// The mailer the settings ask for: SMTP when `SMTP_HOST` is set, else the outbox in the
+/// database of `pool`.
+pub fn mailer_from_settings(
+    settings: &MailSettings,
+    pool: &DbPool,
+) -> Result<Arc<dyn Mailer>, SettingsError> {
+    Ok(match &settings.smtp {
+        Some(smtp) => Arc::new(SmtpMailer::new(smtp, &settings.from)?),
+        None => Arc::new(OutboxMailer::new(pool.clone())),
+    })
+}
 
 /// The most emails the outbox keeps; older ones are deleted first.
 pub const MAX_EMAILS: i64 = 200;

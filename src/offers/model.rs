@@ -404,7 +404,8 @@ pub enum PublicSort {
     Newest,
     /// `application_deadline`: soonest deadline first.
     Deadline,
-    /// `relevance`: best match of `q` first.
+    /// `relevance`: best match of `q` first (ranked on the title, tags, department and
+    /// fields of study: `search_head`), then newest first as the default sort.
     Relevance,
 }
 
@@ -413,7 +414,7 @@ pub enum PublicSort {
 pub enum PublicCursor {
     Newest(DateTime<Utc>, Uuid),
     Deadline(NaiveDate, Uuid),
-    Relevance(f32, Uuid),
+    Relevance(f32, DateTime<Utc>, Uuid),
 }
 
 /// A card of the public list: what a results page shows, not the whole text.
@@ -547,8 +548,12 @@ pub fn public_page(
     limit: i64,
 ) -> QueryResult<Vec<OfferCard>> {
     let mut sql = Sql::default();
+    // Matches are found with `search` (the whole document, GIN) and ranked on `search_head`
+    // (its A and B parts, small and inline; see the migration offers_search_head): an offer
+    // that matches only in its text ranks 0, below every match in a title or tag, and
+    // those come newest first.
     let rank = if filter.q.is_some() {
-        "ts_rank(search, query)"
+        "ts_rank(search_head, query)"
     } else {
         "0::real"
     };
@@ -569,9 +574,11 @@ pub fn public_page(
                 .bind(Bind::Uuid(id))
                 .push(")");
         }
-        Some(PublicCursor::Relevance(r, id)) => {
-            sql.push(&format!(" AND ({rank}, offers.id) < ("))
+        Some(PublicCursor::Relevance(r, at, id)) => {
+            sql.push(&format!(" AND ({rank}, published_at, offers.id) < ("))
                 .bind(Bind::Float(r))
+                .push(", ")
+                .bind(Bind::Timestamp(at))
                 .push(", ")
                 .bind(Bind::Uuid(id))
                 .push(")");
@@ -581,7 +588,7 @@ pub fn public_page(
     sql.push(match sort {
         PublicSort::Newest => " ORDER BY published_at DESC, offers.id DESC",
         PublicSort::Deadline => " ORDER BY application_deadline ASC, offers.id ASC",
-        PublicSort::Relevance => " ORDER BY rank DESC, offers.id DESC",
+        PublicSort::Relevance => " ORDER BY rank DESC, published_at DESC, offers.id DESC",
     });
     sql.push(" LIMIT ")
         .bind(Bind::Int(i32::try_from(limit).unwrap_or(i32::MAX)));

@@ -11,11 +11,11 @@ use crate::{
     http::pages::{add_next_link, next_cursor, PageParams},
     ratelimit::Policy,
     state::AppState,
-    validation::FieldError,
+    validation::Form,
 };
 use actix_web::{get, http::header, web, HttpRequest, HttpResponse};
-use chrono::{DateTime, NaiveDate};
-use serde::Deserialize;
+use chrono::DateTime;
+use std::collections::HashMap;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
@@ -35,20 +35,26 @@ fn public_sort_schema() -> utoipa::openapi::Object {
         &PUBLIC_SORTS,
         false,
         "`-published_at` (default, newest first), `application_deadline` (soonest first), or \
-         `relevance` (needs `q`).",
+         `relevance` (needs `q`: best match in the title, tags, department and fields of study \
+         first, then newest first; an offer that matches only in its text comes after those).",
     )
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+/// The list's query parameters, as documented; the handler reads them by name through
+/// [`parse`], which checks each one.
+#[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Read by name from the query string, never built.
 pub struct PublicOfferQuery {
     /// French full-text search; ignores accents and case, matches word forms
     /// (`cooperation` finds "Coopération").
     #[param(max_length = 200, example = "coopération")]
     pub q: Option<String>,
     /// Exact department name.
+    #[param(max_length = 200)]
     pub department: Option<String>,
     /// A field of study the offer lists.
+    #[param(max_length = 200)]
     pub field: Option<String>,
     /// An education level the offer lists (`bac` … `doctorate`).
     #[param(schema_with = crate::offers::domain::education_level_schema)]
@@ -67,6 +73,7 @@ pub struct PublicOfferQuery {
     /// Offers that can be done in at most this many months (1–6).
     pub duration_max_months: Option<String>,
     /// A tag of the offer.
+    #[param(max_length = 200)]
     pub tag: Option<String>,
     /// `-published_at` (default), `application_deadline`, or `relevance` (needs `q`).
     #[param(schema_with = public_sort_schema)]
@@ -94,137 +101,82 @@ struct Parsed {
     facets: bool,
 }
 
-fn parse(query: &PublicOfferQuery) -> Result<Parsed, ApiError> {
-    let mut errors = Vec::new();
-    let q = match parse_q(query.q.as_deref()) {
-        Ok(q) => q,
-        Err(e) => {
-            errors.extend(e.problem().errors);
-            None
-        }
-    };
-    let mut bad =
-        |field: &str, code: &str, message: &str| errors.push(FieldError::new(field, code, message));
-    let text = |v: &Option<String>| {
-        v.as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-    };
-    let bool_of = |field: &str, v: &Option<String>, bad: &mut dyn FnMut(&str, &str, &str)| match v
-        .as_deref()
-    {
-        None => None,
-        Some("true") => Some(true),
-        Some("false") => Some(false),
-        Some(_) => {
-            bad(field, "invalid_boolean", "must be true or false");
-            None
-        }
-    };
-    let date_of = |field: &str, v: &Option<String>, bad: &mut dyn FnMut(&str, &str, &str)| {
-        v.as_deref().and_then(|d| {
-            let parsed = NaiveDate::parse_from_str(d, "%Y-%m-%d").ok();
-            if parsed.is_none() {
-                bad(field, "invalid_date", "must be a date as YYYY-MM-DD");
-            }
-            parsed
-        })
-    };
+/// The most characters of a text filter other than `q` (department, field, tag).
+const MAX_FILTER_CHARS: usize = 200;
 
-    let education_level = text(&query.education_level);
-    if education_level
-        .as_deref()
-        .is_some_and(|l| !EDUCATION_LEVELS.contains(&l))
-    {
-        bad(
-            "education_level",
-            "invalid_choice",
-            "must be one of bac, bac_1, bac_2, bac_3, licence_3, master_1, master_2, doctorate",
-        );
-    }
-    let language = text(&query.language);
-    if language
-        .as_deref()
-        .is_some_and(|l| l.len() != 2 || !l.chars().all(|c| c.is_ascii_lowercase()))
-    {
-        bad(
-            "language",
-            "invalid_language",
-            "must be an ISO 639-1 code such as en",
-        );
-    }
-    let remote = text(&query.remote);
-    if remote
-        .as_deref()
-        .is_some_and(|r| !REMOTE_POLICIES.contains(&r))
-    {
-        bad(
-            "remote",
-            "invalid_choice",
-            "must be one of none, partial, full",
-        );
-    }
-    let duration_max_months =
-        query
-            .duration_max_months
-            .as_deref()
-            .and_then(|d| match d.parse::<i32>() {
-                Ok(n) if (1..=6).contains(&n) => Some(n),
-                _ => {
-                    bad(
-                        "duration_max_months",
-                        "range",
-                        "must be a whole number of months from 1 to 6",
-                    );
-                    None
-                }
-            });
-    let paid = bool_of("paid", &query.paid, &mut bad);
-    let facets = bool_of("facets", &query.facets, &mut bad).unwrap_or(false);
-    let starts_from = date_of("starts_from", &query.starts_from, &mut bad);
-    let starts_until = date_of("starts_until", &query.starts_until, &mut bad);
-    let sort = match query.sort.as_deref() {
-        None | Some("-published_at") => PublicSort::Newest,
-        Some("application_deadline") => PublicSort::Deadline,
-        Some("relevance") if q.is_some() => PublicSort::Relevance,
+/// The list's query, as a list of named checks; every error is reported at once.
+fn parse(fields: &HashMap<String, String>) -> Result<Parsed, ApiError> {
+    let mut f = Form::new(fields);
+    let q = f.text("q", MAX_QUERY_CHARS);
+    let department = f.text("department", MAX_FILTER_CHARS);
+    let field = f.text("field", MAX_FILTER_CHARS);
+    let tag = f.text("tag", MAX_FILTER_CHARS);
+    let education_level = f.one_of(
+        "education_level",
+        &EDUCATION_LEVELS,
+        "must be one of bac, bac_1, bac_2, bac_3, licence_3, master_1, master_2, doctorate",
+    );
+    let language = f.get("language");
+    f.check(
+        "language",
+        language,
+        |l| l.len() == 2 && l.chars().all(|c| c.is_ascii_lowercase()),
+        "invalid_language",
+        "must be an ISO 639-1 code such as en",
+    );
+    let remote = f.one_of(
+        "remote",
+        &REMOTE_POLICIES,
+        "must be one of none, partial, full",
+    );
+    let duration_max_months = f.whole_number(
+        "duration_max_months",
+        1..=6,
+        "must be a whole number of months from 1 to 6",
+    );
+    let paid = f.optional_boolean("paid");
+    let facets = f.boolean("facets", false);
+    let starts_from = f.optional_date("starts_from");
+    let starts_until = f.optional_date("starts_until");
+    let sort = match f.get("sort") {
+        None | Some("-published_at") => Some(PublicSort::Newest),
+        Some("application_deadline") => Some(PublicSort::Deadline),
+        Some("relevance") if q.is_some() => Some(PublicSort::Relevance),
         Some("relevance") => {
-            bad("sort", "needs_q", "relevance needs a search (q)");
-            PublicSort::Newest
+            f.fail("sort", "needs_q", "relevance needs a search (q)");
+            None
         }
         Some(_) => {
-            bad(
+            f.fail(
                 "sort",
                 "invalid_choice",
                 "must be -published_at, application_deadline or relevance",
             );
-            PublicSort::Newest
+            None
         }
     };
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
-    Ok(Parsed {
+    let parsed = sort.map(|sort| Parsed {
         filter: PublicFilter {
             q,
-            department: text(&query.department),
-            field: text(&query.field),
+            department,
+            field,
             education_level,
-            language,
+            language: language.map(str::to_owned),
             paid,
             remote,
             starts_from,
             starts_until,
             duration_max_months,
-            tag: text(&query.tag),
+            tag,
         },
         sort,
         facets,
-    })
+    });
+    f.finish(parsed).map_err(ApiError::validation)
 }
 
 /// The public list's cursors carry their sort: `n|<unix micros>|<id>` (newest),
-/// `d|<date>|<id>` (deadline), `r|<f32 bits>|<id>` (relevance).
+/// `d|<date>|<id>` (deadline), `r|<f32 bits>|<unix micros>|<id>` (relevance, then newest).
 impl Cursor for PublicCursor {
     const INVALID: &'static str = "is not a cursor of this list and sort";
 
@@ -232,22 +184,26 @@ impl Cursor for PublicCursor {
         match self {
             PublicCursor::Newest(at, id) => format!("n|{}|{id}", at.timestamp_micros()),
             PublicCursor::Deadline(d, id) => format!("d|{d}|{id}"),
-            PublicCursor::Relevance(r, id) => format!("r|{}|{id}", r.to_bits()),
+            PublicCursor::Relevance(r, at, id) => {
+                format!("r|{}|{}|{id}", r.to_bits(), at.timestamp_micros())
+            }
         }
     }
 
     fn from_text(text: &str) -> Option<Self> {
-        let mut parts = text.splitn(3, '|');
-        let (kind, key, id) = (parts.next()?, parts.next()?, parts.next()?);
-        let id = Uuid::parse_str(id).ok()?;
-        match kind {
-            "n" => DateTime::from_timestamp_micros(key.parse().ok()?)
-                .map(|at| PublicCursor::Newest(at, id)),
-            "d" => key.parse().ok().map(|d| PublicCursor::Deadline(d, id)),
-            "r" => key
-                .parse()
-                .ok()
-                .map(|b| PublicCursor::Relevance(f32::from_bits(b), id)),
+        let at = |micros: &str| DateTime::from_timestamp_micros(micros.parse().ok()?);
+        let parts: Vec<&str> = text.split('|').collect();
+        match parts[..] {
+            ["n", micros, id] => Some(PublicCursor::Newest(at(micros)?, Uuid::parse_str(id).ok()?)),
+            ["d", day, id] => Some(PublicCursor::Deadline(
+                day.parse().ok()?,
+                Uuid::parse_str(id).ok()?,
+            )),
+            ["r", bits, micros, id] => Some(PublicCursor::Relevance(
+                f32::from_bits(bits.parse().ok()?),
+                at(micros)?,
+                Uuid::parse_str(id).ok()?,
+            )),
             _ => None,
         }
     }
@@ -271,21 +227,20 @@ fn cursor_for_sort(raw: &str, sort: PublicSort) -> Result<PublicCursor, ApiError
     params(PublicOfferQuery, PageParams),
     responses(
         (status = 200, description = "A page of published offers", body = OfferPage,
-            headers(("Link" = String, description = "RFC 8288 link to the next page"), ("ETag" = String, description = "Strong validator of the page"), ("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"reads\";q=600;w=60` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"reads\";r=599;t=42`"))),
+            headers(("Link" = String, description = "RFC 8288 link to the next page"), ("ETag" = String, description = "Strong validator of the page"))),
         (status = 304, description = "Unchanged since If-None-Match"),
         (status = 422, description = "An invalid filter, sort, limit or cursor", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests from this address: `rate_limited` under the `reads` policy, or `search` with `q`; see Retry-After", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait"), ("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"reads\";q=600;w=60` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"reads\";r=599;t=42`"))),
     )
 )]
 #[get("/offers")]
 pub async fn list_public_offers(
     state: web::Data<AppState>,
     req: HttpRequest,
-    query: web::Query<PublicOfferQuery>,
+    query: web::Query<Vec<(String, String)>>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let searching = query.q.as_deref().is_some_and(|q| !q.trim().is_empty());
+    let fields = crate::http::query_fields(query.into_inner())?;
+    let searching = fields.get("q").is_some_and(|q| !q.trim().is_empty());
     let policy = if searching {
         Policy::Search
     } else {
@@ -296,7 +251,7 @@ pub async fn list_public_offers(
         filter,
         sort,
         facets,
-    } = parse(&query)?;
+    } = parse(&fields)?;
     let limit = page.limit()?;
     let cursor = page
         .cursor
@@ -326,7 +281,9 @@ pub async fn list_public_offers(
     let next_cursor = next_cursor(&mut cards, limit, |c| match sort {
         PublicSort::Newest => PublicCursor::Newest(c.published_at.unwrap_or_default(), c.id),
         PublicSort::Deadline => PublicCursor::Deadline(c.application_deadline, c.id),
-        PublicSort::Relevance => PublicCursor::Relevance(c.rank, c.id),
+        PublicSort::Relevance => {
+            PublicCursor::Relevance(c.rank, c.published_at.unwrap_or_default(), c.id)
+        }
     });
     let today = state.now().date_naive();
     let body = OfferPage {
@@ -364,11 +321,9 @@ pub async fn list_public_offers(
     params(("id_or_slug" = String, Path, description = "Offer id or slug")),
     responses(
         (status = 200, description = "The offer", body = OfferResponse,
-            headers(("ETag" = String, description = "Strong validator of the body"), ("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"reads\";q=600;w=60` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"reads\";r=599;t=42`"))),
+            headers(("ETag" = String, description = "Strong validator of the body"))),
         (status = 304, description = "Unchanged since If-None-Match"),
         (status = 404, description = "No such public offer", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests from this address (`rate_limited`, policy `reads`); see Retry-After", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait"), ("RateLimit-Policy" = String, description = "The rate-limit policy counted, e.g. `\"reads\";q=600;w=60` (absent when the policy is off)"), ("RateLimit" = String, description = "What is left of it, e.g. `\"reads\";r=599;t=42`"))),
     )
 )]
 #[get("/offers/{id_or_slug}")]
@@ -407,6 +362,7 @@ pub async fn get_public_offer(
 mod tests {
     use super::*;
     use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    use chrono::NaiveDate;
 
     #[test]
     fn cursors_keep_their_wire_format_and_their_sort() {
@@ -425,9 +381,9 @@ mod tests {
                 format!("d|2026-03-31|{id}"),
             ),
             (
-                PublicCursor::Relevance(0.5, id),
+                PublicCursor::Relevance(0.5, at, id),
                 PublicSort::Relevance,
-                format!("r|{}|{id}", 0.5f32.to_bits()),
+                format!("r|{}|1764590400123456|{id}", 0.5f32.to_bits()),
             ),
         ];
         for (cursor, sort, text) in &cases {
@@ -441,6 +397,17 @@ mod tests {
         assert!(cursor_for_sort(&newest, PublicSort::Relevance).is_err());
         let bad = URL_SAFE_NO_PAD.encode(format!("d|not-a-date|{id}"));
         assert!(cursor_for_sort(&bad, PublicSort::Deadline).is_err());
+        // A relevance cursor carries the tie-break date; one without (the format before
+        // search_head) is refused, as are extra parts.
+        for bad in [
+            format!("r|{}|{id}", 0.5f32.to_bits()),
+            format!("r|{}|1764590400123456|{id}|x", 0.5f32.to_bits()),
+            format!("n|1764590400123456|{id}|x"),
+        ] {
+            let raw = URL_SAFE_NO_PAD.encode(bad);
+            assert!(cursor_for_sort(&raw, PublicSort::Relevance).is_err());
+            assert!(cursor_for_sort(&raw, PublicSort::Newest).is_err());
+        }
         assert!(cursor_for_sort("%%", PublicSort::Newest).is_err());
     }
 }

@@ -11,7 +11,7 @@ use crate::{
     audit,
     auth::{AuthUser, Role},
     db::pagination::Position,
-    error::{ApiError, Problem},
+    error::{ApiError, Code, Problem},
     http::pages::{Page, PageParams},
     http::{check_if_match, if_match, respond_with_etag, version_etag},
     state::AppState,
@@ -87,7 +87,7 @@ fn respond(
 fn reference_taken(e: diesel::result::Error) -> ApiError {
     if model::is_reference_taken(&e) {
         ApiError::conflict(
-            "reference_taken",
+            Code::ReferenceTaken,
             "Another offer already uses this reference.",
         )
     } else {
@@ -274,7 +274,7 @@ async fn write_content(
                 check_if_match(&expected, &version_etag(current.id, current.version))?;
                 if current.status == OfferStatus::Archived {
                     return Err(ApiError::conflict(
-                        "offer_archived",
+                        Code::OfferArchived,
                         "An archived offer can no longer change.",
                     ));
                 }
@@ -369,7 +369,7 @@ pub async fn patch_offer(
     if !patch.is_object() {
         return Err(ApiError::new(
             crate::error::ErrorKind::Unprocessable,
-            "invalid_body",
+            Code::InvalidBody,
             "A merge patch is a JSON object.",
         ));
     }
@@ -379,7 +379,7 @@ pub async fn patch_offer(
         serde_json::from_value(doc).map_err(|e| {
             ApiError::new(
                 crate::error::ErrorKind::Unprocessable,
-                "invalid_body",
+                Code::InvalidBody,
                 format!("The patched offer does not have the expected shape: {e}"),
             )
         })
@@ -417,7 +417,7 @@ pub async fn delete_offer(
                 check_if_match(&expected, &version_etag(current.id, current.version))?;
                 if current.status != OfferStatus::Draft {
                     return Err(ApiError::conflict(
-                        "not_a_draft",
+                        Code::NotADraft,
                         "Only drafts can be deleted; close or archive a published offer.",
                     ));
                 }
@@ -455,7 +455,7 @@ async fn transition(
                 check_if_match(&expected, &version_etag(current.id, current.version))?;
                 let to = t
                     .apply(current.status)
-                    .map_err(|why| ApiError::conflict("illegal_transition", why))?;
+                    .map_err(|why| ApiError::conflict(Code::IllegalTransition, why))?;
                 if t.needs_open_deadline() {
                     validate(conn, offer_input(&current))?;
                     if current.content.application_deadline < today {

@@ -10,7 +10,7 @@ use crate::{
     audit,
     auth::{model::normalize_email, AuthUser, Role},
     db::pagination::Position,
-    error::{ApiError, Problem},
+    error::{ApiError, Code, Problem},
     http::pages::{Page, PageParams},
     http::respond_with_etag,
     state::AppState,
@@ -218,7 +218,10 @@ pub async fn create_partner(
                 )
                 .map_err(|e| {
                     if model::is_slug_taken(&e) {
-                        ApiError::conflict("slug_taken", "Another partner already uses this slug.")
+                        ApiError::conflict(
+                            Code::SlugTaken,
+                            "Another partner already uses this slug.",
+                        )
                     } else {
                         e.into()
                     }
@@ -315,7 +318,11 @@ pub async fn get_partner(
         })
         .await?;
     let body = PartnerResponse::new(partner, Some(keys), state.now());
-    Ok(respond_with_etag(&req, &super::body_etag(&body)?, &body))
+    Ok(respond_with_etag(
+        &req,
+        &crate::http::body_etag(&body)?,
+        &body,
+    ))
 }
 
 /// Change a partner's name or contact, or deactivate it (admin).

@@ -4,7 +4,10 @@
 //! instances share one budget.
 
 use super::model;
-use crate::{error::ApiError, state::AppState};
+use crate::{
+    error::{ApiError, Code},
+    state::AppState,
+};
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -63,7 +66,7 @@ pub struct PartnerAuth {
 
 fn invalid_key() -> ApiError {
     ApiError::unauthorized(
-        "invalid_partner_key",
+        Code::InvalidPartnerKey,
         "This partner API key is unknown, expired or revoked, or its partner is deactivated.",
     )
 }
@@ -79,7 +82,7 @@ impl FromRequest for PartnerAuth {
             let state = state.ok_or_else(|| ApiError::internal("AppState is not registered"))?;
             let token = token.ok_or_else(|| {
                 ApiError::unauthorized(
-                    "unauthenticated",
+                    Code::Unauthenticated,
                     "This route needs a partner API key (Authorization: Bearer ppk_...).",
                 )
             })?;

@@ -14,8 +14,6 @@ pub mod text;
 pub mod webhooks;
 pub mod xml;
 
-use crate::error::ApiError;
-use serde::Serialize;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub fn register(cfg: &mut ServiceConfig) {
@@ -35,10 +33,4 @@ pub fn register(cfg: &mut ServiceConfig) {
         .service(publication::offer_jsonld)
         .service(publication::xml_feed)
         .service(publication::atom_feed_route);
-}
-
-/// A strong ETag of a JSON body: the hash of exactly what is sent.
-pub fn body_etag<T: Serialize>(body: &T) -> Result<String, ApiError> {
-    let bytes = serde_json::to_vec(body).map_err(ApiError::internal)?;
-    Ok(crate::http::bytes_etag(&bytes))
 }

@@ -4,15 +4,27 @@
 //! to a checked address, so DNS cannot swap it afterwards), no redirects followed, one
 //! deadline for the whole exchange and a cap on what is read back.
 //!
-//! The client is a minimal HTTP/1.1 `POST` over a `TcpStream`, with rustls for TLS: webhooks
-//! need nothing more, and the dependency tree stays as it was.
+//! The HTTP exchange is ureq's (rustls with ring, the webpki roots); the policy is ours:
+//! `check_url` (what can be checked without DNS), `resolve` (DNS, then every address), and
+//! a ureq `Resolver` (`Pinned`) that gives ureq only those addresses, so it never looks the
+//! name up itself. No proxy is taken from the environment (a proxy would do its own DNS),
+//! ureq's `max_redirects` is 0 (a 3xx comes back as an answer, a failure for the caller),
+//! `timeout_global` is what is left of the deadline after DNS, and the cap is ureq's
+//! `max_response_header_size`: only the status and headers are read, never the body.
 
 use crate::settings::WebhookSettings;
 use std::{
-    io::{Read, Write},
-    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, ToSocketAddrs},
-    sync::{Arc, OnceLock},
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs},
+    sync::Arc,
     time::{Duration, Instant},
+};
+use ureq::{
+    tls::{RootCerts, TlsConfig, TlsProvider},
+    unversioned::{
+        resolver::{ResolvedSocketAddrs, Resolver},
+        transport::{DefaultConnector, NextTimeout},
+    },
+    Agent,
 };
 use url::{Host, Url};
 
@@ -36,7 +48,6 @@ pub struct Target {
     pub url: Url,
     host: Host<String>,
     port: u16,
-    https: bool,
 }
 
 /// Checks what can be checked without DNS: scheme, no credentials, a host, and when the host
@@ -73,12 +84,7 @@ pub fn check_url(raw: &str, policy: &WebhookSettings) -> Result<Target, Outbound
         // Names are checked by what they resolve to, each time (see `resolve`).
         Host::Domain(_) => {}
     }
-    Ok(Target {
-        url,
-        host,
-        port,
-        https,
-    })
+    Ok(Target { url, host, port })
 }
 
 /// Why an address may not be called, if it may not.
@@ -191,204 +197,154 @@ pub fn resolve(
     Ok(addrs)
 }
 
-/// The answer to a call: its status only. The body is not read beyond the headers.
+/// The answer to a call: its status only. Nothing is read beyond the headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Answer {
     pub status: u16,
 }
 
-fn tls_config() -> Arc<rustls::ClientConfig> {
-    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let roots = rustls::RootCertStore {
-                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-            };
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let config = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .map(|b| b.with_root_certificates(roots).with_no_client_auth())
-                .unwrap_or_else(|_| {
-                    // The ring provider supports the default versions; this cannot happen.
-                    #[allow(clippy::expect_used, reason = "ring supports TLS 1.3")]
-                    rustls::ClientConfig::builder_with_provider(Arc::new(
-                        rustls::crypto::ring::default_provider(),
-                    ))
-                    .with_protocol_versions(&[&rustls::version::TLS13])
-                    .expect("TLS 1.3 with ring")
-                    .with_root_certificates(rustls::RootCertStore::empty())
-                    .with_no_client_auth()
-                });
-            Arc::new(config)
-        })
-        .clone()
+/// Hands ureq the addresses `resolve` accepted for the target and nothing else: ureq does no
+/// DNS of its own, so a name cannot resolve to an allowed address for the check and to
+/// another one for the connection.
+#[derive(Debug)]
+struct Pinned {
+    /// The host as it is in the URL given to ureq (IPv6 in brackets, as `http::Uri` has it).
+    host: String,
+    addrs: Vec<SocketAddr>,
 }
 
-/// Bytes both ways under one deadline.
-trait Stream: Read + Write {}
-impl<T: Read + Write> Stream for T {}
+impl Resolver for Pinned {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        _config: &ureq::config::Config,
+        _timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        // Only the target is ever looked up (no redirect is followed, no proxy is used): any
+        // other name is an error, never a lookup.
+        if uri.host() != Some(self.host.as_str()) {
+            return Err(ureq::Error::HostNotFound);
+        }
+        let mut out = self.empty();
+        for addr in &self.addrs {
+            // ureq keeps 16 addresses at most; the rest are not tried (never others instead).
+            if out.try_push(*addr).is_err() {
+                break;
+            }
+        }
+        if out.is_empty() {
+            return Err(ureq::Error::HostNotFound);
+        }
+        Ok(out)
+    }
+}
+
+/// One agent per call, so nothing (connections, TLS sessions) outlives it; no proxy from the
+/// environment (it would do its own DNS), no redirect, any status an answer, and the ring
+/// provider with the webpki roots.
+fn agent(
+    target: &Target,
+    addrs: Vec<SocketAddr>,
+    policy: &WebhookSettings,
+    left: Duration,
+) -> Agent {
+    let tls = TlsConfig::builder()
+        .provider(TlsProvider::Rustls)
+        .root_certs(RootCerts::WebPki)
+        .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .build();
+    let config = Agent::config_builder()
+        .proxy(None)
+        .https_only(!policy.allow_http)
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .timeout_global(Some(left))
+        .max_response_header_size(policy.max_response_bytes)
+        .max_idle_connections(0)
+        .max_idle_connections_per_host(0)
+        .user_agent("")
+        .accept("")
+        .tls_config(tls)
+        .build();
+    let host = target.url.host_str().unwrap_or_default().to_owned();
+    Agent::with_parts(config, DefaultConnector::default(), Pinned { host, addrs })
+}
 
 fn failed(what: &str, e: impl std::fmt::Display) -> OutboundError {
     OutboundError::Failed(format!("{what}: {e}"))
 }
 
-/// POSTs `body` to the target with `headers`, following no redirect, within the timeout, and
-/// reads at most the response cap. Any status is an `Answer`; the caller decides.
+/// What a failed exchange says, with no secret in it (ureq's errors name no header value).
+fn exchange_failed(e: ureq::Error, policy: &WebhookSettings) -> OutboundError {
+    match e {
+        ureq::Error::Timeout(_) => OutboundError::Failed("timed out".to_owned()),
+        ureq::Error::ConnectionFailed => OutboundError::Failed("could not connect".to_owned()),
+        ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            failed("could not connect", e)
+        }
+        ureq::Error::LargeResponseHeader(..) => OutboundError::Failed(format!(
+            "the response headers are larger than the cap ({} bytes)",
+            policy.max_response_bytes
+        )),
+        ureq::Error::Protocol(e) => failed("the response is not HTTP/1.x", e),
+        ureq::Error::Rustls(e) => failed("TLS", e),
+        e => failed("the exchange failed", e),
+    }
+}
+
+/// POSTs `body` to the target with `headers`, following no redirect, within the timeout (DNS
+/// included), connecting only to the addresses `resolve` accepted, and reading the status
+/// and headers within the response cap, never the body. Any status is an `Answer`; the
+/// caller decides.
 pub fn post(
     target: &Target,
     headers: &[(&str, String)],
     body: &[u8],
     policy: &WebhookSettings,
 ) -> Result<Answer, OutboundError> {
-    let deadline = Instant::now() + policy.timeout;
-    let left = || {
-        deadline
-            .checked_duration_since(Instant::now())
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| OutboundError::Failed("timed out".to_owned()))
-    };
+    let started = Instant::now();
     let addrs = resolve(target, policy)?;
-    let mut tcp = None;
-    let mut last_error = String::from("no address");
-    for addr in addrs {
-        match TcpStream::connect_timeout(&addr, left()?) {
-            Ok(s) => {
-                tcp = Some(s);
-                break;
-            }
-            Err(e) => last_error = e.to_string(),
-        }
-    }
-    let tcp = tcp.ok_or_else(|| failed("could not connect", last_error))?;
-    tcp.set_nodelay(true).ok();
-    let mut stream: Box<dyn Stream> = if target.https {
-        let name = match &target.host {
-            Host::Domain(d) => rustls::pki_types::ServerName::try_from(d.clone())
-                .map_err(|e| failed("invalid server name", e))?,
-            Host::Ipv4(ip) => rustls::pki_types::ServerName::from(IpAddr::V4(*ip)),
-            Host::Ipv6(ip) => rustls::pki_types::ServerName::from(IpAddr::V6(*ip)),
-        };
-        let conn =
-            rustls::ClientConnection::new(tls_config(), name).map_err(|e| failed("TLS", e))?;
-        Box::new(rustls::StreamOwned::new(conn, TimedTcp { tcp, deadline }))
-    } else {
-        Box::new(TimedTcp { tcp, deadline })
-    };
+    post_to(target, addrs, headers, body, policy, started)
+}
 
-    let host_header = match (target.url.host_str(), target.url.port()) {
-        (Some(h), Some(p)) => format!("{h}:{p}"),
-        (Some(h), None) => h.to_owned(),
-        _ => String::new(),
-    };
-    let mut path = target.url.path().to_owned();
-    if let Some(q) = target.url.query() {
-        path.push('?');
-        path.push_str(q);
-    }
-    let mut request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {host_header}\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
+/// `post` once the addresses are known and checked.
+fn post_to(
+    target: &Target,
+    addrs: Vec<SocketAddr>,
+    headers: &[(&str, String)],
+    body: &[u8],
+    policy: &WebhookSettings,
+    started: Instant,
+) -> Result<Answer, OutboundError> {
+    let left = policy
+        .timeout
+        .checked_sub(started.elapsed())
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| OutboundError::Failed("timed out".to_owned()))?;
+    let mut request = agent(target, addrs, policy, left).post(target.url.as_str());
     for (name, value) in headers {
         // Values are ours (hex, numbers, ids, event names): no CR/LF can reach them, but a
         // header must never be split whatever happens upstream.
         if value.contains(['\r', '\n']) {
             return Err(OutboundError::Failed(format!("invalid header {name}")));
         }
-        request.push_str(&format!("{name}: {value}\r\n"));
+        request = request.header(*name, value.as_str());
     }
-    request.push_str("\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .and_then(|_| stream.write_all(body))
-        .and_then(|_| stream.flush())
-        .map_err(|e| failed("sending", e))?;
-
-    let mut head = Vec::new();
-    let mut buf = [0u8; 2048];
-    loop {
-        if let Some(end) = find(&head, b"\r\n\r\n") {
-            head.truncate(end);
-            break;
-        }
-        if head.len() >= policy.max_response_bytes {
-            return Err(OutboundError::Failed(
-                "the response headers are larger than the cap".to_owned(),
-            ));
-        }
-        let want = buf.len().min(policy.max_response_bytes - head.len());
-        match stream.read(&mut buf[..want]) {
-            Ok(0) => break,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-            Err(e) => return Err(failed("reading the response", e)),
-        }
-    }
-    let status = parse_status(&head)
-        .ok_or_else(|| OutboundError::Failed("the response is not HTTP/1.x".to_owned()))?;
-    Ok(Answer { status })
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-/// `HTTP/1.1 204 No Content` -> 204.
-fn parse_status(head: &[u8]) -> Option<u16> {
-    let line = head.split(|b| *b == b'\n').next()?;
-    let line = std::str::from_utf8(line).ok()?.trim_end();
-    let mut parts = line.splitn(3, ' ');
-    let version = parts.next()?;
-    if !version.starts_with("HTTP/1.") {
-        return None;
-    }
-    let code = parts.next()?;
-    if code.len() != 3 {
-        return None;
-    }
-    code.parse().ok().filter(|c| (100..600).contains(c))
-}
-
-/// A TCP stream whose every read and write is bounded by what is left of the deadline.
-struct TimedTcp {
-    tcp: TcpStream,
-    deadline: Instant,
-}
-
-impl TimedTcp {
-    fn arm(
-        &self,
-        set: impl Fn(&TcpStream, Option<Duration>) -> std::io::Result<()>,
-    ) -> std::io::Result<()> {
-        let left = self
-            .deadline
-            .checked_duration_since(Instant::now())
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::TimedOut, "timed out"))?;
-        set(&self.tcp, Some(left))
-    }
-}
-
-impl Read for TimedTcp {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.arm(TcpStream::set_read_timeout)?;
-        self.tcp.read(buf)
-    }
-}
-
-impl Write for TimedTcp {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.arm(TcpStream::set_write_timeout)?;
-        self.tcp.write(buf)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.tcp.flush()
-    }
+    let response = request.send(body).map_err(|e| exchange_failed(e, policy))?;
+    // The body is dropped unread with the agent and its connection.
+    Ok(Answer {
+        status: response.status().as_u16(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::{
+        io::{Read, Write},
+        net::TcpListener,
+        sync::Mutex,
+    };
 
     fn policy(allow_http: bool, allow_loopback: bool) -> WebhookSettings {
         WebhookSettings {
@@ -465,11 +421,195 @@ mod tests {
         assert!(check_url("http://127.0.0.1:8080/hook", &tests).is_ok());
     }
 
+    /// A real local peer: answers every connection with `answer(n)` (n counts the requests),
+    /// after reading the request head and body.
+    fn peer(answer: fn(usize) -> Vec<u8>) -> (u16, Arc<Mutex<Vec<String>>>) {
+        peer_at(answer, None)
+    }
+
+    /// `peer` that writes its answer a byte at a time, `drip` apart.
+    fn peer_at(
+        answer: fn(usize) -> Vec<u8>,
+        drip: Option<Duration>,
+    ) -> (u16, Arc<Mutex<Vec<String>>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut got = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !String::from_utf8_lossy(&got).contains("\r\n\r\nbody") {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let n = {
+                    let mut log = log.lock().unwrap();
+                    log.push(String::from_utf8_lossy(&got).into_owned());
+                    log.len()
+                };
+                let reply = answer(n);
+                // An empty answer is a peer that holds the connection and says nothing.
+                if reply.is_empty() {
+                    std::thread::sleep(Duration::from_secs(5));
+                }
+                for chunk in reply.chunks(if drip.is_some() { 1 } else { 64 }) {
+                    if let Some(pause) = drip {
+                        std::thread::sleep(pause);
+                    }
+                    if stream.write_all(chunk).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        (port, seen)
+    }
+
+    fn call(port: u16, policy: &WebhookSettings) -> Result<Answer, OutboundError> {
+        let target = check_url(&format!("http://127.0.0.1:{port}/hook?x=1"), policy).unwrap();
+        post(&target, &[("X-Test", "1".to_owned())], b"body", policy)
+    }
+
     #[test]
-    fn status_lines_are_parsed_strictly() {
-        assert_eq!(parse_status(b"HTTP/1.1 204 No Content\r\nA: b"), Some(204));
-        assert_eq!(parse_status(b"HTTP/1.0 302\r\n"), Some(302));
-        assert_eq!(parse_status(b"SSH-2.0-OpenSSH"), None);
-        assert_eq!(parse_status(b"HTTP/1.1 2000 OK"), None);
+    fn a_redirect_is_an_answer_and_is_not_followed() {
+        for status in [302u16, 307] {
+            let (port, seen) = peer(if status == 302 {
+                |_| {
+                    b"HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n"
+                        .to_vec()
+                }
+            } else {
+                |_| {
+                    b"HTTP/1.1 307 Temporary\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n"
+                        .to_vec()
+                }
+            });
+            let answer = call(port, &policy(true, true)).unwrap();
+            assert_eq!(answer.status, status);
+            let seen = seen.lock().unwrap();
+            assert_eq!(seen.len(), 1, "{status} was followed: {seen:?}");
+            assert!(
+                seen[0].starts_with("POST /hook?x=1 HTTP/1.1\r\n"),
+                "{}",
+                seen[0]
+            );
+            assert!(seen[0].contains("x-test: 1\r\n") || seen[0].contains("X-Test: 1\r\n"));
+        }
+    }
+
+    #[test]
+    fn any_status_is_an_answer() {
+        let (port, _) = peer(|_| b"HTTP/1.1 500 Oops\r\nContent-Length: 2\r\n\r\nno".to_vec());
+        assert_eq!(call(port, &policy(true, true)).unwrap().status, 500);
+    }
+
+    #[test]
+    fn one_deadline_covers_the_whole_exchange() {
+        let mut quick = policy(true, true);
+        quick.timeout = Duration::from_millis(400);
+        // Silent after the request...
+        let (port, _) = peer(|_| Vec::new());
+        let started = Instant::now();
+        assert_eq!(
+            call(port, &quick),
+            Err(OutboundError::Failed("timed out".to_owned()))
+        );
+        assert!(started.elapsed() < Duration::from_secs(2));
+        // ...or dripping headers, each byte well within any per-read timeout.
+        let (port, _) = peer_at(
+            |_| b"HTTP/1.1 204 No Content\r\n\r\n".to_vec(),
+            Some(Duration::from_millis(50)),
+        );
+        let started = Instant::now();
+        assert_eq!(
+            call(port, &quick),
+            Err(OutboundError::Failed("timed out".to_owned()))
+        );
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
+
+    #[test]
+    fn headers_over_the_cap_are_a_failure() {
+        let (port, _) = peer(|_| {
+            let mut r = b"HTTP/1.1 204 No Content\r\n".to_vec();
+            for i in 0..20 {
+                r.extend_from_slice(format!("X-Filler-{i}: {}\r\n", "a".repeat(400)).as_bytes());
+            }
+            r.extend_from_slice(b"\r\n");
+            r
+        });
+        let Err(OutboundError::Failed(why)) = call(port, &policy(true, true)) else {
+            panic!("an 8 KB head was read whole");
+        };
+        assert!(why.contains("larger than the cap"), "{why}");
+    }
+
+    #[test]
+    fn what_is_not_http_is_a_failure() {
+        let (port, _) = peer(|_| b"SSH-2.0-OpenSSH_9.6\r\n\r\n".to_vec());
+        assert!(matches!(
+            call(port, &policy(true, true)),
+            Err(OutboundError::Failed(_))
+        ));
+    }
+
+    #[test]
+    fn the_connection_goes_to_the_checked_addresses_only() {
+        // A name that DNS cannot resolve: the call reaches the peer through the pinned
+        // address, so ureq did no lookup of its own; the Host header still names the URL's host.
+        let (port, seen) = peer(|_| b"HTTP/1.1 204 No Content\r\n\r\n".to_vec());
+        let tests = policy(true, true);
+        let target =
+            check_url(&format!("http://hooks.passerelle.invalid:{port}/h"), &tests).unwrap();
+        assert!(resolve(&target, &tests).is_err());
+        let pinned = vec![SocketAddr::from(([127, 0, 0, 1], port))];
+        let answer = post_to(&target, pinned, &[], b"body", &tests, Instant::now()).unwrap();
+        assert_eq!(answer.status, 204);
+        let seen = seen.lock().unwrap();
+        let host = format!("host: hooks.passerelle.invalid:{port}\r\n");
+        assert!(seen[0].to_ascii_lowercase().contains(&host), "{}", seen[0]);
+        // A refused address never gets a connection: resolve refuses before any.
+        let strict = policy(true, false);
+        let (port, seen) = peer(|_| b"HTTP/1.1 204 No Content\r\n\r\n".to_vec());
+        let target = check_url(&format!("http://localhost:{port}/h"), &strict).unwrap();
+        let Err(OutboundError::Refused(why)) = post(&target, &[], b"body", &strict) else {
+            panic!("localhost was called");
+        };
+        assert!(why.contains("loopback"), "{why}");
+        assert!(seen.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn plain_http_needs_the_test_setting() {
+        let strict = policy(false, true);
+        assert!(matches!(
+            check_url("http://127.0.0.1:9/hook", &strict),
+            Err(OutboundError::Refused(_))
+        ));
+        // Even a target built under a laxer policy is not sent over http by a strict one.
+        let (port, seen) = peer(|_| b"HTTP/1.1 204 No Content\r\n\r\n".to_vec());
+        let target = check_url(&format!("http://127.0.0.1:{port}/h"), &policy(true, true)).unwrap();
+        assert!(post(&target, &[], b"body", &strict).is_err());
+        assert!(seen.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn header_values_cannot_split_a_request() {
+        let (port, seen) = peer(|_| b"HTTP/1.1 204 No Content\r\n\r\n".to_vec());
+        let tests = policy(true, true);
+        let target = check_url(&format!("http://127.0.0.1:{port}/h"), &tests).unwrap();
+        let headers = [("X-Passerelle-Event", "a\r\nX-Evil: 1".to_owned())];
+        assert_eq!(
+            post(&target, &headers, b"body", &tests),
+            Err(OutboundError::Failed(
+                "invalid header X-Passerelle-Event".to_owned()
+            ))
+        );
+        assert!(seen.lock().unwrap().is_empty());
     }
 }

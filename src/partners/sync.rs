@@ -13,7 +13,7 @@ use super::{
 };
 use crate::{
     db::pagination::Cursor,
-    error::{ApiError, Problem},
+    error::{ApiError, Code, Problem},
     http::pages::{add_next_link, next_cursor, PageParams},
     http::respond_with_etag,
     offers::{domain::OfferStatus, model as offers, views::OfferResponse},
@@ -179,8 +179,6 @@ fn cache_private(res: HttpResponse) -> HttpResponse {
         (status = 304, description = "Unchanged since If-None-Match"),
         (status = 401, description = "No valid partner key", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limit reached; see Retry-After", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds until the next window"))),
     )
 )]
 #[get("/partner/offers")]
@@ -214,7 +212,7 @@ pub async fn partner_offers(
     };
     // The ETag leaves out `changes_cursor`, which moves with every transaction on the
     // server: a 304 for unchanged offers keeps the client's (still valid) cursor.
-    let etag = super::body_etag(&(&body.items, &body.next_cursor, body.total))?;
+    let etag = crate::http::body_etag(&(&body.items, &body.next_cursor, body.total))?;
     let mut res = respond_with_etag(&req, &etag, &body);
     let base = &state.settings.public_base_url;
     add_next_link(&mut res, &req, base, limit, body.next_cursor.as_deref());
@@ -240,8 +238,6 @@ pub async fn partner_offers(
         (status = 401, description = "No valid partner key", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "`cursor_expired`: the cursor is ahead of the feed, because the database was restored from a backup since it was issued; copy the offers again from `/api/v1/partner/offers` and follow its `changes_cursor`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limit reached; see Retry-After", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds until the next window"))),
     )
 )]
 #[get("/partner/offers/changes")]
@@ -265,7 +261,7 @@ pub async fn offer_changes(
                     // always empty: only then is the horizon worth a query.
                     if rows.is_empty() && after.xact_id >= model::feed_horizon(conn)? {
                         return Err(ApiError::gone(
-                            "cursor_expired",
+                            Code::CursorExpired,
                             "This cursor is ahead of the change feed: the database was restored \
                              from a backup since it was issued. Copy the offers again from \
                              /api/v1/partner/offers and follow its changes_cursor.",
@@ -297,7 +293,7 @@ pub async fn offer_changes(
         next_cursor: next.encode(),
         has_more,
     };
-    let res = respond_with_etag(&req, &super::body_etag(&body)?, &body);
+    let res = respond_with_etag(&req, &crate::http::body_etag(&body)?, &body);
     Ok(cache_private(res))
 }
 

@@ -1,7 +1,7 @@
 //! Queries for assignments, scorecards, reviews, conflicts, rankings and workloads.
 
 use super::domain::{default_criteria, Criterion};
-use crate::auth::Role;
+use crate::auth::role::Role;
 use crate::db::schema::{
     applications, offer_review_settings, offer_reviewers, review_conflicts, review_criteria,
     reviews, staff_users,

@@ -17,7 +17,7 @@ use crate::{
     applications::model as applications,
     audit,
     auth::{model as users, AuthUser, Role},
-    error::{ApiError, Problem},
+    error::{ApiError, Code, Problem},
     offers::model as offers,
     state::AppState,
 };
@@ -165,7 +165,7 @@ pub async fn assign_reviewer(
                 }
                 if !model::assign(conn, offer_id, reviewer_id, actor, now)? {
                     return Err(ApiError::conflict(
-                        "already_assigned",
+                        Code::AlreadyAssigned,
                         "This reviewer is already assigned to the offer.",
                     ));
                 }
@@ -286,7 +286,7 @@ pub async fn put_criteria(
                 check_criteria(&list).map_err(ApiError::validation)?;
                 if model::offer_has_reviews(conn, offer_id)? {
                     return Err(ApiError::conflict(
-                        "criteria_locked",
+                        Code::CriteriaLocked,
                         "Reviews exist for this offer: its criteria can no longer change.",
                     ));
                 }
@@ -498,7 +498,7 @@ pub async fn put_my_review(
                 if !model::is_assigned(conn, application.offer_id, auth.id)? {
                     return Err(ApiError::new(
                         crate::error::ErrorKind::Forbidden,
-                        "not_assigned",
+                        Code::NotAssigned,
                         "Only reviewers assigned to the offer write reviews.",
                     ));
                 }
@@ -508,7 +508,7 @@ pub async fn put_my_review(
                 let input = body.take()?;
                 if !is_reviewable(application.status) {
                     return Err(ApiError::conflict(
-                        "not_reviewable",
+                        Code::NotReviewable,
                         format!(
                             "The application is {}: reviews are closed.",
                             application.status.as_str()
@@ -567,7 +567,7 @@ pub async fn declare_conflict(
                 if !model::is_assigned(conn, application.offer_id, auth.id)? {
                     return Err(ApiError::new(
                         crate::error::ErrorKind::Forbidden,
-                        "not_assigned",
+                        Code::NotAssigned,
                         "Only reviewers assigned to the offer declare conflicts.",
                     ));
                 }

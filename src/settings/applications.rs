@@ -1,6 +1,6 @@
 //! Applications: upload limits and the retention of what candidates send.
 
-use super::{parse_or, SettingsError};
+use super::parse::{parse_or, SettingsError};
 use std::time::Duration;
 
 /// Uploads and retention of applications.

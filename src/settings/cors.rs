@@ -1,6 +1,6 @@
 //! The browser origins allowed to call the API.
 
-use super::SettingsError;
+use super::parse::SettingsError;
 
 /// `CORS_ALLOWED_ORIGINS`: comma-separated origins, each `http(s)://…`, trailing `/` dropped.
 pub(super) fn allowed_origins<'a>(

@@ -1,6 +1,6 @@
 //! The background job queue: workers, polling and leases.
 
-use super::{parse_or, SettingsError};
+use super::parse::{parse_or, SettingsError};
 use std::time::Duration;
 
 #[derive(Clone, Copy, Debug)]

@@ -1,6 +1,6 @@
 //! `JWT_*` and the token lifetimes: the HS256 keys staff tokens are signed and verified with.
 
-use super::{parse_or, SettingsError};
+use super::parse::{parse_or, SettingsError};
 use secrecy::{ExposeSecret, SecretSlice};
 use std::time::Duration;
 

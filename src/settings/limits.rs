@@ -1,7 +1,7 @@
 //! Request budgets: per-address rate limits of the public routes and the login failure
 //! throttle.
 
-use super::{parse_or, SettingsError};
+use super::parse::{parse_or, SettingsError};
 use std::time::Duration;
 
 #[derive(Clone, Copy)]

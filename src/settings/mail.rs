@@ -1,6 +1,6 @@
 //! Email: the SMTP relay (or the outbox when there is none), the sender and the staff's link.
 
-use super::{parse_or, SettingsError};
+use super::parse::{parse_or, SettingsError};
 use secrecy::SecretString;
 use std::time::Duration;
 

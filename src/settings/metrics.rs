@@ -1,6 +1,6 @@
 //! Who may read `GET /metrics`.
 
-use super::{parse_cidrs, SettingsError};
+use super::parse::{parse_cidrs, SettingsError};
 use crate::proxies::Cidr;
 use secrecy::SecretSlice;
 

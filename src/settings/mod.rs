@@ -12,9 +12,13 @@ mod limits;
 mod mail;
 mod metrics;
 mod organization;
+mod parse;
 mod partners;
 mod proxies;
 mod server;
+
+use parse::parse_or;
+pub use parse::SettingsError;
 
 pub use applications::{ApplicationSettings, MinimumRate};
 pub use jobs::JobSettings;
@@ -77,10 +81,6 @@ pub struct Settings {
     pub partners: PartnerSettings,
     pub metrics: MetricsSettings,
 }
-
-#[derive(Debug, thiserror::Error)]
-#[error("invalid configuration: {0}")]
-pub struct SettingsError(pub String);
 
 impl std::fmt::Debug for Settings {
     // Hand-written so that the secret and the database password never reach a log.
@@ -191,34 +191,6 @@ impl Settings {
         // Likewise, tests read /metrics from any address; its access rules are tested on their own.
         settings.metrics = MetricsSettings::public();
         settings
-    }
-}
-
-/// A comma-separated list of CIDRs (or bare addresses), errors naming the variable.
-fn parse_cidrs(name: &str, list: &str) -> Result<Vec<Cidr>, SettingsError> {
-    list.split(',')
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .map(|c| {
-            c.parse::<Cidr>()
-                .map_err(|e| SettingsError(format!("{name}: {e}")))
-        })
-        .collect()
-}
-
-fn parse_or<'a, T: std::str::FromStr>(
-    get: impl Fn(&str) -> Option<&'a str>,
-    name: &str,
-    default: T,
-) -> Result<T, SettingsError>
-where
-    T::Err: std::fmt::Display,
-{
-    match get(name) {
-        None => Ok(default),
-        Some(raw) => raw
-            .parse()
-            .map_err(|e| SettingsError(format!("{name}={raw:?} is not valid: {e}"))),
     }
 }
 

@@ -1,6 +1,6 @@
 //! Partner job boards: their rate limit, key rotation, publication formats and webhooks.
 
-use super::{parse_or, SettingsError};
+use super::parse::{parse_or, SettingsError};
 use std::time::Duration;
 
 /// Partner job boards: rate limit, key rotation, publication formats and webhooks.

@@ -1,6 +1,6 @@
 //! The proxies in front of the service, whose forwarding header is believed.
 
-use super::{parse_cidrs, SettingsError};
+use super::parse::{parse_cidrs, SettingsError};
 use crate::proxies::Cidr;
 
 /// `TRUSTED_PROXIES`, and the retired `TRUST_FORWARDED_FOR` refused with what replaces it.

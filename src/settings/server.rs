@@ -1,6 +1,6 @@
 //! The HTTP server's timeouts.
 
-use super::{parse_or, SettingsError};
+use super::parse::{parse_or, SettingsError};
 use std::time::Duration;
 
 /// How long the server waits for slow clients, slow handlers and a stop.

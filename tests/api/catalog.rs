@@ -312,6 +312,54 @@ async fn invalid_filter_values_are_422_not_empty_lists() {
     app.get("/api/v1/offers?limit=x", None)
         .await
         .assert_problem(422, "invalid_query");
+    // Every bad field is listed at once, with its code.
+    let body = app
+        .get(
+            &format!(
+                "/api/v1/offers?paid=maybe&sort=relevance&language=english&department={}\
+                 &facets=yes",
+                "d".repeat(201)
+            ),
+            None,
+        )
+        .await
+        .assert_problem(422, "validation_failed");
+    let mut found: Vec<(String, String)> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap().into(),
+                e["code"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    found.sort();
+    let expected = [
+        ("department", "too_long"),
+        ("facets", "invalid_boolean"),
+        ("language", "invalid_language"),
+        ("paid", "invalid_boolean"),
+        ("sort", "needs_q"),
+    ];
+    assert_eq!(
+        found,
+        expected.map(|(f, c)| (f.to_owned(), c.to_owned())),
+        "{body}"
+    );
+    // A filter given twice is refused, not decided by whichever comes last.
+    let body = app
+        .get("/api/v1/offers?remote=full&remote=none", None)
+        .await
+        .assert_problem(422, "validation_failed");
+    assert_eq!(body["errors"][0]["field"], "remote", "{body}");
+    assert_eq!(body["errors"][0]["code"], "duplicate", "{body}");
+    // A blank value is no filter, as a browser's empty input sends it.
+    assert_eq!(
+        app.get("/api/v1/offers?paid=&remote=", None).await.status,
+        200
+    );
     // A cursor of one sort is refused by another.
     let first = app.get("/api/v1/offers?limit=2", None).await.json();
     let cursor = first["next_cursor"].as_str().unwrap();
@@ -516,4 +564,179 @@ async fn seeding_twice_changes_nothing() {
         .json();
     assert_eq!(before["total"], after["total"]);
     assert_eq!(before["total"], 15);
+}
+
+/// Offers that mention "carillon" in their title (`T…`) or only in their text (`B…`).
+async fn carillon_offers(app: &TestApp, token: &str) -> Vec<(String, Value)> {
+    let mut published = Vec::new();
+    // Oldest first: the title matches are older than the text-only ones, so only the rank
+    // can put them first; T2 and T3 share a publication instant (the id breaks that tie).
+    for (reference, in_title, advance) in [
+        ("VDG-T1", true, 1),
+        ("VDG-T2", true, 1),
+        ("VDG-T3", true, 0),
+        ("VDG-B1", false, 1),
+        ("VDG-B2", false, 1),
+        ("VDG-B3", false, 0),
+        ("VDG-B4", false, 1),
+    ] {
+        app.clock.advance(chrono::Duration::seconds(advance));
+        let mut offer = open_offer(reference);
+        if in_title {
+            offer["title"] = json!("Stage – Carillon municipal");
+        } else {
+            offer["title"] = json!("Stage – Accueil des publics");
+            // Many times in the text: a whole-document rank could prefer it to a title.
+            offer["summary"] = json!("Le carillon, le carillon et encore le carillon.");
+            offer["context"] = json!("Le carillon de l'hôtel de ville sonne : carillon.");
+        }
+        let body = app.publish_new_offer(token, offer).await;
+        published.push((reference.to_owned(), body));
+    }
+    published
+}
+
+#[actix_web::test]
+async fn relevance_puts_title_matches_first_then_the_newest() {
+    let app = TestApp::new().await;
+    let (_, token) = app.token_for(Role::Manager).await;
+    let published = carillon_offers(&app, &token).await;
+    let ranked = app
+        .get("/api/v1/offers?limit=100&q=carillon&sort=relevance", None)
+        .await
+        .json();
+    let order = refs(&ranked);
+    assert_eq!(order.len(), 7, "{ranked}");
+    let titles: HashSet<&str> = order[..3].iter().map(String::as_str).collect();
+    assert_eq!(
+        titles,
+        HashSet::from(["VDG-T1", "VDG-T2", "VDG-T3"]),
+        "{order:?}"
+    );
+    // Equal ranks come newest first (T2 and T3 were published together: by id, descending).
+    let id = |r: &str| {
+        published.iter().find(|(p, _)| p == r).unwrap().1["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (t2, t3) = if id("VDG-T2") > id("VDG-T3") {
+        ("VDG-T2", "VDG-T3")
+    } else {
+        ("VDG-T3", "VDG-T2")
+    };
+    assert_eq!(order[..3], [t2, t3, "VDG-T1"], "{order:?}");
+    let (b2, b3) = if id("VDG-B2") > id("VDG-B3") {
+        ("VDG-B2", "VDG-B3")
+    } else {
+        ("VDG-B3", "VDG-B2")
+    };
+    assert_eq!(order[3..], ["VDG-B4", b2, b3, "VDG-B1"], "{order:?}");
+    // The default sort of the same search is newest first: the text-only offers lead.
+    let newest = refs(
+        &app.get("/api/v1/offers?limit=100&q=carillon", None)
+            .await
+            .json(),
+    );
+    assert_eq!(newest[0], "VDG-B4", "{newest:?}");
+    // What is filtered is still the whole document: a word of the missions finds them all.
+    let body_word = app
+        .get(
+            "/api/v1/offers?limit=100&q=Bethl%C3%A9em&sort=relevance",
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(body_word["total"], 7, "{body_word}");
+}
+
+#[actix_web::test]
+async fn relevance_pages_have_no_gaps_or_duplicates_even_across_ties() {
+    let app = TestApp::new().await;
+    let (_, token) = app.token_for(Role::Manager).await;
+    carillon_offers(&app, &token).await;
+    for limit in [1, 2, 3] {
+        let whole = refs(
+            &app.get("/api/v1/offers?limit=100&q=carillon&sort=relevance", None)
+                .await
+                .json(),
+        );
+        let mut seen = Vec::new();
+        let mut path = format!("/api/v1/offers?limit={limit}&q=carillon&sort=relevance");
+        let mut n = 0;
+        loop {
+            let res = app.get(&path, None).await;
+            assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+            let body = res.json();
+            assert_eq!(body["total"], whole.len() + n, "{body}");
+            seen.extend(refs(&body));
+            let Some(cursor) = body["next_cursor"].as_str() else {
+                break;
+            };
+            // Matches are published while the visitor reads: in a title and in the text.
+            n += 1;
+            app.clock.advance(chrono::Duration::seconds(1));
+            let mut extra = open_offer(&format!("VDG-NEW-{limit}-{n}"));
+            extra["title"] = json!(if n % 2 == 0 {
+                "Stage – Carillon municipal"
+            } else {
+                "Stage – Le carillon"
+            });
+            app.publish_new_offer(&token, extra).await;
+            path =
+                format!("/api/v1/offers?limit={limit}&q=carillon&sort=relevance&cursor={cursor}");
+        }
+        let unique: HashSet<&String> = seen.iter().collect();
+        assert_eq!(
+            unique.len(),
+            seen.len(),
+            "duplicates at limit {limit}: {seen:?}"
+        );
+        let kept: Vec<&String> = seen.iter().filter(|r| whole.contains(r)).collect();
+        assert_eq!(
+            kept,
+            whole.iter().collect::<Vec<_>>(),
+            "gaps or another order at limit {limit}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn relevance_cursors_are_checked() {
+    let app = TestApp::new().await;
+    let (_, token) = app.token_for(Role::Manager).await;
+    carillon_offers(&app, &token).await;
+    let first = app
+        .get("/api/v1/offers?limit=2&q=carillon&sort=relevance", None)
+        .await
+        .json();
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    // Another sort refuses it, relevance without q too.
+    for query in [
+        format!("q=carillon&cursor={cursor}"),
+        format!("q=carillon&sort=application_deadline&cursor={cursor}"),
+        format!("sort=relevance&cursor={cursor}"),
+    ] {
+        app.get(&format!("/api/v1/offers?limit=2&{query}"), None)
+            .await
+            .assert_problem(422, "validation_failed");
+    }
+    // The format from before the tie-break date, a bad date, and garbage are refused.
+    let id = uuid::Uuid::new_v4();
+    for text in [
+        format!("r|{}|{id}", 0.5f32.to_bits()),
+        format!("r|{}|soon|{id}", 0.5f32.to_bits()),
+        format!("r|nan|1764590400123456|{id}"),
+    ] {
+        use base64::Engine;
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text);
+        let body = app
+            .get(
+                &format!("/api/v1/offers?limit=2&q=carillon&sort=relevance&cursor={raw}"),
+                None,
+            )
+            .await
+            .assert_problem(422, "validation_failed");
+        assert_eq!(body["errors"][0]["field"], "cursor", "{body}");
+    }
 }

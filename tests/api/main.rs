@@ -28,6 +28,7 @@ mod offers;
 mod openapi;
 mod outbox;
 mod partners;
+mod pool;
 mod process;
 mod ratelimit;
 mod reviews;

@@ -245,3 +245,51 @@ fn validators_are_declared_where_they_are_sent_and_read() {
         }
     }
 }
+
+#[test]
+fn every_rate_limited_operation_documents_its_429_and_headers() {
+    use passerelle::openapi::{Counted, RATE_LIMITED};
+    let doc: serde_json::Value =
+        serde_json::from_str(&passerelle::openapi::document_json()).unwrap();
+    for (method, path, counted) in RATE_LIMITED {
+        let op = &doc["paths"][path][method.to_lowercase()];
+        assert!(
+            op.is_object(),
+            "RATE_LIMITED names {method} {path}, not in the spec"
+        );
+        let too_many = &op["responses"]["429"];
+        assert!(
+            too_many["description"].is_string(),
+            "{method} {path}: no 429"
+        );
+        assert!(
+            too_many["headers"]["Retry-After"].is_object(),
+            "{method} {path}: 429 without Retry-After"
+        );
+        if let Counted::PerAddress { successes, .. } = counted {
+            for status in std::iter::once(&"429").chain(successes.iter()) {
+                let headers = &op["responses"][status]["headers"];
+                for name in ["RateLimit-Policy", "RateLimit"] {
+                    assert!(
+                        headers[name].is_object(),
+                        "{method} {path} {status}: no {name} header"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_spec_lists_every_error_code() {
+    let doc: serde_json::Value =
+        serde_json::from_str(&passerelle::openapi::document_json()).unwrap();
+    let listed: Vec<&str> = doc["components"]["schemas"]["Problem"]["properties"]["code"]["enum"]
+        .as_array()
+        .expect("Problem.code is an enum")
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(listed, passerelle::error::Code::texts());
+    assert!(listed.contains(&"validation_failed") && listed.contains(&"rate_limited"));
+}

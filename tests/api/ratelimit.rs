@@ -472,3 +472,130 @@ async fn the_rfc_7239_forwarded_header_is_read_when_the_proxies_write_it() {
         .await
         .assert_problem(429, "rate_limited");
 }
+
+/// The hits counted in the database for a bucket (0 without a row).
+fn hits_in_db(app: &TestApp, policy: Policy, address: &str) -> i64 {
+    app.count(&format!(
+        "SELECT coalesce(sum(hits), 0)::int8 AS n FROM rate_limit_counters \
+         WHERE bucket = '\\x{}'::bytea",
+        hex::encode(ratelimit::bucket(policy, address))
+    ))
+}
+
+#[actix_web::test]
+async fn two_instances_counting_reads_in_process_admit_at_most_the_limit_plus_the_slack() {
+    use futures_util::future::join_all;
+    let limit = 200u32;
+    let app = app_with(|l| l.reads = rule(limit, 60)).await;
+    let second_state = app.another_instance();
+    let second = TestApp::from_state(second_state.clone()).await;
+    let first = TestApp::from_state(app.state.clone()).await;
+    // The background flushes wait until round 3, so that what is counted in-process shows.
+    app.state.limiter.hold_background_flush(true);
+    second_state.limiter.hold_background_flush(true);
+    let a = "198.51.100.7";
+    let request = || {
+        TestRequest::get()
+            .uri("/api/v1/offers/no-such-offer")
+            .insert_header(("X-Forwarded-For", a))
+            .peer_addr("192.0.2.10:40000".parse().unwrap())
+            .to_request()
+    };
+    let (mut admitted, mut refused, mut sent) = (0u32, 0u32, 0i64);
+    // Both instances at once, 16 requests in flight per round.
+    for round in 0..40 {
+        let calls = (0..16).map(|i| {
+            let call = if (round + i) % 2 == 0 {
+                first.clone()
+            } else {
+                second.clone()
+            };
+            call(request())
+        });
+        for res in join_all(calls).await {
+            sent += 1;
+            match res.status().as_u16() {
+                404 => admitted += 1,
+                429 => refused += 1,
+                other => panic!("status {other}"),
+            }
+        }
+        if round == 2 {
+            // Well under the limit, hits are counted without the database.
+            assert!(
+                app.state.limiter.unsent() + second_state.limiter.unsent() > 0,
+                "some hits are only counted in-process"
+            );
+            assert!(hits_in_db(&app, Policy::Reads, a) < sent);
+            app.state.limiter.hold_background_flush(false);
+            second_state.limiter.hold_background_flush(false);
+        }
+    }
+    let slack = 2 * ratelimit::batched::BATCH.min(limit / ratelimit::batched::SHARE);
+    assert!(admitted >= limit, "{admitted} admitted: the whole budget");
+    assert!(
+        admitted <= limit + slack,
+        "{admitted} admitted, more than {limit} + {slack}"
+    );
+    assert!(refused > 0 && refused + admitted == 640);
+    // Once both have sent their counts, the database holds every hit, refused ones too.
+    app.state.limiter.flush().unwrap();
+    second_state.limiter.flush().unwrap();
+    assert_eq!(hits_in_db(&app, Policy::Reads, a), sent);
+    // A third instance, started now, refuses the address from its first request.
+    let third = TestApp::from_state(app.another_instance()).await;
+    assert_eq!(third(request()).await.status(), 429);
+}
+
+#[actix_web::test]
+async fn a_failed_flush_keeps_the_counts_for_the_next_one() {
+    let app = app_with(|l| l.search = rule(1000, 60)).await;
+    app.state.limiter.hold_background_flush(true);
+    let a = "198.51.100.7";
+    for _ in 0..11 {
+        let res = app.get_from(a, "/api/v1/offers?q=stage").await;
+        assert_eq!(res.status, 200);
+    }
+    // A budget of 512 or more: a new client is counted in-process from its first request.
+    assert_eq!(app.state.limiter.unsent(), 11);
+    assert_eq!(hits_in_db(&app, Policy::Search, a), 0, "no database trip");
+    let away = |sql: &str| {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(sql)
+            .execute(&mut app.db.connect())
+            .unwrap();
+    };
+    away("ALTER TABLE rate_limit_counters RENAME TO rate_limit_counters_away");
+    assert!(app.state.limiter.flush().is_err());
+    assert_eq!(app.state.limiter.unsent(), 11, "nothing lost");
+    // Requests go on being admitted meanwhile, without the database.
+    let res = app.get_from(a, "/api/v1/offers?q=stage").await;
+    assert_eq!(remaining(&res, "search").0, 1000 - 12);
+    away("ALTER TABLE rate_limit_counters_away RENAME TO rate_limit_counters");
+    app.state.limiter.hold_background_flush(false);
+    // The next flush (this one, or the background one racing it) sends them all.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while hits_in_db(&app, Policy::Search, a) < 12 {
+        assert!(std::time::Instant::now() < deadline, "never sent");
+        let _ = app.state.limiter.flush();
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(hits_in_db(&app, Policy::Search, a), 12);
+}
+
+#[actix_web::test]
+async fn ended_windows_are_dropped_from_memory() {
+    let app = app_with(|l| l.reads = rule(1000, 60)).await;
+    for i in 1..=20 {
+        let res = app
+            .get_from(&format!("198.51.100.{i}"), "/api/v1/offers")
+            .await;
+        assert_eq!(res.status, 200);
+    }
+    assert_eq!(app.state.limiter.tracked(), 20);
+    app.clock.advance(chrono::Duration::seconds(61));
+    // A request in the new window, then a flush: only its client is left.
+    app.get_from("198.51.100.1", "/api/v1/offers").await;
+    app.state.limiter.flush().unwrap();
+    assert_eq!(app.state.limiter.tracked(), 1);
+}

@@ -77,6 +77,10 @@ impl TestResponse {
     /// Asserts an RFC 9457 body with this status and code.
     #[track_caller]
     pub fn assert_problem(&self, status: u16, code: &str) -> Value {
+        assert!(
+            passerelle::error::Code::parse(code).is_some(),
+            "{code} is not an error code (src/error_code.rs)"
+        );
         assert_eq!(
             self.status.as_u16(),
             status,
