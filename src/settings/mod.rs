@@ -5,6 +5,7 @@
 //! document the same list. Secrets are `secrecy` types: no `Debug` shows them.
 
 mod applications;
+mod cache;
 mod cors;
 mod jobs;
 mod jwt;
@@ -17,6 +18,7 @@ mod proxies;
 mod server;
 
 pub use applications::{ApplicationSettings, MinimumRate};
+pub use cache::CacheSettings;
 pub use jobs::JobSettings;
 pub use jwt::{JwtSettings, MIN_JWT_SECRET_BYTES};
 pub use limits::{LoginThrottle, RateLimit, RateLimits, MAX_RATE_LIMIT, MAX_RATE_WINDOW_SECS};
@@ -76,6 +78,7 @@ pub struct Settings {
     pub jobs: JobSettings,
     pub partners: PartnerSettings,
     pub metrics: MetricsSettings,
+    pub cache: CacheSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -170,6 +173,7 @@ impl Settings {
             jobs: JobSettings::from_env(get)?,
             partners,
             metrics: MetricsSettings::from_env(&get)?,
+            cache: CacheSettings::from_env(get)?,
         })
     }
 
