@@ -174,4 +174,21 @@ impl AppState {
         })
         .await
     }
+
+    /// [`AppState::db`] for a write of offers whose `work` commits its transaction: once
+    /// it has, this instance's public cache learns the new catalogue version, so its next
+    /// public read shows the write (read-your-writes, whatever the listener says).
+    pub async fn db_offers_write<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let public = self.public.clone();
+        self.db(move |conn| {
+            let done = work(conn)?;
+            public.committed(conn);
+            Ok(done)
+        })
+        .await
+    }
 }
