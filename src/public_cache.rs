@@ -509,7 +509,7 @@ mod tests {
         // A write whose version could not be read: confirmations from before it are void.
         let before = Instant::now();
         std::thread::sleep(Duration::from_millis(5));
-        let mut conn_less = || c.barrier.fetch_max(c.ms(Instant::now()), SeqCst);
+        let conn_less = || c.barrier.fetch_max(c.ms(Instant::now()), SeqCst);
         conn_less();
         c.confirm(before);
         assert_eq!(c.known_version(), None);

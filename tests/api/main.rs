@@ -30,6 +30,7 @@ mod outbox;
 mod partners;
 mod process;
 mod ratelimit;
+mod response_cache;
 mod reviews;
 mod smtp_sink;
 mod support;
