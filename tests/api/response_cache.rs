@@ -148,11 +148,12 @@ async fn a_write_is_seen_by_the_next_read_on_the_same_instance() {
     }
 
     // Publish another: the list, the total and the feeds have it.
-    app.publish_new_offer(&manager, open_offer("RYW-2")).await;
+    let new = app.publish_new_offer(&manager, open_offer("RYW-2")).await;
+    let new_slug = new["slug"].as_str().unwrap();
     let published = views(&call, &id, &slug).await;
     assert_eq!(total(&published), 3);
     for i in [0, 5, 6] {
-        assert!(published[i].2.contains("RYW-2"), "{}", published[i].0);
+        assert!(published[i].2.contains(new_slug), "{}: {}", published[i].0, published[i].2);
     }
 
     // Close: still shown alone, no longer listed, taking no applications.
