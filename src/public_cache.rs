@@ -208,8 +208,7 @@ impl PublicCache {
     /// body heavier than half the budget (it would push out everything else).
     pub fn insert(&self, key: Key, version: i64, page: Arc<Rendered>) {
         let Some(pages) = &self.pages else { return };
-        if version < self.version.load(SeqCst) || u64::from(page.weight(&key)) > self.budget / 2
-        {
+        if version < self.version.load(SeqCst) || u64::from(page.weight(&key)) > self.budget / 2 {
             return;
         }
         pages.insert(key, (version, page));
@@ -475,7 +474,10 @@ mod tests {
         assert!(c.get(&key("xml", ""), 1).is_none());
         let mut out = String::new();
         c.render_metrics(&mut out);
-        assert!(out.contains("passerelle_public_cache_evictions_total "), "{out}");
+        assert!(
+            out.contains("passerelle_public_cache_evictions_total "),
+            "{out}"
+        );
         assert!(out.contains(&format!("passerelle_public_cache_budget_bytes {budget}")));
     }
 

@@ -15,14 +15,14 @@ use crate::{
     settings::Settings,
     state::AppState,
 };
-use diesel::PgConnection;
-use std::sync::Arc;
 use actix_web::{
     get,
     http::header::{self, HttpDate},
     web, HttpRequest, HttpResponse,
 };
 use chrono::{DateTime, Utc};
+use diesel::PgConnection;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 fn header_str(req: &HttpRequest, name: header::HeaderName) -> Option<&str> {
@@ -197,6 +197,12 @@ pub async fn atom_feed_route(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let page = feed(&state, "atom", "application/atom+xml; charset=utf-8", atom_feed).await?;
+    let page = feed(
+        &state,
+        "atom",
+        "application/atom+xml; charset=utf-8",
+        atom_feed,
+    )
+    .await?;
     Ok(cacheable(&req, &page))
 }

@@ -74,9 +74,19 @@ async fn staff_etag(app: &TestApp, token: &str, id: &str) -> String {
 async fn move_offer(app: &TestApp, token: &str, id: &str, to: &str) {
     let etag = staff_etag(app, token, id).await;
     let res = app
-        .post_if_match(&format!("/api/v1/staff/offers/{id}/{to}"), token, &etag, json!({}))
+        .post_if_match(
+            &format!("/api/v1/staff/offers/{id}/{to}"),
+            token,
+            &etag,
+            json!({}),
+        )
         .await;
-    assert_eq!(res.status, 200, "{to}: {}", String::from_utf8_lossy(&res.body));
+    assert_eq!(
+        res.status,
+        200,
+        "{to}: {}",
+        String::from_utf8_lossy(&res.body)
+    );
 }
 
 async fn retitle(app: &TestApp, token: &str, id: &str, title: &str) {
@@ -153,7 +163,12 @@ async fn a_write_is_seen_by_the_next_read_on_the_same_instance() {
     let published = views(&call, &id, &slug).await;
     assert_eq!(total(&published), 3);
     for i in [0, 5, 6] {
-        assert!(published[i].2.contains(new_slug), "{}: {}", published[i].0, published[i].2);
+        assert!(
+            published[i].2.contains(new_slug),
+            "{}: {}",
+            published[i].0,
+            published[i].2
+        );
     }
 
     // Close: still shown alone, no longer listed, taking no applications.
@@ -178,7 +193,10 @@ async fn a_write_is_seen_by_the_next_read_on_the_same_instance() {
     let deleted = app
         .send(
             TestRequest::delete()
-                .uri(&format!("/api/v1/staff/offers/{}", draft["id"].as_str().unwrap()))
+                .uri(&format!(
+                    "/api/v1/staff/offers/{}",
+                    draft["id"].as_str().unwrap()
+                ))
                 .insert_header(("Authorization", format!("Bearer {manager}")))
                 .insert_header(("If-Match", draft_etag)),
         )
@@ -253,7 +271,10 @@ async fn another_instance_sees_a_change_within_the_bound() {
     // It comes back on its own and serves from memory again.
     let started = Instant::now();
     while !b_state.public.is_listening() {
-        assert!(started.elapsed() < Duration::from_secs(10), "listener not back");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "listener not back"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let metrics = get(&b, "/metrics").await.1;
@@ -293,13 +314,21 @@ async fn the_byte_budget_holds_under_many_distinct_urls() {
     };
     for _ in 0..300 {
         let path = match next() % 3 {
-            0 => format!("/api/v1/offers?limit={}&q=stage{}", 1 + next() % 50, next() % 1000),
+            0 => format!(
+                "/api/v1/offers?limit={}&q=stage{}",
+                1 + next() % 50,
+                next() % 1000
+            ),
             1 => format!(
                 "/api/v1/offers?limit={}&facets=true&tag=t{}",
                 1 + next() % 50,
                 next() % 1000
             ),
-            _ => format!("/api/v1/offers?limit={}&duration_max_months={}", 1 + next() % 100, 1 + next() % 6),
+            _ => format!(
+                "/api/v1/offers?limit={}&duration_max_months={}",
+                1 + next() % 100,
+                1 + next() % 6
+            ),
         };
         assert_eq!(app.get(&path, None).await.status, 200, "{path}");
         let size = app.state.public.weighted_size();
@@ -310,5 +339,8 @@ async fn the_byte_budget_holds_under_many_distinct_urls() {
     let metrics = app.get("/metrics", None).await;
     let text = String::from_utf8(metrics.body).unwrap();
     assert!(text.contains(&format!("passerelle_public_cache_budget_bytes {budget}")));
-    assert!(!text.contains("passerelle_public_cache_evictions_total 0\n"), "{text}");
+    assert!(
+        !text.contains("passerelle_public_cache_evictions_total 0\n"),
+        "{text}"
+    );
 }
