@@ -344,3 +344,42 @@ async fn the_byte_budget_holds_under_many_distinct_urls() {
         "{text}"
     );
 }
+
+/// A hit needs no database: with every pooled connection taken, cached pages and their 304s
+/// are still served while the listener confirms the version, and anything else waits for a
+/// connection and gets 503.
+#[actix_web::test]
+async fn a_hit_and_its_304_need_no_database_connection() {
+    let app = TestApp::new().await;
+    listening(&app.state, app.db.url());
+    let (_, manager) = app.token_for(Role::Manager).await;
+    let offer = app.publish_new_offer(&manager, open_offer("HIT-1")).await;
+    let path = format!("/api/v1/offers/{}", offer["id"].as_str().unwrap());
+    let first = app.get(&path, None).await;
+    assert_eq!(first.status, 200);
+    let etag = first.header("etag").unwrap().to_owned();
+    let list = app.get("/api/v1/offers?limit=3", None).await;
+    assert_eq!(list.status, 200);
+
+    let held: Vec<_> = (0..app.state.settings.pool_size)
+        .map(|_| app.state.pool.get().unwrap())
+        .collect();
+    let again = app.get(&path, None).await;
+    assert_eq!((again.status.as_u16(), &again.body), (200, &first.body));
+    let not_modified = app
+        .send(
+            TestRequest::get()
+                .uri(&path)
+                .insert_header(("If-None-Match", etag)),
+        )
+        .await;
+    assert_eq!(not_modified.status, 304);
+    assert_eq!(
+        app.get("/api/v1/offers?limit=3", None).await.body,
+        list.body
+    );
+    app.get("/api/v1/offers?limit=4", None)
+        .await
+        .assert_problem(503, "database_unavailable");
+    drop(held);
+}
