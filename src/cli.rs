@@ -307,6 +307,9 @@ fn serve(settings: Settings) -> Result<(), BoxError> {
         state.schema.clone(),
         crate::partners::model::repair_feed_after_restore,
     );
+    // The public cache learns of catalogue changes from here; until it is connected (and
+    // whenever it is not), public reads ask the database for the version.
+    crate::public_cache::spawn_listener(&state.public, database.url.clone())?;
     let server = http_server(state.clone(), listen, workers, timeouts)
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     log::info!("listening on http://{listen}");

@@ -105,6 +105,7 @@ pub async fn metrics(
     check_access(&state.settings.metrics.access, &req)?;
     let mut out = String::new();
     state.metrics.render(&mut out);
+    state.public.render_metrics(&mut out);
     let pool = state.pool.state();
     let _ = writeln!(
         out,

@@ -23,6 +23,7 @@ pub mod offers;
 pub mod openapi;
 pub mod partners;
 pub mod proxies;
+pub mod public_cache;
 pub mod ratelimit;
 pub mod request_id;
 pub mod reviews;

@@ -8,6 +8,7 @@ use crate::{
     error::ApiError,
     jobs::{mail::Mailer, outbox::mailer_from_settings},
     offers::cache::CatalogCache,
+    public_cache::{Key, PublicCache, Rendered},
     ratelimit,
     settings::Settings,
 };
@@ -43,6 +44,8 @@ pub struct AppState {
     pub uploads_per_address: Arc<crate::applications::upload::UploadsPerAddress>,
     /// Counts and facets of the public catalogue, per catalogue version.
     pub catalog: Arc<CatalogCache>,
+    /// Finished public responses, per catalogue version (`PUBLIC_CACHE_BYTES`).
+    pub public: Arc<PublicCache>,
     /// SMTP when configured, else the outbox table; called by the job workers.
     pub mailer: Arc<dyn Mailer>,
     /// Open once the database schema is known to be current (see `availability`).
@@ -64,6 +67,10 @@ impl AppState {
         let db_slots = Arc::new(tokio::sync::Semaphore::new(
             usize::try_from(pool.max_size()).unwrap_or(1),
         ));
+        let public = Arc::new(PublicCache::new(
+            settings.cache,
+            crate::offers::model::catalog_version,
+        ));
         Ok(AppState {
             limiter,
             db_slots,
@@ -76,6 +83,7 @@ impl AppState {
             settings: Arc::new(settings),
             clock: Arc::new(SystemClock),
             catalog: Arc::new(CatalogCache::default()),
+            public,
             uploads,
             uploads_per_address: Arc::default(),
             metrics: Arc::default(),
@@ -194,6 +202,55 @@ impl AppState {
             out
         })
         .await?
+    }
+
+    /// A public response from the cache, or rendered by `render` (given the catalogue
+    /// version to tag it with) and kept. No database trip on a hit while the listener
+    /// confirms the version; otherwise the version is read first, as every read did before.
+    pub async fn cached<F>(&self, key: Key, render: F) -> Result<Arc<Rendered>, ApiError>
+    where
+        F: FnOnce(&mut PgConnection, i64) -> Result<Rendered, ApiError> + Send + 'static,
+    {
+        let public = self.public.clone();
+        if let Some(version) = public.known_version() {
+            if let Some(hit) = public.get(&key, version) {
+                return Ok(hit);
+            }
+            return self
+                .db(move |conn| {
+                    let page = Arc::new(render(conn, version)?);
+                    public.insert(key, version, page.clone());
+                    Ok(page)
+                })
+                .await;
+        }
+        self.db(move |conn| {
+            let version = public.read_version(conn)?;
+            if let Some(hit) = public.get(&key, version) {
+                return Ok(hit);
+            }
+            let page = Arc::new(render(conn, version)?);
+            public.insert(key, version, page.clone());
+            Ok(page)
+        })
+        .await
+    }
+
+    /// [`AppState::db`] for a write of offers whose `work` commits its transaction: once
+    /// it has, this instance's public cache learns the new catalogue version, so its next
+    /// public read shows the write (read-your-writes, whatever the listener says).
+    pub async fn db_offers_write<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let public = self.public.clone();
+        self.db(move |conn| {
+            let done = work(conn)?;
+            public.committed(conn);
+            Ok(done)
+        })
+        .await
     }
 }
 

@@ -9,6 +9,7 @@ use crate::{
     db::pagination::{invalid_cursor, Cursor},
     error::{ApiError, Problem},
     http::pages::{add_next_link, next_cursor, PageParams},
+    public_cache::{Key, Rendered},
     ratelimit::Policy,
     state::AppState,
     validation::Form,
@@ -259,10 +260,18 @@ pub async fn list_public_offers(
         .map(|c| cursor_for_sort(c, sort))
         .transpose()?;
     let cache = state.catalog.clone();
-    let (mut cards, total, facet_rows) = state
-        .db(move |conn| {
-            let version = model::catalog_version(conn)?;
-            let cards = model::public_page(conn, &filter, sort, cursor, limit + 1)?;
+    let today = state.now().date_naive();
+    let key = Key {
+        route: "offers",
+        day: today,
+        params: format!(
+            "{filter:?}|{sort:?}|{facets}|{limit}|{}",
+            cursor.map(|c| c.to_text()).unwrap_or_default()
+        ),
+    };
+    let page = state
+        .cached(key, move |conn, version| {
+            let mut cards = model::public_page(conn, &filter, sort, cursor, limit + 1)?;
             let total = match cache.total(&filter, version) {
                 Some(total) => total,
                 // A first page that holds everything is its own count.
@@ -275,41 +284,43 @@ pub async fn list_public_offers(
                 (true, None) => Some(model::public_facets(conn, &filter)?),
             };
             cache.store(&filter, version, Some(total), facet_rows.clone());
-            Ok((cards, total, facet_rows))
+            let next_cursor = next_cursor(&mut cards, limit, |c| match sort {
+                PublicSort::Newest => {
+                    PublicCursor::Newest(c.published_at.unwrap_or_default(), c.id)
+                }
+                PublicSort::Deadline => PublicCursor::Deadline(c.application_deadline, c.id),
+                PublicSort::Relevance => {
+                    PublicCursor::Relevance(c.rank, c.published_at.unwrap_or_default(), c.id)
+                }
+            });
+            let body = OfferPage {
+                items: cards.iter().map(|c| OfferListItem::new(c, today)).collect(),
+                total,
+                facets: facet_rows.as_deref().map(Facets::from),
+                next_cursor,
+            };
+            // The ETag is of the bytes: a page changes when any card on it does, or the total.
+            let bytes = serde_json::to_vec(&body).map_err(ApiError::internal)?;
+            let mut page = Rendered::of_bytes(bytes, "application/json");
+            page.next_cursor = body.next_cursor;
+            Ok(page)
         })
         .await?;
-    let next_cursor = next_cursor(&mut cards, limit, |c| match sort {
-        PublicSort::Newest => PublicCursor::Newest(c.published_at.unwrap_or_default(), c.id),
-        PublicSort::Deadline => PublicCursor::Deadline(c.application_deadline, c.id),
-        PublicSort::Relevance => {
-            PublicCursor::Relevance(c.rank, c.published_at.unwrap_or_default(), c.id)
-        }
-    });
-    let today = state.now().date_naive();
-    let body = OfferPage {
-        items: cards.iter().map(|c| OfferListItem::new(c, today)).collect(),
-        total,
-        facets: facet_rows.as_deref().map(Facets::from),
-        next_cursor,
-    };
-    // The ETag is of the bytes: a page changes when any card on it does, or the total.
-    let bytes = serde_json::to_vec(&body).map_err(ApiError::internal)?;
-    let tag = crate::http::bytes_etag(&bytes);
-    let not_modified = crate::http::if_none_match(&req, &tag);
+    let not_modified = crate::http::if_none_match(&req, &page.etag);
     let mut res = if not_modified {
         HttpResponse::NotModified()
     } else {
         HttpResponse::Ok()
     };
     res.insert_header((header::CACHE_CONTROL, "public, max-age=30"))
-        .insert_header((header::ETAG, tag));
+        .insert_header((header::ETAG, page.etag.clone()));
     let mut res = if not_modified {
         res.finish()
     } else {
-        res.content_type(mime::APPLICATION_JSON).body(bytes)
+        res.content_type(page.content_type).body(page.body.clone())
     };
     let base = &state.settings.public_base_url;
-    add_next_link(&mut res, &req, base, limit, body.next_cursor.as_deref());
+    add_next_link(&mut res, &req, base, limit, page.next_cursor.as_deref());
     Ok(res)
 }
 
@@ -337,25 +348,33 @@ pub async fn get_public_offer(
     if key.len() > 200 {
         return Err(ApiError::not_found());
     }
-    let offer = state
-        .db(move |conn| model::find_public(conn, &key)?.ok_or_else(ApiError::not_found))
+    let today = state.now().date_naive();
+    let cache_key = Key {
+        route: "offer",
+        day: today,
+        params: key.clone(),
+    };
+    let page = state
+        .cached(cache_key, move |conn, _| {
+            let offer = model::find_public(conn, &key)?.ok_or_else(ApiError::not_found)?;
+            let body = serde_json::to_vec(&OfferResponse::new(&offer, today))
+                .map_err(ApiError::internal)?;
+            // The ETag covers the body itself: it changes when `accepting_applications` does too.
+            Ok(Rendered::of_bytes(body, "application/json"))
+        })
         .await?;
-    let body = serde_json::to_vec(&OfferResponse::new(&offer, state.now().date_naive()))
-        .map_err(ApiError::internal)?;
-    // The ETag covers the body itself: it changes when `accepting_applications` does too.
-    let tag = crate::http::bytes_etag(&body);
-    let not_modified = crate::http::if_none_match(&req, &tag);
+    let not_modified = crate::http::if_none_match(&req, &page.etag);
     let mut res = if not_modified {
         HttpResponse::NotModified()
     } else {
         HttpResponse::Ok()
     };
-    res.insert_header((header::ETAG, tag))
+    res.insert_header((header::ETAG, page.etag.clone()))
         .insert_header((header::CACHE_CONTROL, "public, max-age=60"));
     if not_modified {
         return Ok(res.finish());
     }
-    Ok(res.content_type("application/json").body(body))
+    Ok(res.content_type(page.content_type).body(page.body.clone()))
 }
 
 #[cfg(test)]

@@ -123,7 +123,7 @@ pub async fn create_offer(
     let input = body.take()?;
     let (actor, now) = (auth.id, state.now());
     let offer = state
-        .db(move |conn| {
+        .db_offers_write(move |conn| {
             conn.transaction(|conn| {
                 let valid = validate(conn, input)?;
                 let slug = model::unique_slug(conn, &domain::slugify(&valid.input.title), None)?;
@@ -268,7 +268,7 @@ async fn write_content(
     let expected = if_match(req)?;
     let (actor, now) = (auth.id, state.now());
     let offer = state
-        .db(move |conn| {
+        .db_offers_write(move |conn| {
             conn.transaction(|conn| {
                 let current = model::lock(conn, id)?.ok_or_else(ApiError::not_found)?;
                 check_if_match(&expected, &version_etag(current.id, current.version))?;
@@ -411,7 +411,7 @@ pub async fn delete_offer(
     let expected = if_match(&req)?;
     let (id, actor, now) = (id.into_inner(), auth.id, state.now());
     state
-        .db(move |conn| {
+        .db_offers_write(move |conn| {
             conn.transaction(|conn| {
                 let current = model::lock(conn, id)?.ok_or_else(ApiError::not_found)?;
                 check_if_match(&expected, &version_etag(current.id, current.version))?;
@@ -449,7 +449,7 @@ async fn transition(
     let (actor, now) = (auth.id, state.now());
     let today = now.date_naive();
     let offer = state
-        .db(move |conn| {
+        .db_offers_write(move |conn| {
             conn.transaction(|conn| {
                 let current = model::lock(conn, id)?.ok_or_else(ApiError::not_found)?;
                 check_if_match(&expected, &version_etag(current.id, current.version))?;

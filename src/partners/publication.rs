@@ -11,6 +11,8 @@ use super::{
 use crate::{
     error::{ApiError, Problem},
     offers::model as offers,
+    public_cache::{Key, Rendered},
+    settings::Settings,
     state::AppState,
 };
 use actix_web::{
@@ -19,6 +21,8 @@ use actix_web::{
     web, HttpRequest, HttpResponse,
 };
 use chrono::{DateTime, Utc};
+use diesel::PgConnection;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 fn header_str(req: &HttpRequest, name: header::HeaderName) -> Option<&str> {
@@ -32,14 +36,9 @@ fn http_date(t: DateTime<Utc>) -> HttpDate {
 
 /// 200 with the body, or 304 when `If-None-Match` names its ETag or, without
 /// `If-None-Match`, when `If-Modified-Since` is not older than `last_modified` (RFC 9110).
-fn cacheable(
-    req: &HttpRequest,
-    content_type: &str,
-    body: String,
-    last_modified: Option<DateTime<Utc>>,
-) -> HttpResponse {
-    let etag = crate::http::bytes_etag(body.as_bytes());
-    let modified = last_modified.map(http_date);
+fn cacheable(req: &HttpRequest, page: &Rendered) -> HttpResponse {
+    let etag = page.etag.clone();
+    let modified = page.last_modified.map(http_date);
     let not_modified = match header_str(req, header::IF_NONE_MATCH) {
         Some(_) => crate::http::if_none_match(req, &etag),
         None => match (header_str(req, header::IF_MODIFIED_SINCE), modified) {
@@ -62,8 +61,19 @@ fn cacheable(
     if not_modified {
         res.finish()
     } else {
-        res.content_type(content_type).body(body)
+        res.content_type(page.content_type).body(page.body.clone())
     }
+}
+
+/// A feed or document as [`cacheable`] answers with it.
+fn rendered(
+    body: String,
+    content_type: &'static str,
+    last_modified: Option<DateTime<Utc>>,
+) -> Rendered {
+    let mut page = Rendered::of_bytes(body, content_type);
+    page.last_modified = last_modified;
+    page
 }
 
 /// An offer as schema.org `JobPosting` JSON-LD, for Google for Jobs and other aggregators.
@@ -87,42 +97,68 @@ pub async fn offer_jsonld(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let offer = state
-        .db(move |conn| offers::find_public(conn, &id)?.ok_or_else(ApiError::not_found))
-        .await?;
-    let url = offer_url(&state.settings.partners.offer_url_template, &offer);
-    let employer = Employer {
-        same_as: state.settings.partners.organization_url.as_deref(),
-        logo: state.settings.partners.organization_logo_url.as_deref(),
+    let now = state.now();
+    let key = Key {
+        route: "jsonld",
+        day: now.date_naive(),
+        params: id.clone(),
     };
-    let posting = job_posting(&offer, &url, &employer, state.now());
-    let body = to_embeddable_json(&posting);
-    Ok(cacheable(
-        &req,
-        "application/ld+json",
-        body,
-        Some(offer.updated_at),
-    ))
+    let settings = state.settings.clone();
+    let page = state
+        .cached(key, move |conn, _| {
+            let offer = offers::find_public(conn, &id)?.ok_or_else(ApiError::not_found)?;
+            let url = offer_url(&settings.partners.offer_url_template, &offer);
+            let employer = Employer {
+                same_as: settings.partners.organization_url.as_deref(),
+                logo: settings.partners.organization_logo_url.as_deref(),
+            };
+            let posting = job_posting(&offer, &url, &employer, now);
+            Ok(rendered(
+                to_embeddable_json(&posting),
+                "application/ld+json",
+                Some(offer.updated_at),
+            ))
+        })
+        .await?;
+    Ok(cacheable(&req, &page))
 }
 
-async fn feed_data(state: &AppState) -> Result<(Vec<offers::Offer>, DateTime<Utc>), ApiError> {
+fn feed_data(conn: &mut PgConnection) -> Result<(Vec<offers::Offer>, DateTime<Utc>), ApiError> {
+    let published = offers::all_published(conn)?;
+    let changed = model::last_change_at(conn)?;
+    let newest = published.iter().map(|o| o.updated_at).max();
+    let updated = changed.max(newest).unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+    Ok((published, updated))
+}
+
+/// A whole feed, `xml` or `atom`, from the cache or rendered.
+async fn feed(
+    state: &AppState,
+    route: &'static str,
+    content_type: &'static str,
+    render: fn(&FeedInfo, &[offers::Offer]) -> String,
+) -> Result<Arc<Rendered>, ApiError> {
+    let key = Key {
+        route,
+        day: state.now().date_naive(),
+        params: String::new(),
+    };
+    let settings = state.settings.clone();
     state
-        .db(|conn| {
-            let published = offers::all_published(conn)?;
-            let changed = model::last_change_at(conn)?;
-            let newest = published.iter().map(|o| o.updated_at).max();
-            let updated = changed.max(newest).unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
-            Ok((published, updated))
+        .cached(key, move |conn, _| {
+            let (published, updated) = feed_data(conn)?;
+            let body = render(&info(&settings, updated), &published);
+            Ok(rendered(body, content_type, Some(updated)))
         })
         .await
 }
 
-fn info<'a>(state: &'a AppState, updated: DateTime<Utc>) -> FeedInfo<'a> {
+fn info(settings: &Settings, updated: DateTime<Utc>) -> FeedInfo<'_> {
     FeedInfo {
-        publisher: &state.settings.partners.feed_publisher,
-        base_url: &state.settings.public_base_url,
-        organization_url: state.settings.partners.organization_url.as_deref(),
-        offer_url_template: &state.settings.partners.offer_url_template,
+        publisher: &settings.partners.feed_publisher,
+        base_url: &settings.public_base_url,
+        organization_url: settings.partners.organization_url.as_deref(),
+        offer_url_template: &settings.partners.offer_url_template,
         updated,
     }
 }
@@ -142,14 +178,8 @@ pub async fn xml_feed(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (published, updated) = feed_data(&state).await?;
-    let body = indeed_feed(&info(&state, updated), &published);
-    Ok(cacheable(
-        &req,
-        "application/xml; charset=utf-8",
-        body,
-        Some(updated),
-    ))
+    let page = feed(&state, "xml", "application/xml; charset=utf-8", indeed_feed).await?;
+    Ok(cacheable(&req, &page))
 }
 
 /// Every published offer as an Atom 1.0 feed.
@@ -167,12 +197,12 @@ pub async fn atom_feed_route(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (published, updated) = feed_data(&state).await?;
-    let body = atom_feed(&info(&state, updated), &published);
-    Ok(cacheable(
-        &req,
+    let page = feed(
+        &state,
+        "atom",
         "application/atom+xml; charset=utf-8",
-        body,
-        Some(updated),
-    ))
+        atom_feed,
+    )
+    .await?;
+    Ok(cacheable(&req, &page))
 }

@@ -17,6 +17,7 @@ use crate::{
     http::pages::{add_next_link, next_cursor, PageParams},
     http::respond_with_etag,
     offers::{domain::OfferStatus, model as offers, views::OfferResponse},
+    public_cache::{Key, Rendered},
     state::AppState,
 };
 use actix_web::{get, http::header, web, HttpRequest, HttpResponse};
@@ -191,31 +192,53 @@ pub async fn partner_offers(
     let limit = page.limit()?;
     let after = page.cursor::<SnapshotCursor>()?.map(|c| c.0);
     let today = state.now().date_naive();
-    let (mut rows, total, xmin) = state
-        .db(move |conn| {
-            conn.build_transaction()
+    // The same for every partner: the key is the page, not who asks.
+    let key = Key {
+        route: "snapshot",
+        day: today,
+        params: format!("{limit}|{after:?}"),
+    };
+    let page = state
+        .cached(key, move |conn, _| {
+            let (mut rows, total, xmin) = conn
+                .build_transaction()
                 .read_only()
                 .repeatable_read()
                 .run(|conn| {
                     let xmin = model::snapshot_xmin(conn)?;
                     let (rows, total) = offers::published_by_id(conn, after, limit)?;
                     Ok::<_, ApiError>((rows, total, xmin))
-                })
+                })?;
+            let next_cursor = next_cursor(&mut rows, limit, |o| SnapshotCursor(o.id));
+            // A cached page's `changes_cursor` is older than a fresh one: following the
+            // feed from it replays a few changes again, and misses none.
+            let body = PartnerOfferPage {
+                items: rows.iter().map(|o| OfferResponse::new(o, today)).collect(),
+                next_cursor,
+                total,
+                changes_cursor: FeedCursor::before_transaction(xmin).encode(),
+            };
+            let bytes = serde_json::to_vec(&body).map_err(ApiError::internal)?;
+            let mut page = Rendered::of_bytes(bytes, "application/json");
+            // The ETag leaves out `changes_cursor`, which moves with every transaction on the
+            // server: a 304 for unchanged offers keeps the client's (still valid) cursor.
+            page.etag = crate::http::body_etag(&(&body.items, &body.next_cursor, body.total))?;
+            page.next_cursor = body.next_cursor;
+            Ok(page)
         })
         .await?;
-    let next_cursor = next_cursor(&mut rows, limit, |o| SnapshotCursor(o.id));
-    let body = PartnerOfferPage {
-        items: rows.iter().map(|o| OfferResponse::new(o, today)).collect(),
-        next_cursor,
-        total,
-        changes_cursor: FeedCursor::before_transaction(xmin).encode(),
+    let mut res = if crate::http::if_none_match(&req, &page.etag) {
+        HttpResponse::NotModified()
+            .insert_header((header::ETAG, page.etag.clone()))
+            .finish()
+    } else {
+        HttpResponse::Ok()
+            .insert_header((header::ETAG, page.etag.clone()))
+            .content_type(page.content_type)
+            .body(page.body.clone())
     };
-    // The ETag leaves out `changes_cursor`, which moves with every transaction on the
-    // server: a 304 for unchanged offers keeps the client's (still valid) cursor.
-    let etag = crate::http::body_etag(&(&body.items, &body.next_cursor, body.total))?;
-    let mut res = respond_with_etag(&req, &etag, &body);
     let base = &state.settings.public_base_url;
-    add_next_link(&mut res, &req, base, limit, body.next_cursor.as_deref());
+    add_next_link(&mut res, &req, base, limit, page.next_cursor.as_deref());
     Ok(cache_private(res))
 }
 

@@ -5,6 +5,7 @@
 //! document the same list. Secrets are `secrecy` types: no `Debug` shows them.
 
 mod applications;
+mod cache;
 mod cors;
 mod jobs;
 mod jwt;
@@ -21,6 +22,7 @@ use parse::parse_or;
 pub use parse::SettingsError;
 
 pub use applications::{ApplicationSettings, MinimumRate};
+pub use cache::CacheSettings;
 pub use jobs::JobSettings;
 pub use jwt::{JwtSettings, MIN_JWT_SECRET_BYTES};
 pub use limits::{LoginThrottle, RateLimit, RateLimits, MAX_RATE_LIMIT, MAX_RATE_WINDOW_SECS};
@@ -80,6 +82,7 @@ pub struct Settings {
     pub jobs: JobSettings,
     pub partners: PartnerSettings,
     pub metrics: MetricsSettings,
+    pub cache: CacheSettings,
 }
 
 impl std::fmt::Debug for Settings {
@@ -170,6 +173,7 @@ impl Settings {
             jobs: JobSettings::from_env(get)?,
             partners,
             metrics: MetricsSettings::from_env(&get)?,
+            cache: CacheSettings::from_env(get)?,
         })
     }
 

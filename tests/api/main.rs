@@ -31,6 +31,7 @@ mod partners;
 mod pool;
 mod process;
 mod ratelimit;
+mod response_cache;
 mod reviews;
 mod smtp_sink;
 mod support;

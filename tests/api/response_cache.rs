@@ -1,0 +1,385 @@
+//! The public response cache (src/public_cache.rs): a write is visible on the next read of
+//! the instance that made it, another instance sees it within `CACHE_MAX_STALENESS_MS` even
+//! when notifications are lost or its listener connection is killed, and the cache stays
+//! within its byte budget.
+
+use crate::support::{open_offer, TestApp};
+use actix_web::test::TestRequest;
+use diesel::{sql_query, RunQueryDsl};
+use passerelle::{auth::Role, public_cache::spawn_listener, state::AppState};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+type Call = std::rc::Rc<
+    dyn Fn(
+        actix_http::Request,
+    ) -> futures_util::future::LocalBoxFuture<
+        'static,
+        actix_web::dev::ServiceResponse<actix_web::body::BoxBody>,
+    >,
+>;
+
+async fn get(call: &Call, path: &str) -> (u16, String) {
+    let req = TestRequest::get()
+        .uri(path)
+        .peer_addr("192.0.2.10:40000".parse().unwrap())
+        .to_request();
+    let res = call(req).await;
+    let status = res.status().as_u16();
+    let body = actix_web::body::to_bytes(res.into_body()).await.unwrap();
+    (status, String::from_utf8(body.to_vec()).unwrap())
+}
+
+/// Every cached public representation of the catalogue and of one offer, as text.
+async fn views(call: &Call, id: &str, slug: &str) -> Vec<(String, u16, String)> {
+    let mut out = Vec::new();
+    for path in [
+        "/api/v1/offers?limit=50".to_owned(),
+        "/api/v1/offers?facets=true&limit=1".to_owned(),
+        format!("/api/v1/offers/{id}"),
+        format!("/api/v1/offers/{slug}"),
+        format!("/api/v1/offers/{id}/jsonld"),
+        "/api/v1/feeds/offers.xml".to_owned(),
+        "/api/v1/feeds/offers.atom".to_owned(),
+    ] {
+        let (status, body) = get(call, &path).await;
+        out.push((path, status, body));
+    }
+    out
+}
+
+fn total(views: &[(String, u16, String)]) -> i64 {
+    let facets: Value = serde_json::from_str(&views[1].2).unwrap();
+    assert!(facets["facets"].is_object(), "{facets}");
+    facets["total"].as_i64().unwrap()
+}
+
+/// Starts `state`'s listener and waits until it has confirmed the version.
+fn listening(state: &AppState, url: &str) {
+    spawn_listener(&state.public, url.to_owned()).unwrap();
+    let started = Instant::now();
+    while !state.public.is_listening() {
+        assert!(started.elapsed() < Duration::from_secs(10), "no listener");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+async fn staff_etag(app: &TestApp, token: &str, id: &str) -> String {
+    let res = app
+        .get(&format!("/api/v1/staff/offers/{id}"), Some(token))
+        .await;
+    res.header("etag").unwrap().to_owned()
+}
+
+async fn move_offer(app: &TestApp, token: &str, id: &str, to: &str) {
+    let etag = staff_etag(app, token, id).await;
+    let res = app
+        .post_if_match(
+            &format!("/api/v1/staff/offers/{id}/{to}"),
+            token,
+            &etag,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        res.status,
+        200,
+        "{to}: {}",
+        String::from_utf8_lossy(&res.body)
+    );
+}
+
+async fn retitle(app: &TestApp, token: &str, id: &str, title: &str) {
+    let etag = staff_etag(app, token, id).await;
+    let res = app
+        .send(
+            TestRequest::patch()
+                .uri(&format!("/api/v1/staff/offers/{id}"))
+                .insert_header(("Authorization", format!("Bearer {token}")))
+                .insert_header(("If-Match", etag))
+                .insert_header(("Content-Type", "application/merge-patch+json"))
+                .set_payload(json!({ "title": title }).to_string()),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+}
+
+fn hits(state: &AppState) -> u64 {
+    state.public.counters().0
+}
+
+/// Read-your-writes: notifications off (their trigger dropped) and a bound of a minute, so
+/// only the instance's own invalidation at commit can make the writes visible.
+#[actix_web::test]
+async fn a_write_is_seen_by_the_next_read_on_the_same_instance() {
+    let app = TestApp::with_settings(|s| s.cache.max_staleness = Duration::from_secs(60)).await;
+    sql_query("DROP TRIGGER catalog_version_notify ON catalog_version")
+        .execute(&mut app.db.connect())
+        .unwrap();
+    listening(&app.state, app.db.url());
+    let call: Call = TestApp::from_state(app.state.clone()).await;
+    let (_, manager) = app.token_for(Role::Manager).await;
+    app.publish_new_offer(&manager, open_offer("RYW-0")).await;
+    let offer = app.publish_new_offer(&manager, open_offer("RYW-1")).await;
+    let (id, slug) = (
+        offer["id"].as_str().unwrap().to_owned(),
+        offer["slug"].as_str().unwrap().to_owned(),
+    );
+
+    let first = views(&call, &id, &slug).await;
+    assert!(first.iter().all(|(_, s, _)| *s == 200), "{first:?}");
+    assert_eq!(total(&first), 2);
+    // The same reads again are hits, with the same bytes; a 304 is a hit too.
+    let before = hits(&app.state);
+    assert_eq!(views(&call, &id, &slug).await, first);
+    assert_eq!(hits(&app.state) - before, first.len() as u64);
+    let etag = {
+        let res = app.get(&format!("/api/v1/offers/{id}"), None).await;
+        res.header("etag").unwrap().to_owned()
+    };
+    let not_modified = app
+        .send(
+            TestRequest::get()
+                .uri(&format!("/api/v1/offers/{id}"))
+                .insert_header(("If-None-Match", etag)),
+        )
+        .await;
+    assert_eq!(not_modified.status, 304);
+
+    // Update: every representation shows the new title at once.
+    retitle(&app, &manager, &id, "Stage renommé en cache").await;
+    let updated = views(&call, &id, &slug).await;
+    for (path, status, body) in &updated {
+        if path.contains("facets") {
+            continue;
+        }
+        assert_eq!(*status, 200, "{path}");
+        assert!(body.contains("Stage renommé en cache"), "{path}: {body}");
+    }
+
+    // Publish another: the list, the total and the feeds have it.
+    let new = app.publish_new_offer(&manager, open_offer("RYW-2")).await;
+    let new_slug = new["slug"].as_str().unwrap();
+    let published = views(&call, &id, &slug).await;
+    assert_eq!(total(&published), 3);
+    for i in [0, 5, 6] {
+        assert!(
+            published[i].2.contains(new_slug),
+            "{}: {}",
+            published[i].0,
+            published[i].2
+        );
+    }
+
+    // Close: still shown alone, no longer listed, taking no applications.
+    move_offer(&app, &manager, &id, "close").await;
+    let closed = views(&call, &id, &slug).await;
+    assert_eq!(total(&closed), 2);
+    assert!(!closed[0].2.contains(&id), "a closed offer is not listed");
+    let detail: Value = serde_json::from_str(&closed[2].2).unwrap();
+    assert_eq!(detail["accepting_applications"], false, "{detail}");
+    assert!(!closed[5].2.contains(&slug), "the XML feed dropped it");
+    let posting: Value = serde_json::from_str(&closed[4].2).unwrap();
+    assert_eq!(posting["directApply"], false, "{posting}");
+
+    // Archive (the public site's delete): gone everywhere.
+    move_offer(&app, &manager, &id, "archive").await;
+    let archived = views(&call, &id, &slug).await;
+    for i in [2, 3, 4] {
+        assert_eq!(archived[i].1, 404, "{}", archived[i].0);
+    }
+    // A draft deleted on this instance: the version moves, the public set does not.
+    let (draft, draft_etag) = app.create_offer(&manager, open_offer("RYW-3")).await;
+    let deleted = app
+        .send(
+            TestRequest::delete()
+                .uri(&format!(
+                    "/api/v1/staff/offers/{}",
+                    draft["id"].as_str().unwrap()
+                ))
+                .insert_header(("Authorization", format!("Bearer {manager}")))
+                .insert_header(("If-Match", draft_etag)),
+        )
+        .await;
+    assert_eq!(deleted.status, 204);
+    assert_eq!(total(&views(&call, &id, &slug).await), 2);
+}
+
+/// Two instances on one database, each with its own listener: a change made through A is
+/// served by B within the bound — with notifications, without them (the trigger dropped),
+/// and after B's listener connection was killed.
+#[actix_web::test]
+async fn another_instance_sees_a_change_within_the_bound() {
+    let bound = Duration::from_millis(1000);
+    let app = TestApp::with_settings(|s| s.cache.max_staleness = bound).await;
+    let b_state = app.another_instance();
+    listening(&app.state, app.db.url());
+    listening(&b_state, app.db.url());
+    let b: Call = TestApp::from_state(b_state.clone()).await;
+    let (_, manager) = app.token_for(Role::Manager).await;
+    let offer = app.publish_new_offer(&manager, open_offer("TWO-1")).await;
+    let (id, slug) = (
+        offer["id"].as_str().unwrap().to_owned(),
+        offer["slug"].as_str().unwrap().to_owned(),
+    );
+    // B serves (and keeps) every representation.
+    views(&b, &id, &slug).await;
+    views(&b, &id, &slug).await;
+    assert!(hits(&b_state) > 0);
+
+    // Waits until every representation on B shows `expect`; returns how long it took.
+    async fn seen(b: &Call, id: &str, slug: &str, expect: &str) -> Duration {
+        let started = Instant::now();
+        loop {
+            let all = views(b, id, slug).await;
+            let shown = all
+                .iter()
+                .filter(|(p, _, _)| !p.contains("facets"))
+                .all(|(_, _, body)| body.contains(expect));
+            if shown {
+                return started.elapsed();
+            }
+            assert!(started.elapsed() < Duration::from_secs(10), "{all:?}");
+            actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    let slack = Duration::from_millis(700);
+
+    // 1. With notifications: well within the bound.
+    retitle(&app, &manager, &id, "Titre un").await;
+    let took = seen(&b, &id, &slug, "Titre un").await;
+    assert!(took < bound + slack, "{took:?}");
+
+    // 2. B's listener connection killed: B drops its cache, reads the version per request
+    //    until it is back, and never serves the old title past the bound.
+    let name = b_state.public.listener_name().to_owned();
+    let mut admin = app.db.connect();
+    #[derive(diesel::QueryableByName)]
+    struct Killed {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let killed: Killed = sql_query(format!(
+        "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE application_name = '{name}'"
+    ))
+    .get_result(&mut admin)
+    .unwrap();
+    assert_eq!(killed.n, 1, "B's listener is found by its application_name");
+    retitle(&app, &manager, &id, "Titre deux").await;
+    let took = seen(&b, &id, &slug, "Titre deux").await;
+    assert!(took < bound + slack, "{took:?}");
+    // It comes back on its own and serves from memory again.
+    let started = Instant::now();
+    while !b_state.public.is_listening() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "listener not back"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let metrics = get(&b, "/metrics").await.1;
+    assert!(
+        metrics.contains("passerelle_public_cache_listener_connects_total 2"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("passerelle_public_cache_listener_up 1"));
+
+    // 3. Every notification lost: the periodic re-read still bounds the staleness.
+    sql_query("DROP TRIGGER catalog_version_notify ON catalog_version")
+        .execute(&mut admin)
+        .unwrap();
+    views(&b, &id, &slug).await;
+    retitle(&app, &manager, &id, "Titre trois").await;
+    let took = seen(&b, &id, &slug, "Titre trois").await;
+    assert!(took < bound + slack, "{took:?}");
+}
+
+/// Many distinct URLs (random filters): the cache's weight stays within its budget, it
+/// evicts, and `/metrics` says so.
+#[actix_web::test]
+async fn the_byte_budget_holds_under_many_distinct_urls() {
+    let budget = 48 * 1024;
+    let app = TestApp::with_settings(|s| s.cache.bytes = budget).await;
+    let (_, manager) = app.token_for(Role::Manager).await;
+    for i in 0..4 {
+        app.publish_new_offer(&manager, open_offer(&format!("BUD-{i}")))
+            .await;
+    }
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for _ in 0..300 {
+        let path = match next() % 3 {
+            0 => format!(
+                "/api/v1/offers?limit={}&q=stage{}",
+                1 + next() % 50,
+                next() % 1000
+            ),
+            1 => format!(
+                "/api/v1/offers?limit={}&facets=true&tag=t{}",
+                1 + next() % 50,
+                next() % 1000
+            ),
+            _ => format!(
+                "/api/v1/offers?limit={}&duration_max_months={}",
+                1 + next() % 100,
+                1 + next() % 6
+            ),
+        };
+        assert_eq!(app.get(&path, None).await.status, 200, "{path}");
+        let size = app.state.public.weighted_size();
+        assert!(size <= budget, "{size} > {budget} after {path}");
+    }
+    let (_, misses, evictions) = app.state.public.counters();
+    assert!(misses >= 250 && evictions > 0, "{misses} {evictions}");
+    let metrics = app.get("/metrics", None).await;
+    let text = String::from_utf8(metrics.body).unwrap();
+    assert!(text.contains(&format!("passerelle_public_cache_budget_bytes {budget}")));
+    assert!(
+        !text.contains("passerelle_public_cache_evictions_total 0\n"),
+        "{text}"
+    );
+}
+
+/// A hit needs no database: with every pooled connection taken, cached pages and their 304s
+/// are still served while the listener confirms the version, and anything else waits for a
+/// connection and gets 503.
+#[actix_web::test]
+async fn a_hit_and_its_304_need_no_database_connection() {
+    let app = TestApp::new().await;
+    listening(&app.state, app.db.url());
+    let (_, manager) = app.token_for(Role::Manager).await;
+    let offer = app.publish_new_offer(&manager, open_offer("HIT-1")).await;
+    let path = format!("/api/v1/offers/{}", offer["id"].as_str().unwrap());
+    let first = app.get(&path, None).await;
+    assert_eq!(first.status, 200);
+    let etag = first.header("etag").unwrap().to_owned();
+    let list = app.get("/api/v1/offers?limit=3", None).await;
+    assert_eq!(list.status, 200);
+
+    let held: Vec<_> = (0..app.state.settings.pool_size)
+        .map(|_| app.state.pool.get().unwrap())
+        .collect();
+    let again = app.get(&path, None).await;
+    assert_eq!((again.status.as_u16(), &again.body), (200, &first.body));
+    let not_modified = app
+        .send(
+            TestRequest::get()
+                .uri(&path)
+                .insert_header(("If-None-Match", etag)),
+        )
+        .await;
+    assert_eq!(not_modified.status, 304);
+    assert_eq!(
+        app.get("/api/v1/offers?limit=3", None).await.body,
+        list.body
+    );
+    app.get("/api/v1/offers?limit=4", None)
+        .await
+        .assert_problem(503, "database_unavailable");
+    drop(held);
+}
