@@ -11,7 +11,8 @@
 #   DURATION=3s N=2000 bench/ceiling.sh    # a smoke run
 #
 # Rows: detail by slug, the same with If-None-Match (304), list first page, a deep page
-# (DEEP_PAGES cursors down), search with one word and with several, relevance.
+# (DEEP_PAGES cursors down), search with one word, with several and with a rare one,
+# relevance; the server's RSS after the runs.
 # The passerelle binary is built with the example, so with the dev-dependencies' features
 # (`test-support`: test databases and settings, no change to what `serve` does).
 # Every rate limit is on with a limit no run reaches (LIMITER=off turns reads and search off).
@@ -88,6 +89,7 @@ vals = {
     "URL_Q1": "/api/v1/offers?q=" + q("coopération"),
     "URL_Q2": "/api/v1/offers?q=" + q("participation citoyenne"),
     "URL_REL": "/api/v1/offers?q=" + q("coopération") + "&sort=relevance",
+    "URL_RARE": "/api/v1/offers?q=" + q("Tiznit"),
 }
 with open(out, "w") as f:
     for k, v in vals.items():
@@ -130,10 +132,12 @@ measure first "list, first page" "$CONNECTIONS" "$BASE$URL_FIRST"
 measure deep "list, page $((DEEP_PAGES + 1))" "$CONNECTIONS" "$BASE$URL_DEEP"
 measure search-one "search q=coopération" "$SEARCH_CONNECTIONS" "$BASE$URL_Q1"
 measure search-two "search q=participation citoyenne" "$SEARCH_CONNECTIONS" "$BASE$URL_Q2"
+measure search-rare "search q=Tiznit (a rare word)" "$SEARCH_CONNECTIONS" "$BASE$URL_RARE"
 measure relevance "q=coopération&sort=relevance" "$SEARCH_CONNECTIONS" "$BASE$URL_REL"
+read -r RSS_KB HWM_KB < <(rss_of "$SERVER_PID")
 
 {
-    echo "# $(date -u +%FT%TZ) bench/ceiling.sh: $TOTAL published offers, wrk -t$THREADS -d$DURATION, WORKERS=$WORKERS, $(nproc) CPUs, limiter $LIMITER, commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
+    echo "# $(date -u +%FT%TZ) bench/ceiling.sh: $TOTAL published offers, wrk -t$THREADS -d$DURATION, WORKERS=$WORKERS, $(nproc) CPUs, limiter $LIMITER, commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'), server RSS after the runs $((RSS_KB / 1024)) MiB (peak $((HWM_KB / 1024)) MiB)"
     echo
     echo "| endpoint | connections | req/s | p50 / p99 | of the ceiling | non-2xx/3xx |"
     echo "|---|---:|---:|---:|---:|---:|"

@@ -15,7 +15,7 @@
 //!   instance's unsent hits of the bucket, as the exact policies do. That is every request
 //!   once what is left of the budget is small (below `SHARE` hits, so small limits are
 //!   exact), a request that finds its allowance of hits pending, and, for budgets under
-//!   `SHARE × BATCH` (512), the first request of a client in a window on this instance
+//!   [`START_LOCALLY_FROM`] (512), the first request of a client in a window on this instance
 //!   (larger budgets start a new client at `known = 0`, [`starting_count`]).
 //!
 //! A dedicated thread ([`Batched::flush`]) sends every bucket's unsent hits every
@@ -33,10 +33,10 @@
 //! window for one client are at most
 //!
 //! ```text
-//! limit + instances × min(BATCH, ⌊limit / SHARE⌋)      (BATCH = 64, SHARE = 8)
+//! limit + instances × min(BATCH, ⌊limit / SHARE⌋)      (BATCH = 1024, SHARE = 8)
 //! ```
 //!
-//! e.g. 600 reads a minute on 2 instances: at most 600 + 2 × 64 = 728; a limit below
+//! e.g. 600 reads a minute on 2 instances: at most 600 + 2 × 75 = 750; a limit below
 //! `SHARE` (8) is exact. In practice the overshoot is also bounded by what a client sends in
 //! one flush interval to each instance.
 //!
@@ -57,8 +57,14 @@ use std::{
     time::Duration,
 };
 
-/// At most this many hits of one bucket pending per instance (unsent or in flight).
-pub const BATCH: u32 = 64;
+/// At most this many hits of one bucket pending per instance (unsent or in flight). Large
+/// enough that one busy client (a crawler, a city's NAT) at tens of thousands of requests a
+/// second still costs a flush every few hundred requests, not an upsert each; budgets under
+/// `SHARE × BATCH` (8,192 a window, the defaults included) are capped by their eighth instead.
+pub const BATCH: u32 = 1024;
+/// From this budget up a client new to an instance starts at `known = 0` (no trip); under
+/// it, its first request in a window is counted exactly.
+pub const START_LOCALLY_FROM: u32 = 512;
 /// An instance takes at most this fraction (1/SHARE) of what is left of a budget locally.
 pub const SHARE: u32 = 8;
 /// How often the unsent hits are sent.
@@ -87,12 +93,12 @@ pub fn allowance(limit: u32, known: i64) -> u32 {
 }
 
 /// What an instance assumes of a client it has not counted yet in a window: 0 (a lower bound
-/// of the cluster's count, so the bound holds) when the budget is at least `SHARE × BATCH`
-/// (512; the default `reads` is 600), so that a new client costs no database trip either;
+/// of the cluster's count, so the bound holds) when the budget is at least
+/// [`START_LOCALLY_FROM`] (512; the default `reads` is 600), so that a new client costs no database trip either;
 /// `None` for smaller budgets, whose new clients are counted exactly (exact headers from
 /// the first request where a budget is small).
 pub fn starting_count(limit: u32) -> Option<i64> {
-    (limit >= SHARE * BATCH).then_some(0)
+    (limit >= START_LOCALLY_FROM).then_some(0)
 }
 
 /// The admission arithmetic: `known` is the cluster-wide count last returned by PostgreSQL
@@ -518,7 +524,9 @@ mod tests {
         assert_eq!(allowance(1_000_000, 0), BATCH);
         assert_eq!(
             decide(Some(0), BATCH - 1, 1_000_000),
-            Decision::Admit { hits: 64 }
+            Decision::Admit {
+                hits: i64::from(BATCH)
+            }
         );
         assert_eq!(decide(Some(0), BATCH, 1_000_000), Decision::Exact);
     }
@@ -563,6 +571,7 @@ mod tests {
             (600, 5),
             (50, 3),
             (10_000, 4),
+            (100_000, 3),
             (9, 2),
             (511, 3),
         ] {
