@@ -35,6 +35,7 @@ mod response_cache;
 mod reviews;
 mod smtp_sink;
 mod support;
+mod two_processes;
 mod uploads;
 mod users;
 mod webhook_sink;
