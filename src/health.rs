@@ -84,6 +84,19 @@ struct QueueDepth {
     dead: i64,
 }
 
+/// A metric family: name, kind, help, and its samples by label set.
+type Family<'a> = (&'a str, &'a str, &'a str, &'a [(&'a str, u64)]);
+
+/// One metric family in the Prometheus text format: its HELP and TYPE lines, then a sample
+/// per label set (`""` for none, else `{state="idle"}`).
+fn write_family(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(&str, u64)]) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+    for (labels, value) in samples {
+        let _ = writeln!(out, "{name}{labels} {value}");
+    }
+}
+
 /// Prometheus metrics of this instance.
 ///
 /// Who may read them is `METRICS_ACCESS`: by default (`networks`) socket peers in
@@ -107,68 +120,62 @@ pub async fn metrics(
     state.metrics.render(&mut out);
     state.public.render_metrics(&mut out);
     let pool = state.pool.state();
-    let _ = writeln!(
-        out,
-        "# HELP passerelle_db_pool_connections Database connections of this instance."
-    );
-    let _ = writeln!(out, "# TYPE passerelle_db_pool_connections gauge");
-    let _ = writeln!(
-        out,
-        "passerelle_db_pool_connections{{state=\"idle\"}} {}",
-        pool.idle_connections
-    );
-    let _ = writeln!(
-        out,
-        "passerelle_db_pool_connections{{state=\"in_use\"}} {}",
-        pool.connections.saturating_sub(pool.idle_connections)
-    );
-    let _ = writeln!(
-        out,
-        "# HELP passerelle_db_pool_waiting Units of request work queued (first come, first served) for a database connection."
-    );
-    let _ = writeln!(out, "# TYPE passerelle_db_pool_waiting gauge");
-    let _ = writeln!(
-        out,
-        "passerelle_db_pool_waiting {}",
-        state
-            .metrics
-            .pool_waiting
-            .load(std::sync::atomic::Ordering::Relaxed)
-    );
-    let _ = writeln!(
-        out,
-        "passerelle_db_pool_max_connections {}",
-        state.settings.pool_size
-    );
-    let _ = writeln!(
-        out,
-        "passerelle_upload_slots_free {}",
-        state.uploads.available_permits()
-    );
     let limiter = &state.limiter;
-    for (name, kind, help, value) in [
+    let relaxed = std::sync::atomic::Ordering::Relaxed;
+    let families: [Family; 7] = [
+        (
+            "passerelle_db_pool_connections",
+            "gauge",
+            "Database connections of this instance.",
+            &[
+                ("{state=\"idle\"}", pool.idle_connections.into()),
+                (
+                    "{state=\"in_use\"}",
+                    pool.connections
+                        .saturating_sub(pool.idle_connections)
+                        .into(),
+                ),
+            ],
+        ),
+        (
+            "passerelle_db_pool_waiting",
+            "gauge",
+            "Units of request work queued (first come, first served) for a database connection.",
+            &[("", state.metrics.pool_waiting.load(relaxed) as u64)],
+        ),
+        (
+            "passerelle_db_pool_max_connections",
+            "gauge",
+            "DATABASE_POOL_SIZE: the most connections this instance opens.",
+            &[("", state.settings.pool_size.into())],
+        ),
+        (
+            "passerelle_upload_slots_free",
+            "gauge",
+            "Applications that could start being received now (UPLOAD_CONCURRENCY).",
+            &[("", state.uploads.available_permits() as u64)],
+        ),
         (
             "passerelle_ratelimit_tracked_clients",
             "gauge",
             "Clients of the reads and search rate limits counted in this instance's memory.",
-            u64::try_from(limiter.tracked()).unwrap_or(u64::MAX),
+            &[("", u64::try_from(limiter.tracked()).unwrap_or(u64::MAX))],
         ),
         (
             "passerelle_ratelimit_unsent_hits",
             "gauge",
             "Hits of the reads and search rate limits not sent to the database yet.",
-            limiter.unsent(),
+            &[("", limiter.unsent())],
         ),
         (
             "passerelle_ratelimit_flush_failures_total",
             "counter",
             "Batches of rate-limit hits the database refused (kept and sent later).",
-            limiter.failures(),
+            &[("", limiter.failures())],
         ),
-    ] {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} {kind}");
-        let _ = writeln!(out, "{name} {value}");
+    ];
+    for (name, kind, help, samples) in families {
+        write_family(&mut out, name, kind, help, samples);
     }
     // The queue lives in the database: while it is unreachable (or not migrated yet) the
     // queue gauges are left out, and the instance's own figures are still served — an
@@ -189,15 +196,20 @@ pub async fn metrics(
         None
     };
     if let Some(depth) = depth {
-        let _ = writeln!(out, "# HELP passerelle_jobs Jobs in the queue: due now, failed and waiting to retry, out of attempts.");
-        let _ = writeln!(out, "# TYPE passerelle_jobs gauge");
-        let _ = writeln!(out, "passerelle_jobs{{state=\"due\"}} {}", depth.due);
-        let _ = writeln!(
-            out,
-            "passerelle_jobs{{state=\"retrying\"}} {}",
-            depth.retrying
+        write_family(
+            &mut out,
+            "passerelle_jobs",
+            "gauge",
+            "Jobs in the queue: due now, failed and waiting to retry, out of attempts.",
+            &[
+                ("{state=\"due\"}", depth.due.try_into().unwrap_or(0)),
+                (
+                    "{state=\"retrying\"}",
+                    depth.retrying.try_into().unwrap_or(0),
+                ),
+                ("{state=\"dead\"}", depth.dead.try_into().unwrap_or(0)),
+            ],
         );
-        let _ = writeln!(out, "passerelle_jobs{{state=\"dead\"}} {}", depth.dead);
     }
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

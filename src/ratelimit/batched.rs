@@ -53,7 +53,10 @@ use diesel::{
 };
 use std::{
     collections::HashMap,
-    sync::{Arc, Condvar, Mutex, Weak},
+    sync::{
+        atomic::{AtomicI64, Ordering},
+        Arc, Condvar, Mutex, Weak,
+    },
     time::Duration,
 };
 
@@ -167,7 +170,9 @@ struct Shared {
     pool: DbPool,
     /// The latest time a request saw (the app's clock, which tests move): windows ended
     /// before it are dropped.
-    latest: Mutex<Option<DateTime<Utc>>>,
+    /// As Unix microseconds, `i64::MIN` before the first request: kept with one atomic
+    /// `fetch_max`, so the hot path takes no lock for it.
+    latest: AtomicI64,
     failures: std::sync::atomic::AtomicU64,
     /// The background flushes are paused ([`Batched::hold_background_flush`]).
     held: std::sync::atomic::AtomicBool,
@@ -194,7 +199,7 @@ impl Batched {
             shared: Arc::new(Shared {
                 counters: Mutex::default(),
                 pool,
-                latest: Mutex::default(),
+                latest: AtomicI64::new(i64::MIN),
                 failures: Default::default(),
                 held: Default::default(),
             }),
@@ -219,12 +224,9 @@ impl Batched {
         limit: u32,
         now: DateTime<Utc>,
     ) -> Local {
-        {
-            let mut latest = self.shared.latest.lock().unwrap_or_else(|p| p.into_inner());
-            if latest.is_none_or(|t| t < now) {
-                *latest = Some(now);
-            }
-        }
+        self.shared
+            .latest
+            .fetch_max(now.timestamp_micros(), Ordering::Relaxed);
         let start = starting_count(limit);
         let mut counters = self.counters();
         if start.is_some() && !counters.contains_key(bucket) && counters.len() < MAX_KEYS {
@@ -408,7 +410,10 @@ const FLUSH_SQL: &str = "\
     RETURNING c.bucket, c.hits, c.window_end";
 
 fn flush(shared: &Shared) -> Result<usize, crate::db::BoxError> {
-    let latest = *shared.latest.lock().unwrap_or_else(|p| p.into_inner());
+    let latest = match shared.latest.load(Ordering::Relaxed) {
+        i64::MIN => None,
+        micros => DateTime::from_timestamp_micros(micros),
+    };
     // Take the unsent hits (they are in flight now).
     let mut batch: Vec<(Vec<u8>, DateTime<Utc>, u32)> = Vec::new();
     {
