@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod availability;
 pub mod cache_policy;
+pub mod calendar;
 pub mod cli;
 pub mod compression;
 pub mod cors;

@@ -113,6 +113,16 @@ impl AppState {
         self.clock.now()
     }
 
+    /// The city's calendar (`CITY_TIME_ZONE`): every date rule is a day there.
+    pub fn calendar(&self) -> &crate::calendar::CityCalendar {
+        &self.settings.calendar.zone
+    }
+
+    /// The city's date now.
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.calendar().today(self.now())
+    }
+
     /// Counts the request under `policy` for its client address; 429 `rate_limited` with
     /// `Retry-After` when the address is over the limit. Does nothing when the policy is off.
     ///

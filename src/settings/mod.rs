@@ -6,6 +6,7 @@
 
 mod applications;
 mod cache;
+mod calendar;
 mod cors;
 mod jobs;
 mod jwt;
@@ -23,6 +24,7 @@ pub use parse::SettingsError;
 
 pub use applications::{ApplicationSettings, MinimumRate};
 pub use cache::CacheSettings;
+pub use calendar::{CalendarSettings, PublicationApproval};
 pub use jobs::JobSettings;
 pub use jwt::{JwtSettings, MIN_JWT_SECRET_BYTES};
 pub use limits::{LoginThrottle, RateLimit, RateLimits, MAX_RATE_LIMIT, MAX_RATE_WINDOW_SECS};
@@ -83,6 +85,7 @@ pub struct Settings {
     pub partners: PartnerSettings,
     pub metrics: MetricsSettings,
     pub cache: CacheSettings,
+    pub calendar: CalendarSettings,
 }
 
 impl std::fmt::Debug for Settings {
@@ -98,6 +101,7 @@ impl std::fmt::Debug for Settings {
             .field("pool_size", &self.pool_size)
             .field("mail", &self.mail)
             .field("jobs", &self.jobs)
+            .field("calendar", &self.calendar)
             .finish_non_exhaustive()
     }
 }
@@ -174,6 +178,7 @@ impl Settings {
             partners,
             metrics: MetricsSettings::from_env(&get)?,
             cache: CacheSettings::from_env(get)?,
+            calendar: CalendarSettings::from_env(get)?,
         })
     }
 
