@@ -315,6 +315,7 @@ fn serve(settings: Settings) -> Result<(), BoxError> {
     log::info!("listening on http://{listen}");
     actix_web::rt::System::new().block_on(async move {
         let purge = crate::applications::purge::spawn_schedule(state.clone());
+        let calendar = crate::offers::sweep::spawn_schedule(state.clone());
         let jobs = jobs::spawn_workers(state, crate::JOB_KINDS, job_workers);
         // The server returns after a stop signal, once in-flight requests are done; then
         // the job workers finish the job each one has in hand.
@@ -323,6 +324,7 @@ fn serve(settings: Settings) -> Result<(), BoxError> {
         if let Some(purge) = purge {
             purge.abort();
         }
+        calendar.abort();
         served
     })?;
     // `database` drops here: a private cluster is stopped if no other process uses it.

@@ -157,14 +157,21 @@ pub fn seed(conn: &mut PgConnection, force: bool) -> Result<(), BoxError> {
                 created,
             )?;
             if status != OfferStatus::Draft {
-                let published =
-                    offers::set_status(conn, &offer, OfferStatus::Published, manager, created)?;
+                let published = offers::set_status(
+                    conn,
+                    &offer,
+                    OfferStatus::Published,
+                    None,
+                    Some(manager),
+                    created,
+                )?;
                 if status == OfferStatus::Closed {
                     offers::set_status(
                         conn,
                         &published,
                         OfferStatus::Closed,
-                        manager,
+                        None,
+                        Some(manager),
                         created + chrono::Duration::minutes(30),
                     )?;
                 }

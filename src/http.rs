@@ -220,6 +220,37 @@ impl<T> JsonBody<T> {
     }
 }
 
+/// A JSON body the client may leave out: a request that carries no body (no
+/// `Content-Length`, or 0, and no `Transfer-Encoding`) gives `None`; any other is read and
+/// refused exactly as a [`JsonBody`].
+pub struct OptionalJsonBody<T>(Option<JsonBody<T>>);
+
+impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for OptionalJsonBody<T> {
+    type Error = actix_web::Error;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        use actix_web::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+        let headers = req.headers();
+        let no_body = headers
+            .get(CONTENT_LENGTH)
+            .is_none_or(|v| v.as_bytes() == b"0")
+            && !headers.contains_key(TRANSFER_ENCODING);
+        if no_body {
+            return Box::pin(async { Ok(OptionalJsonBody(None)) });
+        }
+        let body = JsonBody::<T>::from_request(req, payload);
+        Box::pin(async move { Ok(OptionalJsonBody(Some(body.await?))) })
+    }
+}
+
+impl<T> OptionalJsonBody<T> {
+    /// The body when one was sent, or why it was refused.
+    pub fn take(self) -> Result<Option<T>, ApiError> {
+        self.0.map(JsonBody::take).transpose()
+    }
+}
+
 /// `value` as an RFC 5987 `ext-value` after `UTF-8''`, e.g. for `filename*`: every byte but
 /// the unreserved characters of RFC 3986 percent-encoded.
 pub fn rfc5987_encode(value: &str) -> String {

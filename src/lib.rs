@@ -53,6 +53,7 @@ pub use routes::routes;
 pub const JOB_KINDS: jobs::Kinds = &[
     (jobs::EMAIL, jobs::send_email::deliver),
     (partners::webhooks::WEBHOOK, partners::webhooks::deliver),
+    (offers::sweep::CALENDAR, offers::sweep::deliver),
 ];
 
 /// Headers every response carries (a handler's own value wins).

@@ -230,6 +230,15 @@ diesel::table! {
         version -> Int4,
         search -> Tsvector,
         search_head -> Tsvector,
+        closed_reason -> Nullable<Text>,
+        publish_at -> Nullable<Timestamptz>,
+        scheduled_by -> Nullable<Uuid>,
+        approval -> Text,
+        submitted_by -> Nullable<Uuid>,
+        submitted_at -> Nullable<Timestamptz>,
+        approval_decided_by -> Nullable<Uuid>,
+        approval_decided_at -> Nullable<Timestamptz>,
+        rejection_reason -> Nullable<Text>,
     }
 }
 

@@ -4,7 +4,11 @@
 pub mod cache;
 pub mod domain;
 pub mod france;
+pub mod lifecycle;
+pub mod mail;
 pub mod model;
 pub mod public;
 pub mod staff;
+pub mod sweep;
 pub mod views;
+pub mod workflow;

@@ -4,6 +4,7 @@
 use super::domain::{
     Contact, GratificationMinimums, Location, OfferStatus, Requirements, ValidOffer,
 };
+use super::workflow::{Approval, CloseReason};
 use crate::db::{
     pagination::Position,
     schema::{catalog_version, gratification_minimums, offers},
@@ -37,9 +38,26 @@ pub struct Offer {
     pub updated_at: DateTime<Utc>,
     pub updated_by: Option<Uuid>,
     pub version: i32,
+    #[diesel(embed)]
+    pub workflow: OfferWorkflow,
 }
 
-crate::db::types::text_enum!(OfferStatus);
+crate::db::types::text_enum!(OfferStatus, CloseReason, Approval);
+
+/// Why it was closed, when it is to be published, and its approval.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = offers, check_for_backend(Pg))]
+pub struct OfferWorkflow {
+    pub closed_reason: Option<CloseReason>,
+    pub publish_at: Option<DateTime<Utc>>,
+    pub scheduled_by: Option<Uuid>,
+    pub approval: Approval,
+    pub submitted_by: Option<Uuid>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub approval_decided_by: Option<Uuid>,
+    pub approval_decided_at: Option<DateTime<Utc>>,
+    pub rejection_reason: Option<String>,
+}
 
 /// Every column that comes from the offer's content: read in [`Offer`], written as is by
 /// staff (insert and update).
@@ -287,12 +305,14 @@ pub fn update_content(
         .get_result(conn)
 }
 
-/// Moves an offer to `to`, stamping the time of the move.
+/// Moves an offer to `to`, stamping the time of the move; `actor` is `None` for the
+/// calendar. Closing records `reason`; publishing clears a scheduled time.
 pub fn set_status(
     conn: &mut PgConnection,
     offer: &Offer,
     to: OfferStatus,
-    actor: Uuid,
+    reason: Option<CloseReason>,
+    actor: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> QueryResult<Offer> {
     let (published_at, first_published_at, closed_at, archived_at) = match to {
@@ -316,6 +336,11 @@ pub fn set_status(
         ),
         OfferStatus::Draft => (None, offer.first_published_at, None, None),
     };
+    let closed_reason = match to {
+        OfferStatus::Closed => Some(reason.unwrap_or(CloseReason::Manual)),
+        OfferStatus::Archived => offer.workflow.closed_reason,
+        OfferStatus::Draft | OfferStatus::Published => None,
+    };
     diesel::update(offers::table.find(offer.id))
         .set((
             offers::status.eq(to),
@@ -323,12 +348,113 @@ pub fn set_status(
             offers::first_published_at.eq(first_published_at),
             offers::closed_at.eq(closed_at),
             offers::archived_at.eq(archived_at),
+            offers::closed_reason.eq(closed_reason),
+            offers::publish_at.eq(None::<DateTime<Utc>>),
+            offers::scheduled_by.eq(None::<Uuid>),
             offers::updated_at.eq(now),
-            offers::updated_by.eq(Some(actor)),
+            offers::updated_by.eq(actor),
             offers::version.eq(offers::version + 1),
         ))
         .returning(Offer::as_returning())
         .get_result(conn)
+}
+
+/// Sets (or with `None`, cancels) a draft's publication time.
+pub fn set_schedule(
+    conn: &mut PgConnection,
+    id: Uuid,
+    publish_at: Option<DateTime<Utc>>,
+    actor: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> QueryResult<Offer> {
+    diesel::update(offers::table.find(id))
+        .set((
+            offers::publish_at.eq(publish_at),
+            offers::scheduled_by.eq(publish_at.and(actor)),
+            offers::updated_at.eq(now),
+            offers::version.eq(offers::version + 1),
+        ))
+        .returning(Offer::as_returning())
+        .get_result(conn)
+}
+
+/// Records an approval step: `submitted` stamps the submitter, `approved` and `rejected`
+/// the decider (and the reason of a rejection), `none` clears them all.
+pub fn set_approval(
+    conn: &mut PgConnection,
+    offer: &Offer,
+    to: Approval,
+    actor: Uuid,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> QueryResult<Offer> {
+    let w = &offer.workflow;
+    let (submitted_by, submitted_at, decided_by, decided_at) = match to {
+        Approval::None => (None, None, None, None),
+        Approval::Submitted => (Some(actor), Some(now), None, None),
+        Approval::Approved | Approval::Rejected => {
+            (w.submitted_by, w.submitted_at, Some(actor), Some(now))
+        }
+    };
+    diesel::update(offers::table.find(offer.id))
+        .set((
+            offers::approval.eq(to),
+            offers::submitted_by.eq(submitted_by),
+            offers::submitted_at.eq(submitted_at),
+            offers::approval_decided_by.eq(decided_by),
+            offers::approval_decided_at.eq(decided_at),
+            offers::rejection_reason.eq(reason.filter(|_| to == Approval::Rejected)),
+            offers::updated_at.eq(now),
+            offers::version.eq(offers::version + 1),
+        ))
+        .returning(Offer::as_returning())
+        .get_result(conn)
+}
+
+/// Sends a draft back to `none` after a change to its content, keeping its version (the
+/// change that caused it already moved it).
+pub fn clear_approval(conn: &mut PgConnection, id: Uuid) -> QueryResult<Offer> {
+    diesel::update(offers::table.find(id))
+        .set((
+            offers::approval.eq(Approval::None),
+            offers::submitted_by.eq(None::<Uuid>),
+            offers::submitted_at.eq(None::<DateTime<Utc>>),
+            offers::approval_decided_by.eq(None::<Uuid>),
+            offers::approval_decided_at.eq(None::<DateTime<Utc>>),
+            offers::rejection_reason.eq(None::<String>),
+        ))
+        .returning(Offer::as_returning())
+        .get_result(conn)
+}
+
+/// Published offers whose deadline is before `today` (the city's date): due to close.
+pub fn deadline_passed(
+    conn: &mut PgConnection,
+    today: NaiveDate,
+    limit: i64,
+) -> QueryResult<Vec<Uuid>> {
+    offers::table
+        .filter(offers::status.eq(OfferStatus::Published))
+        .filter(offers::application_deadline.lt(today))
+        .order((offers::application_deadline.asc(), offers::id.asc()))
+        .limit(limit)
+        .select(offers::id)
+        .load(conn)
+}
+
+/// Drafts whose publication time has come.
+pub fn publication_due(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<Vec<Uuid>> {
+    offers::table
+        .filter(offers::status.eq(OfferStatus::Draft))
+        .filter(offers::publish_at.le(now))
+        .order((offers::publish_at.asc(), offers::id.asc()))
+        .limit(limit)
+        .select(offers::id)
+        .load(conn)
 }
 
 pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<usize> {

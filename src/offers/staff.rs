@@ -2,11 +2,13 @@
 //! to an existing offer needs `If-Match` with its ETag.
 
 use super::{
-    domain::{self, OfferInput, OfferStatus, Transition, ValidOffer},
+    domain::{self, OfferInput, OfferStatus, Transition},
+    lifecycle::{self, validate, MoveContext},
     model::{self, Offer, OfferContent},
     views::{offer_input, StaffOfferListItem, StaffOfferResponse},
+    workflow::CloseReason,
 };
-use crate::http::JsonBody;
+use crate::http::{JsonBody, OptionalJsonBody};
 use crate::{
     audit,
     auth::{AuthUser, Role},
@@ -17,10 +19,10 @@ use crate::{
     state::AppState,
 };
 use actix_web::{delete, get, http::header, patch, post, put, web, HttpRequest, HttpResponse};
-use diesel::{Connection, PgConnection};
+use diesel::Connection;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
@@ -93,11 +95,6 @@ fn reference_taken(e: diesel::result::Error) -> ApiError {
     } else {
         e.into()
     }
-}
-
-fn validate(conn: &mut PgConnection, input: OfferInput) -> Result<ValidOffer, ApiError> {
-    let minimums = model::gratification_minimums(conn)?;
-    domain::validate(input, &minimums).map_err(ApiError::validation)
 }
 
 /// Create an offer, as a draft.
@@ -287,12 +284,26 @@ async fn write_content(
                 } else {
                     current.slug.clone()
                 };
-                let offer =
+                let changed = serde_json::to_value(&valid.input).ok()
+                    != serde_json::to_value(offer_input(&current)).ok();
+                let mut offer =
                     model::update_content(conn, id, &OfferContent::from(&valid), &slug, actor, now)
                         .map_err(reference_taken)?;
+                // What was approved is no longer what would be published: ask again.
+                let sent_back = changed
+                    && offer.status == OfferStatus::Draft
+                    && offer.workflow.approval.after_content_change() != offer.workflow.approval;
+                if sent_back {
+                    offer = model::clear_approval(conn, id)?;
+                }
                 audit::Audit::staff(actor)
                     .did("offer.updated")
                     .on("offer", offer.id)
+                    .with(if sent_back {
+                        json!({ "approval": { "from": current.workflow.approval, "to": offer.workflow.approval } })
+                    } else {
+                        json!({})
+                    })
                     .record(conn, now)?;
                 if offer.status == OfferStatus::Published {
                     crate::partners::webhooks::record_offer_event(
@@ -435,60 +446,58 @@ pub async fn delete_offer(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Applies a status transition: checks the version, the machine, and for publishing the
-/// whole offer and its deadline.
+/// Applies a status transition: checks the version, then [`lifecycle::move_offer`] (the
+/// machine, and for publishing the whole offer, its deadline and its approval). Reopening
+/// may move the deadline first (`deadline`); after an automatic close it must.
 async fn transition(
     state: &AppState,
     auth: &AuthUser,
     req: &HttpRequest,
     id: Uuid,
     t: Transition,
+    new_deadline: Option<chrono::NaiveDate>,
 ) -> Result<HttpResponse, ApiError> {
     require_writer(state, auth, id).await?;
     let expected = if_match(req)?;
     let (actor, now) = (auth.id, state.now());
-    let today = now.date_naive();
+    let ctx = MoveContext {
+        actor: Some(actor),
+        now,
+        today: state.calendar().today(now),
+        approval: state.settings.calendar.approval,
+    };
     let offer = state
         .db_offers_write(move |conn| {
             conn.transaction(|conn| {
-                let current = model::lock(conn, id)?.ok_or_else(ApiError::not_found)?;
+                let mut current = model::lock(conn, id)?.ok_or_else(ApiError::not_found)?;
                 check_if_match(&expected, &version_etag(current.id, current.version))?;
-                let to = t
-                    .apply(current.status)
-                    .map_err(|why| ApiError::conflict(Code::IllegalTransition, why))?;
-                if t.needs_open_deadline() {
-                    validate(conn, offer_input(&current))?;
-                    if current.content.application_deadline < today {
+                let mut details = json!({});
+                if t == Transition::Reopen && current.status == OfferStatus::Closed {
+                    if let Some(deadline) = new_deadline {
+                        lifecycle::check_deadline_open("deadline", deadline, ctx.today)?;
+                        let mut input = offer_input(&current);
+                        input.application.deadline = deadline.to_string();
+                        let valid = validate(conn, input)?;
+                        details = json!({ "deadline": {
+                            "from": current.content.application_deadline, "to": deadline } });
+                        current = model::update_content(
+                            conn,
+                            id,
+                            &OfferContent::from(&valid),
+                            &current.slug,
+                            actor,
+                            now,
+                        )?;
+                    } else if current.workflow.closed_reason == Some(CloseReason::DeadlinePassed) {
                         return Err(ApiError::invalid_field(
-                            "application.deadline",
-                            "deadline_passed",
-                            "has passed: move it before publishing",
+                            "deadline",
+                            "required",
+                            "this offer was closed because its deadline passed: give a new \
+                             deadline (today or later) to reopen it",
                         ));
                     }
                 }
-                let offer = model::set_status(conn, &current, to, actor, now)?;
-                let action = format!(
-                    "offer.{}",
-                    match t {
-                        Transition::Publish => "published",
-                        Transition::Close => "closed",
-                        Transition::Archive => "archived",
-                        Transition::Reopen => "reopened",
-                    }
-                );
-                audit::Audit::staff(actor)
-                    .did(&action)
-                    .on("offer", offer.id)
-                    .with(json!({ "from": current.status, "to": offer.status }))
-                    .record(conn, now)?;
-                // Partners hear of it in the same transaction: no event without the change.
-                let event = match t {
-                    Transition::Publish | Transition::Reopen => "offer.published",
-                    Transition::Close => "offer.closed",
-                    Transition::Archive => "offer.archived",
-                };
-                crate::partners::webhooks::record_offer_event(conn, event, &offer, now)?;
-                Ok(offer)
+                lifecycle::move_offer(conn, &current, t, None, details, ctx)
             })
         })
         .await?;
@@ -496,9 +505,9 @@ async fn transition(
         "offer {} moved to {} by {}",
         offer.id,
         offer.status.as_str(),
-        actor
+        auth.id
     );
-    Ok(respond(actix_web::http::StatusCode::OK, &offer, today))
+    Ok(respond(actix_web::http::StatusCode::OK, &offer, ctx.today))
 }
 
 macro_rules! transition_route {
@@ -519,7 +528,7 @@ macro_rules! transition_route {
         )]
         #[post($path)]
         pub async fn $name(state: web::Data<AppState>, auth: AuthUser, req: HttpRequest, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
-            transition(&state, &auth, &req, id.into_inner(), $t).await
+            transition(&state, &auth, &req, id.into_inner(), $t, None).await
         }
     };
 }
@@ -542,9 +551,54 @@ transition_route!(
     Transition::Archive,
     "Archive a closed offer: it leaves the public site."
 );
-transition_route!(
-    reopen_offer,
-    "/staff/offers/{id}/reopen",
-    Transition::Reopen,
-    "Reopen a closed offer: published again, if its deadline has not passed."
-);
+/// The optional body of a reopen.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReopenInput {
+    /// A new application deadline (`YYYY-MM-DD`), today or later in the city's time zone.
+    /// Required when the offer was closed because its deadline passed.
+    #[schema(example = "2027-03-15")]
+    pub deadline: Option<String>,
+}
+
+/// Reopen a closed offer: published again, if its deadline has not passed. An offer the
+/// calendar closed at its deadline needs a new deadline in the body.
+#[utoipa::path(
+    tag = "staff offers",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Offer id"),
+           ("If-Match" = String, Header, description = "The offer's current ETag")),
+    request_body(content = Option<ReopenInput>, description = "Optional; `deadline` is required after an automatic close"),
+    responses(
+        (status = 200, description = "Published again", body = StaffOfferResponse),
+        (status = 403, description = "Reviewers may not write offers", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such offer", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not closed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Deadline missing (after an automatic close) or passed, or the offer is not valid", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/staff/offers/{id}/reopen")]
+pub async fn reopen_offer(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: OptionalJsonBody<ReopenInput>,
+) -> Result<HttpResponse, ApiError> {
+    require_writer(&state, &auth, *id).await?;
+    let deadline = match body.take()?.and_then(|b| b.deadline) {
+        None => None,
+        Some(raw) => Some(raw.trim().parse::<chrono::NaiveDate>().map_err(|_| {
+            ApiError::invalid_field("deadline", "invalid_date", "must be a date as YYYY-MM-DD")
+        })?),
+    };
+    transition(
+        &state,
+        &auth,
+        &req,
+        id.into_inner(),
+        Transition::Reopen,
+        deadline,
+    )
+    .await
+}

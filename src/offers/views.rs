@@ -7,6 +7,7 @@ use super::{
         Requirements,
     },
     model::{FacetRow, Offer, OfferCard, OfferContract},
+    workflow::{Approval, CloseReason},
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -135,6 +136,28 @@ pub struct StaffOfferResponse {
     pub created_by: Option<Uuid>,
     pub updated_at: DateTime<Utc>,
     pub updated_by: Option<Uuid>,
+    /// Why a closed (or archived) offer was closed: `manual`, or `deadline_passed` when the
+    /// calendar closed it after its deadline day ended in `CITY_TIME_ZONE`.
+    pub closed_reason: Option<CloseReason>,
+    /// When a draft is to be published by the calendar (`POST .../schedule`); `null` if not
+    /// scheduled.
+    pub publish_at: Option<DateTime<Utc>>,
+    pub scheduled_by: Option<Uuid>,
+    /// The four-eyes approval of the draft (`PUBLICATION_APPROVAL=required`).
+    pub approval: ApprovalView,
+}
+
+/// Where an offer stands in the four-eyes approval.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApprovalView {
+    pub status: Approval,
+    pub submitted_by: Option<Uuid>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    /// Who approved or rejected it, and when.
+    pub decided_by: Option<Uuid>,
+    pub decided_at: Option<DateTime<Utc>>,
+    /// The reason given with a rejection.
+    pub rejection_reason: Option<String>,
 }
 
 impl StaffOfferResponse {
@@ -148,6 +171,17 @@ impl StaffOfferResponse {
             created_by: o.created_by,
             updated_at: o.updated_at,
             updated_by: o.updated_by,
+            closed_reason: o.workflow.closed_reason,
+            publish_at: o.workflow.publish_at,
+            scheduled_by: o.workflow.scheduled_by,
+            approval: ApprovalView {
+                status: o.workflow.approval,
+                submitted_by: o.workflow.submitted_by,
+                submitted_at: o.workflow.submitted_at,
+                decided_by: o.workflow.approval_decided_by,
+                decided_at: o.workflow.approval_decided_at,
+                rejection_reason: o.workflow.rejection_reason.clone(),
+            },
         }
     }
 }

@@ -1,0 +1,15 @@
+DROP INDEX jobs_one_offer_calendar_idx;
+DROP INDEX offers_deadline_due_idx;
+DROP INDEX offers_publish_due_idx;
+ALTER TABLE offers
+    DROP CONSTRAINT offers_closed_reason_when_closed,
+    DROP CONSTRAINT offers_publish_at_only_drafts,
+    DROP COLUMN rejection_reason,
+    DROP COLUMN approval_decided_at,
+    DROP COLUMN approval_decided_by,
+    DROP COLUMN submitted_at,
+    DROP COLUMN submitted_by,
+    DROP COLUMN approval,
+    DROP COLUMN scheduled_by,
+    DROP COLUMN publish_at,
+    DROP COLUMN closed_reason;
