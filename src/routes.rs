@@ -18,6 +18,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(auth::users::register)
             .configure(offers::public::register)
             .configure(offers::staff::register)
+            .configure(offers::steps::register)
             .configure(applications::register)
             .configure(reviews::routes::register)
             .configure(partners::register)

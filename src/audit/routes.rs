@@ -148,6 +148,17 @@ pub async fn list_audit(
         to: q.to,
         before: q.cursor.as_deref().map(Position::decode).transpose()?,
     };
+    answer_page(&state, &req, filter, limit).await
+}
+
+/// One page of entries matching `filter`, newest first, with its `Link` to the next: the
+/// audit log's answer, and an object's history.
+pub async fn answer_page(
+    state: &AppState,
+    req: &HttpRequest,
+    filter: AuditFilter,
+    limit: i64,
+) -> Result<HttpResponse, ApiError> {
     let mut rows = state
         .db(move |conn| Ok(model::list(conn, &filter, limit + 1)?))
         .await?;
@@ -160,6 +171,6 @@ pub async fn list_audit(
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(&body);
     let base = &state.settings.public_base_url;
-    add_next_link(&mut res, &req, base, limit, body.next_cursor.as_deref());
+    add_next_link(&mut res, req, base, limit, body.next_cursor.as_deref());
     Ok(res)
 }

@@ -9,6 +9,7 @@ pub mod mail;
 pub mod model;
 pub mod public;
 pub mod staff;
+pub mod steps;
 pub mod sweep;
 pub mod views;
 pub mod workflow;

@@ -40,7 +40,7 @@ pub fn register(cfg: &mut ServiceConfig) {
 }
 
 /// Who may write offers.
-const WRITERS: &[Role] = &[Role::Admin, Role::Manager];
+pub(super) const WRITERS: &[Role] = &[Role::Admin, Role::Manager];
 
 /// Reviewers see only the offers assigned to them: `Some(ids)` for them, `None` for others.
 async fn assigned_only(state: &AppState, auth: &AuthUser) -> Result<Option<Vec<Uuid>>, ApiError> {
@@ -55,7 +55,7 @@ async fn assigned_only(state: &AppState, auth: &AuthUser) -> Result<Option<Vec<U
 }
 
 /// 404 for a reviewer not assigned to the offer.
-async fn require_reader(state: &AppState, auth: &AuthUser, id: Uuid) -> Result<(), ApiError> {
+pub(super) async fn require_reader(state: &AppState, auth: &AuthUser, id: Uuid) -> Result<(), ApiError> {
     if auth.role != Role::Reviewer {
         return Ok(());
     }
@@ -67,7 +67,7 @@ async fn require_reader(state: &AppState, auth: &AuthUser, id: Uuid) -> Result<(
 
 /// Writers are admins and managers; a reviewer gets 403 on an offer assigned to them and
 /// 404 on any other.
-async fn require_writer(state: &AppState, auth: &AuthUser, id: Uuid) -> Result<(), ApiError> {
+pub(super) async fn require_writer(state: &AppState, auth: &AuthUser, id: Uuid) -> Result<(), ApiError> {
     if WRITERS.contains(&auth.role) {
         return Ok(());
     }
@@ -75,7 +75,7 @@ async fn require_writer(state: &AppState, auth: &AuthUser, id: Uuid) -> Result<(
     Err(ApiError::forbidden())
 }
 
-fn respond(
+pub(super) fn respond(
     status: actix_web::http::StatusCode,
     offer: &Offer,
     today: chrono::NaiveDate,
