@@ -55,7 +55,11 @@ async fn assigned_only(state: &AppState, auth: &AuthUser) -> Result<Option<Vec<U
 }
 
 /// 404 for a reviewer not assigned to the offer.
-pub(super) async fn require_reader(state: &AppState, auth: &AuthUser, id: Uuid) -> Result<(), ApiError> {
+pub(super) async fn require_reader(
+    state: &AppState,
+    auth: &AuthUser,
+    id: Uuid,
+) -> Result<(), ApiError> {
     if auth.role != Role::Reviewer {
         return Ok(());
     }
@@ -67,7 +71,11 @@ pub(super) async fn require_reader(state: &AppState, auth: &AuthUser, id: Uuid) 
 
 /// Writers are admins and managers; a reviewer gets 403 on an offer assigned to them and
 /// 404 on any other.
-pub(super) async fn require_writer(state: &AppState, auth: &AuthUser, id: Uuid) -> Result<(), ApiError> {
+pub(super) async fn require_writer(
+    state: &AppState,
+    auth: &AuthUser,
+    id: Uuid,
+) -> Result<(), ApiError> {
     if WRITERS.contains(&auth.role) {
         return Ok(());
     }

@@ -108,7 +108,11 @@ fn approval_step(
 ) -> Result<Offer, ApiError> {
     require_draft(current, "submitted, approved or rejected")?;
     let to = step
-        .apply(current.workflow.approval, actor, current.workflow.submitted_by)
+        .apply(
+            current.workflow.approval,
+            actor,
+            current.workflow.submitted_by,
+        )
         .map_err(|refused| match refused {
             StepRefused::WrongState(why) => ApiError::conflict(Code::IllegalTransition, why),
             StepRefused::OwnSubmission => ApiError::new(
@@ -160,12 +164,18 @@ pub async fn submit_offer(
     require_writer(&state, &auth, *id).await?;
     require_approval_on(&state)?;
     let today = state.today();
-    write_step(&state, &auth, &req, *id, move |conn, current, actor, now| {
-        require_draft(&current, "submitted")?;
-        // Approving something that could not be published would be wasted work.
-        check_publishable(conn, &current, today, PublicationApproval::None)?;
-        approval_step(conn, &current, ApprovalStep::Submit, actor, None, now)
-    })
+    write_step(
+        &state,
+        &auth,
+        &req,
+        *id,
+        move |conn, current, actor, now| {
+            require_draft(&current, "submitted")?;
+            // Approving something that could not be published would be wasted work.
+            check_publishable(conn, &current, today, PublicationApproval::None)?;
+            approval_step(conn, &current, ApprovalStep::Submit, actor, None, now)
+        },
+    )
     .await
 }
 
@@ -192,9 +202,15 @@ pub async fn approve_offer(
 ) -> Result<HttpResponse, ApiError> {
     require_writer(&state, &auth, *id).await?;
     require_approval_on(&state)?;
-    write_step(&state, &auth, &req, *id, move |conn, current, actor, now| {
-        approval_step(conn, &current, ApprovalStep::Approve, actor, None, now)
-    })
+    write_step(
+        &state,
+        &auth,
+        &req,
+        *id,
+        move |conn, current, actor, now| {
+            approval_step(conn, &current, ApprovalStep::Approve, actor, None, now)
+        },
+    )
     .await
 }
 
@@ -240,23 +256,29 @@ pub async fn reject_offer(
             "must be 1 to 2000 characters",
         ));
     }
-    write_step(&state, &auth, &req, *id, move |conn, current, actor, now| {
-        let offer = approval_step(
-            conn,
-            &current,
-            ApprovalStep::Reject,
-            actor,
-            Some(&reason),
-            now,
-        )?;
-        if let Some(submitter) = current.workflow.submitted_by {
-            if let Some(user) = crate::auth::model::find_by_id(conn, submitter)? {
-                let email = mail::approval_rejected(&offer, &user.email, &reason);
-                crate::jobs::enqueue_email(conn, &email, now)?;
+    write_step(
+        &state,
+        &auth,
+        &req,
+        *id,
+        move |conn, current, actor, now| {
+            let offer = approval_step(
+                conn,
+                &current,
+                ApprovalStep::Reject,
+                actor,
+                Some(&reason),
+                now,
+            )?;
+            if let Some(submitter) = current.workflow.submitted_by {
+                if let Some(user) = crate::auth::model::find_by_id(conn, submitter)? {
+                    let email = mail::approval_rejected(&offer, &user.email, &reason);
+                    crate::jobs::enqueue_email(conn, &email, now)?;
+                }
             }
-        }
-        Ok(offer)
-    })
+            Ok(offer)
+        },
+    )
     .await
 }
 
@@ -317,17 +339,23 @@ pub async fn schedule_offer(
         state.calendar().today(publish_at),
         state.settings.calendar.approval,
     );
-    write_step(&state, &auth, &req, *id, move |conn, current, actor, now| {
-        require_draft(&current, "scheduled")?;
-        check_publishable(conn, &current, publication_day, approval)?;
-        let offer = model::set_schedule(conn, current.id, Some(publish_at), Some(actor), now)?;
-        audit::Audit::staff(actor)
-            .did("offer.scheduled")
-            .on("offer", offer.id)
-            .with(json!({ "publish_at": publish_at, "replaces": current.workflow.publish_at }))
-            .record(conn, now)?;
-        Ok(offer)
-    })
+    write_step(
+        &state,
+        &auth,
+        &req,
+        *id,
+        move |conn, current, actor, now| {
+            require_draft(&current, "scheduled")?;
+            check_publishable(conn, &current, publication_day, approval)?;
+            let offer = model::set_schedule(conn, current.id, Some(publish_at), Some(actor), now)?;
+            audit::Audit::staff(actor)
+                .did("offer.scheduled")
+                .on("offer", offer.id)
+                .with(json!({ "publish_at": publish_at, "replaces": current.workflow.publish_at }))
+                .record(conn, now)?;
+            Ok(offer)
+        },
+    )
     .await
 }
 
@@ -351,21 +379,27 @@ pub async fn unschedule_offer(
     req: HttpRequest,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    write_step(&state, &auth, &req, *id, move |conn, current, actor, now| {
-        let Some(was) = current.workflow.publish_at else {
-            return Err(ApiError::conflict(
-                Code::NotScheduled,
-                "This offer has no scheduled publication.",
-            ));
-        };
-        let offer = model::set_schedule(conn, current.id, None, Some(actor), now)?;
-        audit::Audit::staff(actor)
-            .did("offer.schedule_cancelled")
-            .on("offer", offer.id)
-            .with(json!({ "publish_at": was }))
-            .record(conn, now)?;
-        Ok(offer)
-    })
+    write_step(
+        &state,
+        &auth,
+        &req,
+        *id,
+        move |conn, current, actor, now| {
+            let Some(was) = current.workflow.publish_at else {
+                return Err(ApiError::conflict(
+                    Code::NotScheduled,
+                    "This offer has no scheduled publication.",
+                ));
+            };
+            let offer = model::set_schedule(conn, current.id, None, Some(actor), now)?;
+            audit::Audit::staff(actor)
+                .did("offer.schedule_cancelled")
+                .on("offer", offer.id)
+                .with(json!({ "publish_at": was }))
+                .record(conn, now)?;
+            Ok(offer)
+        },
+    )
     .await
 }
 

@@ -10,6 +10,7 @@ mod audit;
 mod auth;
 mod authz;
 mod caching;
+mod calendar;
 mod candidate;
 mod catalog;
 mod cli;
