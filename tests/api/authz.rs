@@ -62,6 +62,16 @@ enum Setup {
     Published,
     /// A new closed offer, likewise.
     Closed,
+    /// A new draft submitted for approval by a manager of the world, likewise.
+    Submitted,
+    /// A new draft submitted and approved, likewise.
+    Approved,
+    /// A new approved draft with a publication time an hour ahead, likewise.
+    Scheduled,
+    /// An approved draft, likewise, and a `publish_at` a day ahead.
+    Schedule,
+    /// A submitted draft, likewise, and a rejection's `reason`.
+    Reject,
     /// A new reviewer to assign.
     NewReviewer,
     /// A new reviewer already assigned, to unassign.
@@ -131,10 +141,17 @@ const MATRIX: &[(&str, &str, Setup)] = &[
     ("PUT /api/v1/staff/offers/{id}",                                "UUU FH AA", ReplaceOffer),
     ("PATCH /api/v1/staff/offers/{id}",                              "UUU FH AA", PatchOffer),
     ("DELETE /api/v1/staff/offers/{id}",                             "UUU FH AA", Draft),
-    ("POST /api/v1/staff/offers/{id}/publish",                       "UUU FH AA", Draft),
+    ("POST /api/v1/staff/offers/{id}/publish",                       "UUU FH AA", Approved),
     ("POST /api/v1/staff/offers/{id}/close",                         "UUU FH AA", Published),
     ("POST /api/v1/staff/offers/{id}/archive",                       "UUU FH AA", Closed),
     ("POST /api/v1/staff/offers/{id}/reopen",                        "UUU FH AA", Closed),
+    // The calendar and the four-eyes approval (the world runs with PUBLICATION_APPROVAL=required)
+    ("POST /api/v1/staff/offers/{id}/submit",                        "UUU FH AA", Draft),
+    ("POST /api/v1/staff/offers/{id}/approve",                       "UUU FH AA", Submitted),
+    ("POST /api/v1/staff/offers/{id}/reject",                        "UUU FH AA", Reject),
+    ("POST /api/v1/staff/offers/{id}/schedule",                      "UUU FH AA", Schedule),
+    ("DELETE /api/v1/staff/offers/{id}/schedule",                    "UUU FH AA", Scheduled),
+    ("GET /api/v1/staff/offers/{id}/history",                        "UUU AH AA", Plain),
     // Staff applications: reviewers read those of their offers, move none, export none
     ("GET /api/v1/staff/offers/{id}/applications",                   "UUU AH AA", Plain),
     ("GET /api/v1/staff/offers/{id}/applications/export.csv",        "UUU FH AA", Plain),
@@ -179,6 +196,10 @@ const OTHER_403S: &[&str] = &[
     "POST /api/v1/auth/password",
     // The offer is reviewed blind: see `blind_review_keeps_documents_from_reviewers`.
     "GET /api/v1/staff/applications/{id}/documents/{document_id}",
+    // The caller submitted the offer themselves: see
+    // `calendar::publication_needs_a_second_person_when_approval_is_required`.
+    "POST /api/v1/staff/offers/{id}/approve",
+    "POST /api/v1/staff/offers/{id}/reject",
     // A peer outside METRICS_ALLOW_NETWORKS (tests run with METRICS_ACCESS=public): see
     // `metrics::by_default_metrics_are_refused_outside_the_allowed_networks`.
     "GET /metrics",
@@ -375,6 +396,9 @@ const BOUNDARY: &str = "----passerelle-test-boundary";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd)]
 enum Stage {
     Draft,
+    Submitted,
+    Approved,
+    Scheduled,
     Published,
     Closed,
 }
@@ -384,6 +408,9 @@ struct World {
     admin: (Staff, String),
     manager: (Staff, String),
     reviewer: (Staff, String),
+    /// A manager who submits the world's drafts, so that the manager and the admin columns
+    /// may approve them.
+    submitter: (Staff, String),
     /// An account for the login and refresh lines.
     login: Staff,
     candidate_token: String,
@@ -436,13 +463,20 @@ impl World {
             .create_offer(self.admin(), open_offer(&reference))
             .await;
         let id = created["id"].as_str().unwrap().to_owned();
-        for (to, step) in [(Stage::Published, "publish"), (Stage::Closed, "close")] {
+        let in_an_hour = self.app.state.now() + chrono::TimeDelta::hours(1);
+        for (to, step, who, body) in [
+            (Stage::Submitted, "submit", &self.submitter.1, json!({})),
+            (Stage::Approved, "approve", &self.admin.1, json!({})),
+            (Stage::Scheduled, "schedule", &self.admin.1, json!({ "publish_at": in_an_hour })),
+            (Stage::Published, "publish", &self.admin.1, json!({})),
+            (Stage::Closed, "close", &self.admin.1, json!({})),
+        ] {
             if stage >= to {
                 let path = format!("/api/v1/staff/offers/{id}");
                 let etag = self.etag(&path).await;
                 let res = self
                     .app
-                    .post_if_match(&format!("{path}/{step}"), self.admin(), &etag, json!({}))
+                    .post_if_match(&format!("{path}/{step}"), who, &etag, body)
                     .await;
                 assert_eq!(res.status, 200, "{step}: {}", text(&res));
             }
@@ -519,10 +553,12 @@ impl World {
         let app = TestApp::with_settings(|s| {
             s.partners.webhooks.allow_http = true;
             s.partners.webhooks.allow_loopback = true;
+            s.calendar.approval = passerelle::settings::PublicationApproval::Required;
         })
         .await;
         let admin = app.token_for(Role::Admin).await;
         let manager = app.token_for(Role::Manager).await;
+        let submitter = app.token_for(Role::Manager).await;
         let reviewer = app.token_for(Role::Reviewer).await;
         let other_reviewer = app.create_staff(Role::Reviewer);
         let login = app.create_staff(Role::Manager);
@@ -531,6 +567,7 @@ impl World {
             admin,
             manager,
             reviewer,
+            submitter,
             login,
             candidate_token: String::new(),
             partner_key: String::new(),
@@ -690,18 +727,26 @@ impl World {
                 };
                 call.json(body).if_match(etag)
             }
-            Draft | Published | Closed => {
-                let stage = match setup {
-                    Draft => Stage::Draft,
-                    Published => Stage::Published,
-                    _ => Stage::Closed,
+            Draft | Published | Closed | Submitted | Approved | Scheduled | Schedule | Reject => {
+                let (stage, body) = match setup {
+                    Draft => (Stage::Draft, json!({})),
+                    Submitted => (Stage::Submitted, json!({})),
+                    Approved => (Stage::Approved, json!({})),
+                    Scheduled => (Stage::Scheduled, json!({})),
+                    Schedule => (
+                        Stage::Approved,
+                        json!({ "publish_at": self.app.state.now() + chrono::TimeDelta::days(1) }),
+                    ),
+                    Reject => (Stage::Submitted, json!({ "reason": "À revoir." })),
+                    Published => (Stage::Published, json!({})),
+                    _ => (Stage::Closed, json!({})),
                 };
                 let (offer, etag) = self.offer(stage, here).await;
                 Call::on(&Target {
                     offer,
                     ..target.clone()
                 })
-                .json(json!({}))
+                .json(body)
                 .if_match(etag)
             }
             NewReviewer => {
