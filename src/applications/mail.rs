@@ -331,6 +331,7 @@ mod tests {
             updated_at: now,
             updated_by: None,
             version: 1,
+            workflow: Default::default(),
         }
     }
 

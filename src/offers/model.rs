@@ -45,7 +45,7 @@ pub struct Offer {
 crate::db::types::text_enum!(OfferStatus, CloseReason, Approval);
 
 /// Why it was closed, when it is to be published, and its approval.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Default, Queryable, Selectable)]
 #[diesel(table_name = offers, check_for_backend(Pg))]
 pub struct OfferWorkflow {
     pub closed_reason: Option<CloseReason>,

@@ -31,10 +31,11 @@ impl CloseReason {
 }
 
 /// Where a draft stands in the four-eyes approval.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Approval {
     /// Not submitted (or sent back by a change to its content).
+    #[default]
     None,
     /// Submitted, waiting for a second person.
     Submitted,

@@ -467,7 +467,12 @@ impl World {
         for (to, step, who, body) in [
             (Stage::Submitted, "submit", &self.submitter.1, json!({})),
             (Stage::Approved, "approve", &self.admin.1, json!({})),
-            (Stage::Scheduled, "schedule", &self.admin.1, json!({ "publish_at": in_an_hour })),
+            (
+                Stage::Scheduled,
+                "schedule",
+                &self.admin.1,
+                json!({ "publish_at": in_an_hour }),
+            ),
             (Stage::Published, "publish", &self.admin.1, json!({})),
             (Stage::Closed, "close", &self.admin.1, json!({})),
         ] {
