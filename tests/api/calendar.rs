@@ -819,3 +819,42 @@ async fn the_history_is_for_staff_who_see_the_offer() {
         ["offer.created"]
     );
 }
+
+// --- a real server --------------------------------------------------------------------------
+
+#[actix_web::test]
+async fn serve_closes_at_start_what_passed_while_it_was_down() {
+    use diesel::{sql_query, Connection, PgConnection, RunQueryDsl};
+    let app = TestApp::new().await;
+    let (_, manager) = app.token_for(Role::Manager).await;
+    let passed = app
+        .publish_new_offer(&manager, open_offer("CAL-SERVE-1"))
+        .await;
+    let open = app
+        .publish_new_offer(&manager, open_offer("CAL-SERVE-2"))
+        .await;
+    // Its deadline went by while no server ran: two days ago in Paris.
+    let two_days_ago = paris().today(Utc::now()) - Days::new(2);
+    let mut conn = PgConnection::establish(app.db.url()).unwrap();
+    sql_query(format!(
+        "UPDATE offers SET application_deadline = '{two_days_ago}' WHERE id = '{}'",
+        passed["id"].as_str().unwrap()
+    ))
+    .execute(&mut conn)
+    .unwrap();
+
+    let server = crate::process::ServerProcess::start(
+        app.db.url(),
+        &[("JOB_WORKERS", "1"), ("JOB_POLL_INTERVAL_MS", "50")],
+    );
+    server.wait_ready();
+    let status = |s: &crate::process::ServerProcess, offer: &Value| {
+        s.get(&format!("/api/v1/offers/{}", offer["id"].as_str().unwrap()))
+            .map(|r| r.json()["status"].as_str().unwrap_or_default().to_owned())
+            .unwrap_or_default()
+    };
+    server.wait_until(Duration::from_secs(20), |s| status(s, &passed) == "closed");
+    assert_eq!(status(&server, &open), "published");
+    let (staff, _) = staff_offer(&app, &manager, passed["id"].as_str().unwrap()).await;
+    assert_eq!(staff["closed_reason"], "deadline_passed");
+}
