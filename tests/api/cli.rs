@@ -271,7 +271,7 @@ async fn the_demo_offer_printed_today_can_be_published() {
     let (_, manager) = app.token_for(Role::Manager).await;
     let today = app.state.now().date_naive();
     // On a database that holds the demo data, as a first `serve` makes it.
-    passerelle::demo::seed(&mut app.db.connect(), false).unwrap();
+    passerelle::demo::seed(&mut app.db.connect(), false, app.state.calendar()).unwrap();
     let offer = passerelle::demo::fixture_offer(today).unwrap();
     let published = app.publish_new_offer(&manager, offer).await;
     assert_eq!(published["status"], "published");
