@@ -261,7 +261,7 @@ async fn the_demo_offer_printed_today_can_be_published() {
         "%Y-%m-%d",
     )
     .unwrap();
-    assert!(deadline > chrono::Utc::now().date_naive());
+    assert!(deadline > passerelle::calendar::CityCalendar::default().today(chrono::Utc::now()));
     assert_ne!(
         offer["reference"], "VDG-VO-2026-007",
         "the demo data holds that one"
@@ -269,7 +269,7 @@ async fn the_demo_offer_printed_today_can_be_published() {
     // The same function, dated from the test clock, through the API.
     let app = TestApp::new().await;
     let (_, manager) = app.token_for(Role::Manager).await;
-    let today = app.state.now().date_naive();
+    let today = app.state.today();
     // On a database that holds the demo data, as a first `serve` makes it.
     passerelle::demo::seed(&mut app.db.connect(), false, app.state.calendar()).unwrap();
     let offer = passerelle::demo::fixture_offer(today).unwrap();

@@ -12,6 +12,7 @@ mod authz;
 mod caching;
 mod candidate;
 mod catalog;
+mod city_calendar;
 mod cli;
 mod contract;
 mod demo;
