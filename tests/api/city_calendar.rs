@@ -140,9 +140,9 @@ async fn another_city_time_zone_moves_the_end_of_the_day() {
 #[actix_web::test]
 async fn publishing_refuses_a_deadline_that_has_ended_in_the_city_but_not_in_utc() {
     let app = TestApp::new().await;
-    let (_, manager) = app.token_for(Role::Manager).await;
     // 15 January 23:30 UTC is already 16 January in Paris.
     app.clock.set(utc("2027-01-10T12:00:00Z"));
+    let (staff, manager) = app.token_for(Role::Manager).await;
     let dates = OfferDates::from_today("2026-12-04".parse().unwrap());
     assert_eq!(dates.deadline.to_string(), "2027-01-15");
     let mut body = open_offer("TZ-PUBLISH");
@@ -152,6 +152,7 @@ async fn publishing_refuses_a_deadline_that_has_ended_in_the_city_but_not_in_utc
     let (created, etag) = app.create_offer(&manager, body).await;
     let id = created["id"].as_str().unwrap();
     app.clock.set(utc("2027-01-15T23:30:00Z"));
+    let manager = app.login(&staff).await.access_token;
     let body = app
         .post_if_match(
             &format!("/api/v1/staff/offers/{id}/publish"),

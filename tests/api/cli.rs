@@ -226,7 +226,7 @@ fn each_command_s_help_names_the_environment_it_reads() {
             &["DATABASE_URL", "SMTP_HOST", "--limit"],
         ),
         (&["openapi", "--help"], &["Environment: none"]),
-        (&["demo-offer", "--help"], &["Environment: none"]),
+        (&["demo-offer", "--help"], &["Environment: CITY_TIME_ZONE"]),
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_passerelle"))
             .args(args)
