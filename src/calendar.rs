@@ -32,6 +32,10 @@ impl PartialEq for CityCalendar {
 }
 
 impl Default for CityCalendar {
+    #[allow(
+        clippy::expect_used,
+        reason = "a constant name of the bundled database, built by every unit test here"
+    )]
     fn default() -> Self {
         CityCalendar::new(DEFAULT_TIME_ZONE).expect("the default zone is in the bundled database")
     }
@@ -76,7 +80,7 @@ impl CityCalendar {
         match zoned {
             Ok(z) => from_jiff(z.timestamp()),
             // Only at the far ends of the calendar, which no offer reaches.
-            Err(_) => day.and_hms_opt(0, 0, 0).expect("midnight").and_utc(),
+            Err(_) => day.and_time(chrono::NaiveTime::MIN).and_utc(),
         }
     }
 
@@ -104,8 +108,7 @@ impl CityCalendar {
     /// `at` on the city's clock, with the offset in force then.
     pub fn local(&self, at: DateTime<Utc>) -> DateTime<FixedOffset> {
         let offset = self.zone.to_offset(to_jiff(at)).seconds();
-        let offset =
-            FixedOffset::east_opt(offset).unwrap_or_else(|| FixedOffset::east_opt(0).unwrap());
+        let offset = FixedOffset::east_opt(offset).unwrap_or(chrono::Offset::fix(&Utc));
         at.with_timezone(&offset)
     }
 }
@@ -129,12 +132,13 @@ fn to_civil(day: NaiveDate) -> civil::Date {
     // Offers' dates are years 2000..3000; clamp the rest into jiff's range.
     let year = day.year().clamp(-9999, 9999) as i16;
     civil::Date::new(year, day.month() as i8, day.day() as i8)
-        .unwrap_or(civil::Date::new(year, day.month() as i8, 28).expect("day 28 exists"))
+        .or_else(|_| civil::Date::new(year, day.month() as i8, 28))
+        .unwrap_or(civil::Date::MIN)
 }
 
 fn from_civil(d: civil::Date) -> NaiveDate {
     NaiveDate::from_ymd_opt(d.year().into(), d.month() as u32, d.day() as u32)
-        .expect("a civil date is a calendar date")
+        .unwrap_or(NaiveDate::MIN)
 }
 
 #[cfg(test)]
