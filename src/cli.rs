@@ -70,12 +70,16 @@ pub enum Command {
     #[command(after_help = "Environment: none (the document does not depend on settings).")]
     Openapi,
     /// Print the demo offer (demo/grenoble-offer.json) with its dates moved so that it can be
-    /// published today: a body for POST /api/v1/staff/offers.
-    #[command(after_help = "Environment: none (the dates are relative to today, UTC).")]
+    /// published today (the city's date): a body for POST /api/v1/staff/offers.
+    #[command(
+        after_help = "Environment: CITY_TIME_ZONE (Europe/Paris): the dates are relative to \
+                      today in that zone."
+    )]
     DemoOffer,
     /// Erase applications whose retention period is over (CNIL); see the README.
     #[command(after_help = format!(
         "Environment: RETENTION_AFTER_DECISION_DAYS (92), TALENT_POOL_RETENTION_DAYS (730), \
+         CITY_TIME_ZONE (Europe/Paris; the days are counted there), \
          {DATABASE_ENV}"
     ))]
     Purge {
@@ -187,7 +191,14 @@ pub fn run(cli: Cli) -> Result<(), BoxError> {
         return write_stdout(crate::openapi::document_json().as_bytes());
     }
     if let Command::DemoOffer = cli.command {
-        let offer = crate::demo::fixture_offer(chrono::Utc::now().date_naive())?;
+        // Only the zone is read: this command needs no database.
+        let zone = std::env::var("CITY_TIME_ZONE");
+        let calendar = crate::calendar::CityCalendar::new(
+            zone.as_deref()
+                .unwrap_or(crate::calendar::DEFAULT_TIME_ZONE),
+        )
+        .map_err(|e| format!("CITY_TIME_ZONE: {e}"))?;
+        let offer = crate::demo::fixture_offer(calendar.today(chrono::Utc::now()))?;
         let mut text = serde_json::to_string_pretty(&offer)?;
         text.push('\n');
         return write_stdout(text.as_bytes());
@@ -205,7 +216,7 @@ pub fn run(cli: Cli) -> Result<(), BoxError> {
         Command::SeedDemo { force } => {
             let (_db, mut conn) = Database::open(&settings)?;
             db::run_migrations(&mut conn)?;
-            crate::demo::seed(&mut conn, force)?;
+            crate::demo::seed(&mut conn, force, &settings.calendar.zone)?;
             println!("demo data loaded");
             Ok(())
         }
@@ -221,9 +232,9 @@ pub fn run(cli: Cli) -> Result<(), BoxError> {
         Command::Purge { dry_run } => {
             let (_db, mut conn) = Database::open(&settings)?;
             db::run_migrations(&mut conn)?;
-            let policy = crate::applications::purge::policy(&settings.applications);
+            let policy = crate::applications::purge::policy(&settings);
             let report =
-                crate::applications::purge::run(&mut conn, policy, chrono::Utc::now(), dry_run)?;
+                crate::applications::purge::run(&mut conn, &policy, chrono::Utc::now(), dry_run)?;
             if !report.ran {
                 println!("another instance is purging right now; nothing done");
             }
@@ -278,7 +289,7 @@ fn serve(settings: Settings) -> Result<(), BoxError> {
     let database = Database::locate(&settings)?;
     if database.is_private_cluster() {
         // Not fatal: the migrator below reports a database it cannot migrate.
-        if let Err(e) = seed_private_database(&database.url) {
+        if let Err(e) = seed_private_database(&database.url, &settings.calendar.zone) {
             log::warn!("the private database could not be checked for demo data: {e}");
         }
     }
@@ -451,7 +462,10 @@ fn join_pids(pids: &[u32]) -> String {
 /// On the private cluster (never on a `DATABASE_URL`), an empty database gets the demo
 /// data, so that a newcomer's first `cargo run -- serve` can log in. The cluster was just
 /// started by this process, so it is up: migrating here cannot hold the port back.
-fn seed_private_database(url: &str) -> Result<(), BoxError> {
+fn seed_private_database(
+    url: &str,
+    calendar: &crate::calendar::CityCalendar,
+) -> Result<(), BoxError> {
     let mut conn = db::connect_creating_database(url)?;
     db::run_migrations(&mut conn)?;
     if !crate::demo::is_empty(&mut conn)? {
@@ -464,7 +478,7 @@ fn seed_private_database(url: &str) -> Result<(), BoxError> {
          example are in README.md, section \"Running it\". Set DATABASE_URL for a real \
          database: it is never seeded"
     );
-    crate::demo::seed(&mut conn, false)?;
+    crate::demo::seed(&mut conn, false, calendar)?;
     log::info!("demo data loaded into the private database");
     Ok(())
 }

@@ -12,6 +12,7 @@ use crate::{
         users::{insert_account, NewAccount},
         Role,
     },
+    calendar::CityCalendar,
     db::BoxError,
     offers::{
         domain::{self, OfferInput, OfferStatus},
@@ -57,11 +58,11 @@ fn demo_offers() -> Result<Vec<Value>, BoxError> {
 /// Loads the demo data when the database has neither offers nor staff accounts: what
 /// `serve` does on its private cluster, so that the README's login example works on a first
 /// `cargo run -- serve`. True when it loaded them.
-pub fn seed_if_empty(conn: &mut PgConnection) -> Result<bool, BoxError> {
+pub fn seed_if_empty(conn: &mut PgConnection, calendar: &CityCalendar) -> Result<bool, BoxError> {
     if !is_empty(conn)? {
         return Ok(false);
     }
-    seed(conn, false)?;
+    seed(conn, false, calendar)?;
     Ok(true)
 }
 
@@ -94,8 +95,8 @@ pub fn non_demo_offers(conn: &mut PgConnection) -> Result<i64, BoxError> {
 
 /// Loads the demo data. Unless `force`, refuses a database that holds offers other than the
 /// demo's: demo accounts have published passwords, and demo offers would be published next
-/// to real ones.
-pub fn seed(conn: &mut PgConnection, force: bool) -> Result<(), BoxError> {
+/// to real ones. The offers' dates are counted from the city's date (`calendar`).
+pub fn seed(conn: &mut PgConnection, force: bool, calendar: &CityCalendar) -> Result<(), BoxError> {
     if !force {
         let others = non_demo_offers(conn)?;
         if others > 0 {
@@ -128,7 +129,7 @@ pub fn seed(conn: &mut PgConnection, force: bool) -> Result<(), BoxError> {
 
     let all = demo_offers()?;
     let minimums = offers::gratification_minimums(conn)?;
-    let today = now.date_naive();
+    let today = calendar.today(now);
     for (i, mut raw) in all.into_iter().enumerate() {
         let status = raw
             .as_object_mut()
@@ -193,7 +194,7 @@ fn offers_exists(conn: &mut PgConnection, reference: &str) -> Result<bool, BoxEr
 }
 
 /// The fixture offer (`demo/grenoble-offer.json`, the body `POST /api/v1/staff/offers`
-/// takes) with its deadline three weeks after `today` and the contract dates moved by the
+/// takes) with its deadline three weeks after `today` (the city's date) and the contract dates moved by the
 /// same number of days, so that it can be published that day, and a reference of its own
 /// (the demo data holds the file's). The file's own dates are those of the real offer, long
 /// past.

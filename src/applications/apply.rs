@@ -176,7 +176,8 @@ fn open_offer_by_key(
     open_offer(conn, offer.id, today)
 }
 
-/// 404 unless the public can see the offer; 409 unless it takes applications today.
+/// 404 unless the public can see the offer; 409 unless it takes applications on `today`,
+/// the city's date (`CITY_TIME_ZONE`): through the end of the deadline day there.
 fn open_offer(
     conn: &mut PgConnection,
     id: Uuid,
@@ -276,6 +277,8 @@ struct Checked {
     request_hash: Vec<u8>,
     form: ApplicationForm,
     docs: Vec<Document>,
+    /// The city's date when the submission arrived (`CITY_TIME_ZONE`): the deadline check.
+    today: chrono::NaiveDate,
 }
 
 fn store(
@@ -290,6 +293,7 @@ fn store(
         request_hash,
         form,
         docs,
+        today,
     } = submission;
     let key = key.as_deref();
     conn.transaction(|conn| {
@@ -307,7 +311,7 @@ fn store(
                 }
             }
         }
-        let offer = open_offer(conn, offer_id, now.date_naive())?;
+        let offer = open_offer(conn, offer_id, today)?;
         let (token, token_hash) = new_tracking_token();
         let application = model::insert(
             conn,
@@ -473,9 +477,11 @@ pub async fn apply(
             })??;
     let form = parse_form(&fields).map_err(ApiError::validation)?;
     let now = state.now();
+    // Applications are taken through the end of the deadline day in the city's zone.
+    let today = state.calendar().today(now);
     let (offer_id, documents) = state
         .db(move |conn| {
-            let offer = open_offer_by_key(conn, &id_or_slug, now.date_naive())?;
+            let offer = open_offer_by_key(conn, &id_or_slug, today)?;
             Ok((offer.id, offer.content.application_documents))
         })
         .await?;
@@ -492,6 +498,7 @@ pub async fn apply(
         request_hash: request_hash(&fields, &docs),
         form,
         docs,
+        today,
     };
     let mail = super::mail::MailContext::from_settings(&state.settings);
     let stored = state

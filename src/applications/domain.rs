@@ -1,6 +1,9 @@
 //! Application rules in plain Rust: the candidate's form, the pipeline, and retention.
 
-use crate::validation::{FieldError, Form};
+use crate::{
+    calendar::CityCalendar,
+    validation::{FieldError, Form},
+};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -385,35 +388,68 @@ fn languages(f: &mut Form) -> Vec<CandidateLanguage> {
     list
 }
 
-/// How long data of finished recruitments is kept (CNIL).
-#[derive(Debug, Clone, Copy)]
+/// How long data of finished recruitments is kept (CNIL), in whole days of the city's
+/// calendar.
+///
+/// A period of N days counts from the city's date of the event (the decision, or the last
+/// contact): the data is kept through the end of the Nth day after it and erased from the
+/// city's next midnight. Decided on 15 January (any time that day, Paris time) with 92 days,
+/// it is kept through 17 April and erased from 18 April 00:00 Paris. So the period is never
+/// shorter than N calendar days, is the same for every decision of one day whatever its hour
+/// or the clock changes in between, and ends at the same midnight the city's deadlines do.
+#[derive(Debug, Clone)]
 pub struct RetentionPolicy {
-    /// After the decision, for everyone (default about 3 months).
-    pub after_decision: Duration,
-    /// After the last contact, for candidates who joined the talent pool (default 2 years).
-    pub talent_pool: Duration,
+    /// After the decision, for everyone (default 92 days, about 3 months).
+    pub after_decision_days: i64,
+    /// After the last contact, for candidates who joined the talent pool (default 730 days).
+    pub talent_pool_days: i64,
+    /// The city's calendar (`CITY_TIME_ZONE`) the days are counted in.
+    pub calendar: CityCalendar,
+}
+
+impl RetentionPolicy {
+    /// When a period of `days` that started at `event` is over: the city's midnight after
+    /// the `days`th day following the event's day.
+    pub fn period_end(&self, event: DateTime<Utc>, days: i64) -> DateTime<Utc> {
+        let day = self.calendar.today(event);
+        match u64::try_from(days)
+            .ok()
+            .and_then(|d| day.checked_add_days(chrono::Days::new(d)))
+        {
+            Some(last) => self.calendar.day_end(last),
+            None => DateTime::<Utc>::MAX_UTC,
+        }
+    }
+
+    /// An instant before which every application due at `now` was decided: what the purge
+    /// reads from the database before applying [`erase_after`] to each one. Two days of
+    /// margin cover the day's own length and any change of the zone's offset.
+    pub fn decided_before(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now - Duration::days(self.after_decision_days) + Duration::days(2)
+    }
 }
 
 /// When an application is due for erasure, or `None` while its recruitment is under way.
 ///
 /// The decision is the application's own final move, or the offer's closing for applications
-/// left open when the recruitment ended.
+/// left open when the recruitment ended. Periods are counted in the city's days (see
+/// [`RetentionPolicy`]).
 pub fn erase_after(
     status: ApplicationStatus,
     decided_at: Option<DateTime<Utc>>,
     offer_closed_at: Option<DateTime<Utc>>,
     consent_talent_pool: bool,
     last_contact_at: DateTime<Utc>,
-    policy: RetentionPolicy,
+    policy: &RetentionPolicy,
 ) -> Option<DateTime<Utc>> {
     let decision = if status.is_final() {
         decided_at
     } else {
         offer_closed_at
     }?;
-    let due = decision + policy.after_decision;
+    let due = policy.period_end(decision, policy.after_decision_days);
     if consent_talent_pool {
-        Some(due.max(last_contact_at + policy.talent_pool))
+        Some(due.max(policy.period_end(last_contact_at, policy.talent_pool_days)))
     } else {
         Some(due)
     }
@@ -647,28 +683,48 @@ mod tests {
     #[test]
     fn retention_counts_from_the_decision_or_the_talent_pool_contact() {
         let policy = RetentionPolicy {
-            after_decision: Duration::days(92),
-            talent_pool: Duration::days(730),
+            after_decision_days: 92,
+            talent_pool_days: 730,
+            calendar: CityCalendar::default(),
         };
-        let t = Utc::now();
+        let utc = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        // 15 January 2027, 10:00 in Paris.
+        let t = utc("2027-01-15T09:00:00Z");
         assert_eq!(
-            erase_after(Screening, None, None, false, t, policy),
+            erase_after(Screening, None, None, false, t, &policy),
             None,
             "still under way"
         );
+        // Kept through 17 April (92 days after 15 January), erased from 18 April 00:00 in
+        // Paris, summer time by then.
+        let april = utc("2027-04-17T22:00:00Z");
         assert_eq!(
-            erase_after(Rejected, Some(t), None, false, t, policy),
-            Some(t + Duration::days(92))
+            erase_after(Rejected, Some(t), None, false, t, &policy),
+            Some(april)
         );
         assert_eq!(
-            erase_after(Screening, None, Some(t), false, t, policy),
-            Some(t + Duration::days(92)),
+            erase_after(Screening, None, Some(t), false, t, &policy),
+            Some(april),
             "offer closed"
         );
+        // 2029-01-14 (730 days after 2027-01-15) ends at 23:00 UTC, winter time.
         assert_eq!(
-            erase_after(Rejected, Some(t), None, true, t, policy),
-            Some(t + Duration::days(730))
+            erase_after(Rejected, Some(t), None, true, t, &policy),
+            Some(utc("2029-01-14T23:00:00Z"))
         );
+        // A decision late on 15 January in Paris, already 16 January in UTC, is still a
+        // decision of 15 January; one a second after Paris midnight is of 16 January.
+        assert_eq!(
+            policy.period_end(utc("2027-01-15T23:59:59Z") - Duration::hours(1), 92),
+            april
+        );
+        assert_eq!(
+            policy.period_end(utc("2027-01-15T23:00:01Z"), 92),
+            utc("2027-04-18T22:00:00Z")
+        );
+        // The database is asked for every application that could be due.
+        let now = april;
+        assert!(policy.decided_before(now) > utc("2027-01-15T23:00:00Z"));
     }
 
     #[test]

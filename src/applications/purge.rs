@@ -1,12 +1,13 @@
 //! The retention purge (CNIL): applications of finished recruitments are erased a set time
-//! after the decision, or after the last contact for candidates in the talent pool. Run by
+//! after the decision, or after the last contact for candidates in the talent pool, counted
+//! in whole days of the city's calendar (`CITY_TIME_ZONE`, see [`RetentionPolicy`]). Run by
 //! `passerelle purge` and on a schedule in `serve`; one instance at a time (advisory lock).
 
 use super::{
     domain::{erase_after, RetentionPolicy},
     model,
 };
-use crate::{audit, settings::ApplicationSettings};
+use crate::{audit, settings::Settings};
 use chrono::{DateTime, Duration, Utc};
 use diesel::{sql_query, Connection, PgConnection, QueryableByName, RunQueryDsl};
 use uuid::Uuid;
@@ -16,10 +17,12 @@ const BATCH: i64 = 500;
 /// Replies kept for Idempotency-Key (an application's id) are forgotten after a day.
 const IDEMPOTENCY_WINDOW_HOURS: i64 = 24;
 
-pub fn policy(settings: &ApplicationSettings) -> RetentionPolicy {
+/// The retention periods of the settings, counted in days of `CITY_TIME_ZONE`.
+pub fn policy(settings: &Settings) -> RetentionPolicy {
     RetentionPolicy {
-        after_decision: Duration::days(settings.retention_after_decision_days),
-        talent_pool: Duration::days(settings.talent_pool_retention_days),
+        after_decision_days: settings.applications.retention_after_decision_days,
+        talent_pool_days: settings.applications.talent_pool_retention_days,
+        calendar: settings.calendar.zone.clone(),
     }
 }
 
@@ -40,7 +43,7 @@ struct Locked {
 /// Erases what the policy says is due at `now`; with `dry_run`, only lists it.
 pub fn run(
     conn: &mut PgConnection,
-    policy: RetentionPolicy,
+    policy: &RetentionPolicy,
     now: DateTime<Utc>,
     dry_run: bool,
 ) -> Result<PurgeReport, diesel::result::Error> {
@@ -58,7 +61,7 @@ pub fn run(
 
 fn purge_locked(
     conn: &mut PgConnection,
-    policy: RetentionPolicy,
+    policy: &RetentionPolicy,
     now: DateTime<Utc>,
     dry_run: bool,
 ) -> Result<PurgeReport, diesel::result::Error> {
@@ -70,7 +73,7 @@ fn purge_locked(
     loop {
         let batch = model::retention_candidates(
             conn,
-            now - policy.after_decision,
+            policy.decided_before(now),
             BATCH + skipped.len() as i64,
         )?;
         let due: Vec<_> = batch
@@ -150,10 +153,10 @@ pub fn spawn_schedule(
         let mut ticks = actix_web::rt::time::interval(std::time::Duration::from_secs(every));
         loop {
             ticks.tick().await;
-            let policy = policy(&state.settings.applications);
+            let policy = policy(&state.settings);
             let now = state.now();
             let result = state
-                .db(move |conn| Ok(run(conn, policy, now, false)?))
+                .db(move |conn| Ok(run(conn, &policy, now, false)?))
                 .await;
             if let Err(e) = result {
                 log::warn!("retention purge failed, will retry at the next interval: {e}");

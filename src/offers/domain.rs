@@ -213,7 +213,8 @@ pub struct ApplicationSettingsInput {
     /// Documents a candidate sends: `cv` (always) and optionally `cover_letter`.
     #[schema(example = json!(["cv", "cover_letter"]))]
     pub documents: Vec<String>,
-    /// Last day applications are accepted.
+    /// Last day applications are accepted: through the end of that day in `CITY_TIME_ZONE`
+    /// (default `Europe/Paris`; 23:59:59.999 local time).
     #[schema(example = "2026-01-15", format = "date")]
     pub deadline: String,
 }

@@ -139,6 +139,6 @@ pub fn move_offer(
         Transition::Close => "offer.closed",
         Transition::Archive => "offer.archived",
     };
-    crate::partners::webhooks::record_offer_event(conn, event, &offer, ctx.now)?;
+    crate::partners::webhooks::record_offer_event(conn, event, &offer, ctx.now, ctx.today)?;
     Ok(offer)
 }

@@ -260,7 +260,7 @@ pub async fn list_public_offers(
         .map(|c| cursor_for_sort(c, sort))
         .transpose()?;
     let cache = state.catalog.clone();
-    let today = state.now().date_naive();
+    let today = state.today();
     let key = Key {
         route: "offers",
         day: today,
@@ -348,7 +348,7 @@ pub async fn get_public_offer(
     if key.len() > 200 {
         return Err(ApiError::not_found());
     }
-    let today = state.now().date_naive();
+    let today = state.today();
     let cache_key = Key {
         route: "offer",
         day: today,

@@ -153,7 +153,7 @@ pub async fn create_offer(
     let mut res = respond(
         actix_web::http::StatusCode::CREATED,
         &offer,
-        now.date_naive(),
+        state.calendar().today(now),
     );
     res.headers_mut().insert(
         header::LOCATION,
@@ -253,7 +253,7 @@ pub async fn get_offer(
     let offer = state
         .db(move |conn| model::find(conn, id)?.ok_or_else(ApiError::not_found))
         .await?;
-    let body = StaffOfferResponse::new(&offer, state.now().date_naive());
+    let body = StaffOfferResponse::new(&offer, state.today());
     Ok(respond_with_etag(
         &req,
         &version_etag(offer.id, offer.version),
@@ -272,6 +272,7 @@ async fn write_content(
     require_writer(state, auth, id).await?;
     let expected = if_match(req)?;
     let (actor, now) = (auth.id, state.now());
+    let today = state.calendar().today(now);
     let offer = state
         .db_offers_write(move |conn| {
             conn.transaction(|conn| {
@@ -319,6 +320,7 @@ async fn write_content(
                         "offer.updated",
                         &offer,
                         now,
+                        today,
                     )?;
                 }
                 Ok(offer)
@@ -326,11 +328,7 @@ async fn write_content(
         })
         .await?;
     log::info!("offer {} updated by {}", offer.id, actor);
-    Ok(respond(
-        actix_web::http::StatusCode::OK,
-        &offer,
-        now.date_naive(),
-    ))
+    Ok(respond(actix_web::http::StatusCode::OK, &offer, today))
 }
 
 /// Replace an offer's content (needs If-Match).

@@ -56,6 +56,8 @@ impl From<&OfferContract> for ContractView {
 pub struct ApplicationSettingsView {
     #[schema(example = json!(["cv", "cover_letter"]))]
     pub documents: Vec<String>,
+    /// The last day applications are accepted: through the end of that day in
+    /// `CITY_TIME_ZONE` (default `Europe/Paris`; 23:59:59.999 local time).
     pub deadline: NaiveDate,
 }
 
@@ -83,11 +85,14 @@ pub struct OfferResponse {
     pub tags: Vec<String>,
     pub status: OfferStatus,
     pub published_at: Option<DateTime<Utc>>,
-    /// Published and its deadline not passed.
+    /// Published and its deadline not passed: true through the end of the deadline day in
+    /// `CITY_TIME_ZONE` (default `Europe/Paris`), false from the city's next midnight.
     pub accepting_applications: bool,
 }
 
-/// Applications are taken while the offer is published, through its deadline day.
+/// Applications are taken while the offer is published, through its deadline day. `today`
+/// is the city's date (`AppState::today`, `CityCalendar::today`), never the UTC date: the
+/// deadline day ends at midnight in `CITY_TIME_ZONE`.
 pub fn accepting_applications(status: OfferStatus, deadline: NaiveDate, today: NaiveDate) -> bool {
     status == OfferStatus::Published && deadline >= today
 }

@@ -18,9 +18,9 @@ use uuid::Uuid;
 pub struct AttributionQuery {
     /// Only the applications to this offer.
     pub offer_id: Option<Uuid>,
-    /// Applications submitted on or after this day (`YYYY-MM-DD`, UTC).
+    /// Applications submitted on or after this day (`YYYY-MM-DD`, a day in `CITY_TIME_ZONE`).
     pub from: Option<String>,
-    /// Applications submitted on or before this day (`YYYY-MM-DD`, UTC).
+    /// Applications submitted on or before this day (`YYYY-MM-DD`, a day in `CITY_TIME_ZONE`).
     pub until: Option<String>,
 }
 
@@ -84,13 +84,10 @@ pub async fn attribution(
     let from = day("from", query.from.as_deref())?;
     let until = day("until", query.until.as_deref())?;
     let offer_id = query.offer_id;
-    let start = from
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc());
-    let end = until
-        .and_then(|d| d.succ_opt())
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc());
+    // The city's days: from its midnight on `from` to its midnight after `until`.
+    let calendar = state.calendar();
+    let start = from.map(|d| calendar.day_start(d));
+    let end = until.map(|d| calendar.day_end(d));
     let rows = state
         .db(move |conn| Ok(model::applications_per_source(conn, offer_id, start, end)?))
         .await?;

@@ -2,7 +2,10 @@
 //! offer row in, JSON out.
 
 use super::text::description_html;
-use crate::offers::{france::region, model::Offer, views::accepting_applications};
+use crate::{
+    calendar::CityCalendar,
+    offers::{france::region, model::Offer, views::accepting_applications},
+};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
 
@@ -37,15 +40,19 @@ fn credential_category(level: &str) -> &'static str {
     }
 }
 
-/// The end of the deadline day: applications are taken through it.
-fn end_of_day(date: NaiveDate) -> String {
-    date.and_hms_opt(23, 59, 59)
-        .map(|t| t.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true))
-        .unwrap_or_else(|| date.to_string())
+/// The last second of the deadline day in the city, with the zone's offset that day
+/// (`2027-01-15T23:59:59+01:00` in Paris): applications are taken through it.
+fn end_of_day(calendar: &CityCalendar, date: NaiveDate) -> String {
+    calendar
+        .last_second(date)
+        .to_rfc3339_opts(SecondsFormat::Secs, false)
 }
 
-fn timestamp(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+/// An instant on the city's clock, with its offset then.
+fn timestamp(calendar: &CityCalendar, t: DateTime<Utc>) -> String {
+    calendar
+        .local(t)
+        .to_rfc3339_opts(SecondsFormat::Secs, false)
 }
 
 /// What the JSON-LD says of the employer beyond the offer's own fields (from the settings).
@@ -58,10 +65,17 @@ pub struct Employer<'a> {
 }
 
 /// The `JobPosting` of a published or closed offer. A closed offer (or one whose deadline
-/// passed) says so: `validThrough` in the past and no `directApply`.
-pub fn job_posting(offer: &Offer, url: &str, employer: &Employer, now: DateTime<Utc>) -> Value {
+/// passed) says so: `validThrough` in the past and no `directApply`. Days are the city's
+/// (`calendar`, from `CITY_TIME_ZONE`), and instants carry its offset.
+pub fn job_posting(
+    offer: &Offer,
+    url: &str,
+    employer: &Employer,
+    calendar: &CityCalendar,
+    now: DateTime<Utc>,
+) -> Value {
     let (c, k) = (&offer.content, &offer.content.contract);
-    let open = accepting_applications(offer.status, c.application_deadline, now.date_naive());
+    let open = accepting_applications(offer.status, c.application_deadline, calendar.today(now));
     let (location, contact, levels) = (&c.location, &c.contact, &c.education_levels);
 
     let mut employment = vec!["INTERN"];
@@ -71,8 +85,8 @@ pub fn job_posting(offer: &Offer, url: &str, employer: &Employer, now: DateTime<
         "PART_TIME"
     });
     let valid_through = match offer.closed_at {
-        Some(closed) if !open => timestamp(closed.min(now)),
-        _ => end_of_day(c.application_deadline),
+        Some(closed) if !open => timestamp(calendar, closed.min(now)),
+        _ => end_of_day(calendar, c.application_deadline),
     };
     let mut categories: Vec<&str> = Vec::new();
     for category in levels.iter().map(|l| credential_category(l)) {
@@ -94,7 +108,7 @@ pub fn job_posting(offer: &Offer, url: &str, employer: &Employer, now: DateTime<
         json!(offer
             .first_published_at
             .or(offer.published_at)
-            .map(|t| t.date_naive().to_string())),
+            .map(|t| calendar.today(t).to_string())),
     );
     put("validThrough", json!(valid_through));
     put("employmentType", json!(employment));
@@ -188,10 +202,12 @@ pub struct JobPostingDoc {
     title: String,
     /// HTML: the summary, context, missions and profile, their text escaped.
     description: String,
-    /// The day the offer was first published.
+    /// The day the offer was first published, in `CITY_TIME_ZONE`.
     #[schema(rename = "datePosted", format = Date)]
     date_posted: Option<String>,
-    /// The end of the deadline day, or when the offer closed.
+    /// The last second of the deadline day in `CITY_TIME_ZONE`, with that zone's offset on
+    /// that day (`2027-01-15T23:59:59+01:00` in Paris), or when the offer closed (also with
+    /// the zone's offset).
     #[schema(rename = "validThrough", format = DateTime)]
     valid_through: String,
     /// `INTERN` and `FULL_TIME` or `PART_TIME`.
@@ -214,7 +230,8 @@ pub struct JobPostingDoc {
     /// The city's reference.
     #[schema(value_type = Object)]
     identifier: serde_json::Value,
-    /// Whether applications are taken now.
+    /// Whether applications are taken now (published, and the deadline day not over in
+    /// `CITY_TIME_ZONE`).
     #[schema(rename = "directApply")]
     direct_apply: bool,
     #[schema(rename = "jobStartDate", format = Date)]

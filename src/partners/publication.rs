@@ -100,7 +100,7 @@ pub async fn offer_jsonld(
     let now = state.now();
     let key = Key {
         route: "jsonld",
-        day: now.date_naive(),
+        day: state.calendar().today(now),
         params: id.clone(),
     };
     let settings = state.settings.clone();
@@ -112,7 +112,7 @@ pub async fn offer_jsonld(
                 same_as: settings.partners.organization_url.as_deref(),
                 logo: settings.partners.organization_logo_url.as_deref(),
             };
-            let posting = job_posting(&offer, &url, &employer, now);
+            let posting = job_posting(&offer, &url, &employer, &settings.calendar.zone, now);
             Ok(rendered(
                 to_embeddable_json(&posting),
                 "application/ld+json",
@@ -140,7 +140,7 @@ async fn feed(
 ) -> Result<Arc<Rendered>, ApiError> {
     let key = Key {
         route,
-        day: state.now().date_naive(),
+        day: state.today(),
         params: String::new(),
     };
     let settings = state.settings.clone();

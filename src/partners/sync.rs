@@ -191,7 +191,7 @@ pub async fn partner_offers(
 ) -> Result<HttpResponse, ApiError> {
     let limit = page.limit()?;
     let after = page.cursor::<SnapshotCursor>()?.map(|c| c.0);
-    let today = state.now().date_naive();
+    let today = state.today();
     // The same for every partner: the key is the page, not who asks.
     let key = Key {
         route: "snapshot",
@@ -272,7 +272,7 @@ pub async fn offer_changes(
 ) -> Result<HttpResponse, ApiError> {
     let limit = page.limit()?;
     let after = page.cursor::<FeedCursor>()?.unwrap_or(FeedCursor::START);
-    let today = state.now().date_naive();
+    let today = state.today();
     let (mut rows, current) = state
         .db(move |conn| {
             conn.build_transaction()

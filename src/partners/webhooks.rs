@@ -88,12 +88,15 @@ pub struct WebhookEventData {
 }
 
 /// Records `event_type` about `offer` for every live endpoint that subscribed to it, and
-/// enqueues their deliveries. Call it in the transaction of the change.
+/// enqueues their deliveries. Call it in the transaction of the change. `today` is the
+/// city's date at `now` (`AppState::today`, `CityCalendar::today`): the offer's
+/// `accepting_applications` in the payload is counted in `CITY_TIME_ZONE`.
 pub fn record_offer_event(
     conn: &mut PgConnection,
     event_type: &str,
     offer: &Offer,
     now: DateTime<Utc>,
+    today: chrono::NaiveDate,
 ) -> Result<usize, ApiError> {
     let endpoints: Vec<WebhookEndpoint> = model::live_endpoints(conn)?
         .into_iter()
@@ -109,7 +112,7 @@ pub fn record_offer_event(
         data: WebhookEventData {
             offer_id: offer.id,
             offer: (event_type != "offer.archived")
-                .then(|| Box::new(OfferResponse::new(offer, now.date_naive()))),
+                .then(|| Box::new(OfferResponse::new(offer, today))),
         },
     };
     let body = serde_json::to_string(&event).map_err(ApiError::internal)?;

@@ -70,3 +70,27 @@ impl CalendarSettings {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{env, Settings};
+
+    #[test]
+    fn the_city_time_zone_defaults_to_paris_and_an_unknown_one_stops_the_start() {
+        let s = Settings::from_map(&env(&[])).unwrap();
+        assert_eq!(s.calendar.zone.name(), "Europe/Paris");
+        let s = Settings::from_map(&env(&[("CITY_TIME_ZONE", "America/Cayenne")])).unwrap();
+        assert_eq!(s.calendar.zone.name(), "America/Cayenne");
+        for bad in [
+            "Europe/Pariss",
+            "Paris",
+            "Mars/Olympus_Mons",
+            "Europe/ Paris",
+        ] {
+            let err = Settings::from_map(&env(&[("CITY_TIME_ZONE", bad)])).unwrap_err();
+            let text = err.to_string();
+            assert!(text.contains("CITY_TIME_ZONE"), "{bad:?}: {text}");
+            assert!(text.contains("IANA"), "{bad:?}: {text}");
+        }
+    }
+}

@@ -969,11 +969,11 @@ async fn the_purge_erases_finished_recruitments_after_the_retention_period() {
             .await;
         assert_eq!(res.status, 200);
     }
-    let policy = purge::policy(&app.state.settings.applications);
+    let policy = purge::policy(&app.state.settings);
     let mut conn = app.db.connect();
     let now = chrono::Utc::now();
     assert!(
-        purge::run(&mut conn, policy, now, false)
+        purge::run(&mut conn, &policy, now, false)
             .unwrap()
             .applications
             .is_empty(),
@@ -981,7 +981,7 @@ async fn the_purge_erases_finished_recruitments_after_the_retention_period() {
     );
 
     let later = now + chrono::Duration::days(93);
-    let dry = purge::run(&mut conn, policy, later, true).unwrap();
+    let dry = purge::run(&mut conn, &policy, later, true).unwrap();
     assert_eq!(
         dry.applications
             .iter()
@@ -995,7 +995,7 @@ async fn the_purge_erases_finished_recruitments_after_the_retention_period() {
         "a dry run erases nothing"
     );
 
-    let done = purge::run(&mut conn, policy, later, false).unwrap();
+    let done = purge::run(&mut conn, &policy, later, false).unwrap();
     assert_eq!(done.applications.len(), 1);
     assert_eq!(app.count(&format!("SELECT count(*) AS n FROM applications WHERE id = '{rejected}' AND erased_at IS NOT NULL AND email IS NULL")), 1);
     assert_eq!(
@@ -1011,7 +1011,7 @@ async fn the_purge_erases_finished_recruitments_after_the_retention_period() {
     // The talent-pool candidate stays two years; the open application stays while its offer is open.
     assert_eq!(app.count(&format!("SELECT count(*) AS n FROM applications WHERE id IN ('{pool}', '{open}') AND erased_at IS NULL")), 2);
     let two_years = now + chrono::Duration::days(731);
-    let done = purge::run(&mut conn, policy, two_years, false).unwrap();
+    let done = purge::run(&mut conn, &policy, two_years, false).unwrap();
     assert_eq!(
         done.applications
             .iter()
@@ -1036,7 +1036,7 @@ async fn the_purge_erases_finished_recruitments_after_the_retention_period() {
     .await;
     let done = purge::run(
         &mut conn,
-        policy,
+        &policy,
         chrono::Utc::now() + chrono::Duration::days(93),
         false,
     )

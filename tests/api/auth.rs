@@ -147,7 +147,7 @@ async fn failures_before_seed_demo_do_not_lock_out_the_demo_accounts_it_creates(
     let app = TestApp::new().await;
     let (admin, _, _, password) = passerelle::demo::DEMO_STAFF[0];
     lock_out(&app, admin).await;
-    passerelle::demo::seed(&mut app.db.connect(), false).unwrap();
+    passerelle::demo::seed(&mut app.db.connect(), false, app.state.calendar()).unwrap();
     let res = app
         .post_json(
             "/api/v1/auth/login",

@@ -10,7 +10,7 @@ const DEMO: &str = include_str!("../../demo/offers.json");
 
 async fn seeded() -> (TestApp, String) {
     let app = TestApp::new().await;
-    passerelle::demo::seed(&mut app.db.connect(), false).unwrap();
+    passerelle::demo::seed(&mut app.db.connect(), false, app.state.calendar()).unwrap();
     let (_, token) = app.token_for(Role::Manager).await;
     (app, token)
 }
@@ -557,7 +557,7 @@ async fn seeding_twice_changes_nothing() {
         .get("/api/v1/staff/offers?limit=100", Some(&token))
         .await
         .json();
-    passerelle::demo::seed(&mut app.db.connect(), false).unwrap();
+    passerelle::demo::seed(&mut app.db.connect(), false, app.state.calendar()).unwrap();
     let after = app
         .get("/api/v1/staff/offers?limit=100", Some(&token))
         .await

@@ -226,7 +226,7 @@ fn each_command_s_help_names_the_environment_it_reads() {
             &["DATABASE_URL", "SMTP_HOST", "--limit"],
         ),
         (&["openapi", "--help"], &["Environment: none"]),
-        (&["demo-offer", "--help"], &["Environment: none"]),
+        (&["demo-offer", "--help"], &["Environment: CITY_TIME_ZONE"]),
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_passerelle"))
             .args(args)
@@ -261,7 +261,7 @@ async fn the_demo_offer_printed_today_can_be_published() {
         "%Y-%m-%d",
     )
     .unwrap();
-    assert!(deadline > chrono::Utc::now().date_naive());
+    assert!(deadline > passerelle::calendar::CityCalendar::default().today(chrono::Utc::now()));
     assert_ne!(
         offer["reference"], "VDG-VO-2026-007",
         "the demo data holds that one"
@@ -269,9 +269,9 @@ async fn the_demo_offer_printed_today_can_be_published() {
     // The same function, dated from the test clock, through the API.
     let app = TestApp::new().await;
     let (_, manager) = app.token_for(Role::Manager).await;
-    let today = app.state.now().date_naive();
+    let today = app.state.today();
     // On a database that holds the demo data, as a first `serve` makes it.
-    passerelle::demo::seed(&mut app.db.connect(), false).unwrap();
+    passerelle::demo::seed(&mut app.db.connect(), false, app.state.calendar()).unwrap();
     let offer = passerelle::demo::fixture_offer(today).unwrap();
     let published = app.publish_new_offer(&manager, offer).await;
     assert_eq!(published["status"], "published");

@@ -56,16 +56,16 @@ async fn seed_demo_refuses_a_database_with_offers_of_its_own_unless_forced() {
 async fn an_empty_database_is_seeded_once_and_one_with_an_account_never() {
     let app = TestApp::new().await;
     let mut conn = app.db.connect();
-    assert!(seed_if_empty(&mut conn).unwrap());
+    assert!(seed_if_empty(&mut conn, app.state.calendar()).unwrap());
     let seeded = counts(&mut conn);
     assert_eq!(seeded.1, DEMO_STAFF.len() as i64);
-    assert!(!seed_if_empty(&mut conn).unwrap());
+    assert!(!seed_if_empty(&mut conn, app.state.calendar()).unwrap());
     assert_eq!(counts(&mut conn), seeded);
 
     let other = TestApp::new().await;
     other.create_staff(Role::Admin);
     let mut conn = other.db.connect();
-    assert!(!seed_if_empty(&mut conn).unwrap());
+    assert!(!seed_if_empty(&mut conn, other.state.calendar()).unwrap());
     assert_eq!(counts(&mut conn), (0, 1));
 }
 

@@ -13,6 +13,7 @@ mod caching;
 mod calendar;
 mod candidate;
 mod catalog;
+mod city_calendar;
 mod cli;
 mod contract;
 mod demo;

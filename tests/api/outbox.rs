@@ -160,8 +160,8 @@ async fn the_outbox_keeps_at_most_200_emails_and_14_days() {
     assert_eq!(emails.last().unwrap().1, "n205@candidate.example");
     // The retention purge prunes it too, without an insert.
     let later = now + Duration::days(outbox::MAX_AGE_DAYS + 1);
-    let policy = passerelle::applications::purge::policy(&app.state.settings.applications);
-    passerelle::applications::purge::run(&mut conn, policy, later, false).unwrap();
+    let policy = passerelle::applications::purge::policy(&app.state.settings);
+    passerelle::applications::purge::run(&mut conn, &policy, later, false).unwrap();
     assert!(kept(&app).is_empty());
 }
 

@@ -378,16 +378,16 @@ impl OfferDates {
         }
     }
 
+    /// From the city's date when the test starts (`CITY_TIME_ZONE`'s default, Paris), as
+    /// the server counts it.
     pub fn now() -> Self {
-        Self::from_today(test_start().date_naive())
+        Self::from_today(passerelle::calendar::CityCalendar::default().today(test_start()))
     }
 
-    /// The first instant at which applying is refused (the day after the deadline, UTC).
+    /// The first instant at which applying is refused: the end of the deadline day in Paris
+    /// (the default `CITY_TIME_ZONE`).
     pub fn after_deadline(&self) -> DateTime<Utc> {
-        (self.deadline + Days::new(1))
-            .and_hms_opt(8, 0, 0)
-            .unwrap()
-            .and_utc()
+        passerelle::calendar::CityCalendar::default().day_end(self.deadline)
     }
 }
 

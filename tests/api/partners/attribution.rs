@@ -54,7 +54,7 @@ async fn attribution_counts_applications_and_hires_per_partner() {
         .await
         .json();
     assert_eq!(filtered["total_applications"], 0);
-    let today = app.state.now().date_naive();
+    let today = app.state.today();
     let dated = app
         .get(
             &format!("/api/v1/staff/attribution?from={today}&until={today}"),

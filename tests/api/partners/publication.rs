@@ -48,11 +48,17 @@ async fn json_ld_is_a_job_posting_with_what_google_requires() {
     );
     assert!(description.contains("Profil recherch"));
     assert!(description.contains("l'Algérie"));
-    assert_eq!(ld["datePosted"], app.state.now().date_naive().to_string());
+    assert_eq!(ld["datePosted"], app.state.today().to_string());
+    // The last second of the deadline day in Paris, with its offset that day.
+    let deadline = OfferDates::now().deadline;
     assert_eq!(
         ld["validThrough"],
-        format!("{}T23:59:59Z", OfferDates::now().deadline)
+        app.state.calendar().last_second(deadline).to_rfc3339()
     );
+    assert!(ld["validThrough"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("{deadline}T23:59:59+0")));
     assert_eq!(ld["employmentType"], json!(["INTERN", "FULL_TIME"]));
     assert_eq!(ld["hiringOrganization"]["@type"], "Organization");
     assert_eq!(ld["hiringOrganization"]["name"], "Ville de Grenoble");
