@@ -2,7 +2,8 @@
 //! (filters, French full-text search, keyset pages, counts and facets).
 
 use super::domain::{
-    Contact, GratificationMinimums, Location, OfferStatus, Requirements, ValidOffer,
+    Contact, ContractType, GratificationMinimums, Location, OfferStatus, RemotePolicy,
+    Requirements, ValidOffer,
 };
 use crate::db::{
     pagination::Position,
@@ -39,7 +40,7 @@ pub struct Offer {
     pub version: i32,
 }
 
-crate::db::types::text_enum!(OfferStatus);
+crate::db::types::text_enum!(OfferStatus, ContractType, RemotePolicy);
 
 /// Every column that comes from the offer's content: read in [`Offer`], written as is by
 /// staff (insert and update).
@@ -74,7 +75,7 @@ pub struct OfferContent {
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName, Insertable, AsChangeset)]
 #[diesel(table_name = offers, check_for_backend(Pg), treat_none_as_null = true)]
 pub struct OfferContract {
-    pub contract_type: String,
+    pub contract_type: ContractType,
     pub duration_months_min: i32,
     pub duration_months_max: i32,
     pub work_time_percent: i32,
@@ -82,7 +83,7 @@ pub struct OfferContract {
     pub hourly_gratification_cents: Option<i32>,
     pub starts_from: NaiveDate,
     pub ends_by: NaiveDate,
-    pub remote: String,
+    pub remote: RemotePolicy,
 }
 
 impl From<&ValidOffer> for OfferContent {
@@ -106,7 +107,7 @@ impl From<&ValidOffer> for OfferContent {
             fields_of_study: Json(r.fields_of_study.iter().map(|f| f.name.clone()).collect()),
             language_codes: Json(r.languages.iter().map(|l| l.code.clone()).collect()),
             contract: OfferContract {
-                contract_type: o.contract.contract_type.clone(),
+                contract_type: v.contract_type,
                 duration_months_min: small(o.contract.duration_months_min),
                 duration_months_max: small(o.contract.duration_months_max),
                 work_time_percent: small(o.contract.work_time_percent),
@@ -114,7 +115,7 @@ impl From<&ValidOffer> for OfferContent {
                 hourly_gratification_cents: v.gratification_cents,
                 starts_from: v.starts_from,
                 ends_by: v.ends_by,
-                remote: o.contract.remote.clone(),
+                remote: v.remote,
             },
             location: Json(o.location.clone()),
             contact: Json(o.contact.clone()),

@@ -123,7 +123,7 @@ pub fn job_posting(offer: &Offer, url: &str, employer: &Employer, now: DateTime<
         address["addressRegion"] = json!(region);
     }
     put("jobLocation", json!({"@type": "Place", "address": address}));
-    if k.remote == "full" {
+    if k.remote == crate::offers::domain::RemotePolicy::Full {
         put("jobLocationType", json!("TELECOMMUTE"));
         put(
             "applicantLocationRequirements",
