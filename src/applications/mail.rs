@@ -295,7 +295,7 @@ mod tests {
                 fields_of_study: Json::default(),
                 language_codes: Json::default(),
                 contract: OfferContract {
-                    contract_type: "internship".into(),
+                    contract_type: crate::offers::domain::ContractType::InternshipAgreement,
                     duration_months_min: 2,
                     duration_months_max: 6,
                     work_time_percent: 100,
@@ -303,7 +303,7 @@ mod tests {
                     hourly_gratification_cents: Some(437),
                     starts_from: day,
                     ends_by: day,
-                    remote: "none".into(),
+                    remote: crate::offers::domain::RemotePolicy::None,
                 },
                 location: Json(Location {
                     street_address: None,

@@ -6,18 +6,25 @@
 
 use diesel::{
     deserialize::{self, FromSql, FromSqlRow},
-    expression::AsExpression,
+    expression::{
+        is_aggregate, AppearsOnTable, AsExpression, Expression, SelectableExpression,
+        TypedExpressionType, ValidGrouping,
+    },
     pg::{Pg, PgValue},
+    query_builder::{AstPass, QueryFragment, QueryId},
     serialize::{self, Output, ToSql},
-    sql_types::Jsonb,
+    sql_types::{HasSqlType, Jsonb, SqlType},
+    QueryResult,
 };
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
-use std::io::Write;
+use std::{io::Write, marker::PhantomData};
 
-/// Maps an enum with `as_str(self) -> &'static str` and `parse(&str) -> Option<Self>` to a
-/// `text` column (and a nullable one, as `Option<_>`): written as `as_str`, read with
+/// Maps a `Copy` enum with `as_str(self) -> &'static str` and `parse(&str) -> Option<Self>`
+/// to a `text` column (and a nullable one, as `Option<_>`): written as `as_str`, read with
 /// `parse`, and a stored string `parse` refuses is an error that names the type and the
-/// value. The enum stays in its domain file, free of diesel; the model invokes this.
+/// value. The enum stays in its domain file, free of diesel; the model invokes this. Only
+/// diesel's public traits are implemented (`ToSql`, `FromSql`, `Queryable`, `AsExpression`),
+/// what `#[derive(AsExpression, FromSqlRow)]` would generate, without its hidden paths.
 macro_rules! text_enum {
     ($($t:ty),+ $(,)?) => {$(
         impl ::diesel::serialize::ToSql<::diesel::sql_types::Text, ::diesel::pg::Pg> for $t {
@@ -68,28 +75,75 @@ macro_rules! text_enum {
             ::diesel::sql_types::Nullable<::diesel::sql_types::Text>
         );
     )+};
-    // A bind parameter, by value and by reference: what `#[derive(AsExpression)]` expands to
-    // (diesel's hidden `internal::derives` path, there for derive output), written out
-    // because the enum is defined in its domain file, not here.
+    // A bind parameter, by value and by reference: a [`TextBind`] of the value, which
+    // writes it through the `ToSql` above. What `#[derive(AsExpression)]` would generate,
+    // on diesel's public traits, so the enum needs no derive and its domain file no diesel.
     (@expression $t:ty, $st:ty) => {
         impl ::diesel::expression::AsExpression<$st> for $t {
-            type Expression = ::diesel::internal::derives::as_expression::Bound<$st, Self>;
+            type Expression = $crate::db::types::TextBind<$st, $t>;
 
             fn as_expression(self) -> Self::Expression {
-                ::diesel::internal::derives::as_expression::Bound::new(self)
+                $crate::db::types::TextBind::new(self)
             }
         }
 
         impl<'a> ::diesel::expression::AsExpression<$st> for &'a $t {
-            type Expression = ::diesel::internal::derives::as_expression::Bound<$st, Self>;
+            type Expression = $crate::db::types::TextBind<$st, $t>;
 
             fn as_expression(self) -> Self::Expression {
-                ::diesel::internal::derives::as_expression::Bound::new(self)
+                $crate::db::types::TextBind::new(*self)
             }
         }
     };
 }
 pub(crate) use text_enum;
+
+/// A [`text_enum!`] value as a bind parameter of SQL type `ST` (`Text` or `Nullable<Text>`):
+/// the expression diesel's `AsExpression` derive makes, built on its public traits.
+#[derive(Debug, Clone, Copy)]
+pub struct TextBind<ST, T> {
+    value: T,
+    sql_type: PhantomData<ST>,
+}
+
+impl<ST, T> TextBind<ST, T> {
+    pub fn new(value: T) -> Self {
+        TextBind {
+            value,
+            sql_type: PhantomData,
+        }
+    }
+}
+
+impl<ST: SqlType + TypedExpressionType, T> Expression for TextBind<ST, T> {
+    type SqlType = ST;
+}
+
+impl<ST, T> QueryFragment<Pg> for TextBind<ST, T>
+where
+    Pg: HasSqlType<ST>,
+    T: ToSql<ST, Pg>,
+{
+    fn walk_ast<'b>(&'b self, mut pass: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        pass.push_bind_param(&self.value)
+    }
+}
+
+/// Like any bind: the statement's text does not depend on the value, so the prepared
+/// statement is cached by the SQL type alone.
+impl<ST: QueryId, T> QueryId for TextBind<ST, T> {
+    type QueryId = TextBind<ST::QueryId, ()>;
+
+    const HAS_STATIC_QUERY_ID: bool = ST::HAS_STATIC_QUERY_ID;
+}
+
+impl<ST, T, QS> AppearsOnTable<QS> for TextBind<ST, T> where Self: Expression {}
+
+impl<ST, T, QS> SelectableExpression<QS> for TextBind<ST, T> where Self: AppearsOnTable<QS> {}
+
+impl<ST, T, GB> ValidGrouping<GB> for TextBind<ST, T> {
+    type IsAggregate = is_aggregate::Never;
+}
 
 /// The error of a stored string that is none of the enum's values.
 #[cold]

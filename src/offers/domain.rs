@@ -33,7 +33,11 @@ pub fn education_level_schema() -> utoipa::openapi::Object {
 }
 
 pub const CEFR_LEVELS: [&str; 6] = ["A1", "A2", "B1", "B2", "C1", "C2"];
-pub const REMOTE_POLICIES: [&str; 3] = ["none", "partial", "full"];
+pub const REMOTE_POLICIES: [&str; 3] = [
+    RemotePolicy::None.as_str(),
+    RemotePolicy::Partial.as_str(),
+    RemotePolicy::Full.as_str(),
+];
 pub const DOCUMENT_KINDS: [&str; 2] = ["cv", "cover_letter"];
 
 /// `REMOTE_POLICIES` as a schema.
@@ -49,7 +53,62 @@ pub fn remote_policy_schema() -> utoipa::openapi::Object {
 pub fn document_kind_schema() -> utoipa::openapi::Object {
     string_enum_schema(&DOCUMENT_KINDS, false, "`cv` or `cover_letter`.")
 }
-pub const CONTRACT_TYPES: [&str; 1] = ["internship_agreement"];
+pub const CONTRACT_TYPES: [&str; 1] = [ContractType::InternshipAgreement.as_str()];
+
+/// `CONTRACT_TYPES` as a schema.
+pub fn contract_type_schema() -> utoipa::openapi::Object {
+    string_enum_schema(
+        &CONTRACT_TYPES,
+        false,
+        "`internship_agreement` (convention de stage, tripartite).",
+    )
+}
+
+/// An offer's remote work: `none`, `partial` (some days) or `full`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RemotePolicy {
+    None,
+    Partial,
+    Full,
+}
+
+impl RemotePolicy {
+    pub const ALL: [RemotePolicy; 3] = [Self::None, Self::Partial, Self::Full];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Partial => "partial",
+            Self::Full => "full",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == raw)
+    }
+}
+
+/// The legal frame of an internship; only the tripartite agreement for now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContractType {
+    InternshipAgreement,
+}
+
+impl ContractType {
+    pub const ALL: [ContractType; 1] = [Self::InternshipAgreement];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::InternshipAgreement => "internship_agreement",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == raw)
+    }
+}
 pub const LICENCE_CATEGORIES: [&str; 15] = [
     "AM", "A1", "A2", "A", "B1", "B", "BE", "C1", "C1E", "C", "CE", "D1", "D1E", "D", "DE",
 ];
@@ -160,7 +219,7 @@ pub struct DrivingLicenceRequirement {
 pub struct ContractInput {
     /// `internship_agreement` (convention de stage, tripartite).
     #[serde(rename = "type")]
-    #[schema(example = "internship_agreement")]
+    #[schema(schema_with = contract_type_schema, example = "internship_agreement")]
     pub contract_type: String,
     #[schema(minimum = 1, maximum = 6, example = 4)]
     pub duration_months_min: i64,
@@ -219,10 +278,12 @@ pub struct ApplicationSettingsInput {
     pub deadline: String,
 }
 
-/// An offer that passed every rule, with its dates and amounts parsed.
+/// An offer that passed every rule, with its dates, amounts and closed values parsed.
 #[derive(Debug, Clone)]
 pub struct ValidOffer {
     pub input: OfferInput,
+    pub contract_type: ContractType,
+    pub remote: RemotePolicy,
     pub starts_from: NaiveDate,
     pub ends_by: NaiveDate,
     pub deadline: NaiveDate,
@@ -278,13 +339,28 @@ impl Errors {
     }
 
     fn choice(&mut self, field: &str, value: &str, allowed: &[&str]) {
-        if !allowed.contains(&value) {
+        self.pick(field, value, allowed, |v| {
+            allowed.contains(&v).then_some(())
+        });
+    }
+
+    /// `value` read by `parse`, or `invalid_choice` listing `allowed`.
+    fn pick<T>(
+        &mut self,
+        field: &str,
+        value: &str,
+        allowed: &[&str],
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Option<T> {
+        let picked = parse(value);
+        if picked.is_none() {
             self.add(
                 field,
                 "invalid_choice",
                 format!("must be one of {}", allowed.join(", ")),
             );
         }
+        picked
     }
 
     fn count<T>(&mut self, field: &str, items: &[T], min: usize, max: usize) {
@@ -397,6 +473,19 @@ pub fn validate(
     }
 
     validate_requirements(&input.requirements, &mut e);
+    let c = &input.contract;
+    let contract_type = e.pick(
+        "contract.type",
+        &c.contract_type,
+        &CONTRACT_TYPES,
+        ContractType::parse,
+    );
+    let remote = e.pick(
+        "contract.remote",
+        &c.remote,
+        &REMOTE_POLICIES,
+        RemotePolicy::parse,
+    );
     let (starts_from, ends_by, gratification_cents) =
         validate_contract(&input.contract, minimums, &mut e);
 
@@ -442,9 +531,25 @@ pub fn validate(
     }
     let deadline = e.date("application.deadline", &input.application.deadline);
 
-    match (e.0.is_empty(), starts_from, ends_by, deadline) {
-        (true, Some(starts_from), Some(ends_by), Some(deadline)) => Ok(ValidOffer {
+    match (
+        e.0.is_empty(),
+        contract_type,
+        remote,
+        starts_from,
+        ends_by,
+        deadline,
+    ) {
+        (
+            true,
+            Some(contract_type),
+            Some(remote),
+            Some(starts_from),
+            Some(ends_by),
+            Some(deadline),
+        ) => Ok(ValidOffer {
             input,
+            contract_type,
+            remote,
             starts_from,
             ends_by,
             deadline,
@@ -512,8 +617,6 @@ fn validate_contract(
     minimums: &GratificationMinimums,
     e: &mut Errors,
 ) -> (Option<NaiveDate>, Option<NaiveDate>, Option<i32>) {
-    e.choice("contract.type", &c.contract_type, &CONTRACT_TYPES);
-    e.choice("contract.remote", &c.remote, &REMOTE_POLICIES);
     if c.duration_months_min < 1 {
         e.add(
             "contract.duration_months_min",

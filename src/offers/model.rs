@@ -2,7 +2,8 @@
 //! (filters, French full-text search, keyset pages, counts and facets).
 
 use super::domain::{
-    Contact, GratificationMinimums, Location, OfferStatus, Requirements, ValidOffer,
+    Contact, ContractType, GratificationMinimums, Location, OfferStatus, RemotePolicy,
+    Requirements, ValidOffer,
 };
 use super::workflow::{Approval, CloseReason};
 use crate::db::{
@@ -42,7 +43,13 @@ pub struct Offer {
     pub workflow: OfferWorkflow,
 }
 
-crate::db::types::text_enum!(OfferStatus, CloseReason, Approval);
+crate::db::types::text_enum!(
+    OfferStatus,
+    CloseReason,
+    Approval,
+    ContractType,
+    RemotePolicy
+);
 
 /// Why it was closed, when it is to be published, and its approval.
 #[derive(Debug, Clone, Default, Queryable, Selectable)]
@@ -92,7 +99,7 @@ pub struct OfferContent {
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName, Insertable, AsChangeset)]
 #[diesel(table_name = offers, check_for_backend(Pg), treat_none_as_null = true)]
 pub struct OfferContract {
-    pub contract_type: String,
+    pub contract_type: ContractType,
     pub duration_months_min: i32,
     pub duration_months_max: i32,
     pub work_time_percent: i32,
@@ -100,7 +107,7 @@ pub struct OfferContract {
     pub hourly_gratification_cents: Option<i32>,
     pub starts_from: NaiveDate,
     pub ends_by: NaiveDate,
-    pub remote: String,
+    pub remote: RemotePolicy,
 }
 
 impl From<&ValidOffer> for OfferContent {
@@ -124,7 +131,7 @@ impl From<&ValidOffer> for OfferContent {
             fields_of_study: Json(r.fields_of_study.iter().map(|f| f.name.clone()).collect()),
             language_codes: Json(r.languages.iter().map(|l| l.code.clone()).collect()),
             contract: OfferContract {
-                contract_type: o.contract.contract_type.clone(),
+                contract_type: v.contract_type,
                 duration_months_min: small(o.contract.duration_months_min),
                 duration_months_max: small(o.contract.duration_months_max),
                 work_time_percent: small(o.contract.work_time_percent),
@@ -132,7 +139,7 @@ impl From<&ValidOffer> for OfferContent {
                 hourly_gratification_cents: v.gratification_cents,
                 starts_from: v.starts_from,
                 ends_by: v.ends_by,
-                remote: o.contract.remote.clone(),
+                remote: v.remote,
             },
             location: Json(o.location.clone()),
             contact: Json(o.contact.clone()),

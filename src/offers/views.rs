@@ -3,8 +3,8 @@
 
 use super::{
     domain::{
-        ApplicationSettingsInput, Contact, ContractInput, Location, OfferInput, OfferStatus,
-        Requirements,
+        ApplicationSettingsInput, Contact, ContractInput, ContractType, Location, OfferInput,
+        OfferStatus, RemotePolicy, Requirements,
     },
     model::{FacetRow, Offer, OfferCard, OfferContract},
     workflow::{Approval, CloseReason},
@@ -21,8 +21,11 @@ fn eur(cents: Option<i32>) -> Option<f64> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ContractView {
     #[serde(rename = "type")]
-    #[schema(example = "internship_agreement")]
-    pub contract_type: String,
+    #[schema(
+        schema_with = crate::offers::domain::contract_type_schema,
+        example = "internship_agreement"
+    )]
+    pub contract_type: ContractType,
     pub duration_months_min: i32,
     pub duration_months_max: i32,
     pub work_time_percent: i32,
@@ -33,13 +36,13 @@ pub struct ContractView {
     pub ends_by: NaiveDate,
     /// `none`, `partial` or `full`.
     #[schema(schema_with = crate::offers::domain::remote_policy_schema)]
-    pub remote: String,
+    pub remote: RemotePolicy,
 }
 
 impl From<&OfferContract> for ContractView {
     fn from(c: &OfferContract) -> Self {
         ContractView {
-            contract_type: c.contract_type.clone(),
+            contract_type: c.contract_type,
             duration_months_min: c.duration_months_min,
             duration_months_max: c.duration_months_max,
             work_time_percent: c.work_time_percent,
@@ -47,7 +50,7 @@ impl From<&OfferContract> for ContractView {
             hourly_gratification_eur: eur(c.hourly_gratification_cents),
             starts_from: c.starts_from,
             ends_by: c.ends_by,
-            remote: c.remote.clone(),
+            remote: c.remote,
         }
     }
 }
@@ -207,7 +210,7 @@ pub fn offer_input(o: &Offer) -> OfferInput {
         profile: c.profile.clone(),
         requirements: c.requirements.0.clone(),
         contract: ContractInput {
-            contract_type: k.contract_type.clone(),
+            contract_type: k.contract_type.as_str().to_owned(),
             duration_months_min: k.duration_months_min.into(),
             duration_months_max: k.duration_months_max.into(),
             work_time_percent: k.work_time_percent.into(),
@@ -215,7 +218,7 @@ pub fn offer_input(o: &Offer) -> OfferInput {
             hourly_gratification_eur: eur(k.hourly_gratification_cents),
             starts_from: k.starts_from.to_string(),
             ends_by: k.ends_by.to_string(),
-            remote: k.remote.clone(),
+            remote: k.remote.as_str().to_owned(),
         },
         location: c.location.0.clone(),
         contact: c.contact.0.clone(),

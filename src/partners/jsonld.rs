@@ -137,7 +137,7 @@ pub fn job_posting(
         address["addressRegion"] = json!(region);
     }
     put("jobLocation", json!({"@type": "Place", "address": address}));
-    if k.remote == "full" {
+    if k.remote == crate::offers::domain::RemotePolicy::Full {
         put("jobLocationType", json!("TELECOMMUTE"));
         put(
             "applicantLocationRequirements",
