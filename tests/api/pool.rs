@@ -157,8 +157,7 @@ async fn a_burst_of_waiters_holds_no_blocking_thread() {
             })
             .await
     });
-    while app.state.metrics.pool_waiting.load(Relaxed) > 0
-        || app.state.pool.state().idle_connections > 0
+    while app.state.pool.state().idle_connections > 0 || app.state.db_slots.available_permits() > 0
     {
         actix_web::rt::time::sleep(Duration::from_millis(5)).await;
     }
