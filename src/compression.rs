@@ -7,7 +7,9 @@
 //! Brotli is not built in (it would double the build of this layer for a few percent on
 //! JSON); a CDN or nginx in front may add it. A compressed response's `ETag` becomes weak,
 //! as nginx does: the bytes differ, the content does not, and `If-None-Match` compares
-//! weakly. Swagger UI's files are compressed once and kept.
+//! weakly. Swagger UI's files are compressed once and kept, and so is each body of the
+//! public response cache (`public_cache`): its handler attaches a [`Precompressed`] to the
+//! response, and this layer sends that variant as it is instead of compressing again.
 
 use actix_web::{
     body::{self, BoxBody, MessageBody},
@@ -18,6 +20,7 @@ use actix_web::{
     },
     middleware::Next,
     web::Bytes,
+    HttpResponse,
 };
 use flate2::{write::GzEncoder, Compression};
 use std::{
@@ -27,7 +30,7 @@ use std::{
 };
 
 /// Below this, gzip's header and the CPU are not worth it.
-const MIN_BYTES: usize = 1024;
+pub const MIN_BYTES: usize = 1024;
 /// Bodies are collected to be compressed; none of the compressed routes comes near this.
 const MAX_BYTES: usize = 8 * 1024 * 1024;
 /// Above this, compression moves off the async worker.
@@ -42,7 +45,7 @@ pub fn is_public(path: &str) -> bool {
         || path == "/api-docs/openapi.json"
 }
 
-fn is_text(content_type: &str) -> bool {
+pub fn is_text(content_type: &str) -> bool {
     let essence = content_type.split(';').next().unwrap_or("").trim();
     essence == "application/json"
         || essence.ends_with("+json")
@@ -84,6 +87,26 @@ fn gzip(bytes: &[u8], level: Compression) -> Option<Vec<u8>> {
     encoder.finish().ok()
 }
 
+/// The gzip variant of a body that is compressed once and kept (a cached public response,
+/// [`precompress`]), attached to a response's extensions by its handler: this layer sends it
+/// when the client takes gzip, the body as it is otherwise. `None`: not worth compressing,
+/// the body goes as it is to every client.
+#[derive(Clone, Debug)]
+pub struct Precompressed(pub Option<Bytes>);
+
+/// The gzip variant of `body` to keep beside it, or `None` when this layer would not send
+/// one (not a text type, too small, or no smaller). The level is gzip's default, not the
+/// fast one of per-request compression: it is paid once per cached body, and every hit
+/// sends fewer bytes.
+pub fn precompress(content_type: &str, body: &[u8]) -> Option<Bytes> {
+    if !is_text(content_type) || body.len() < MIN_BYTES || body.len() > MAX_BYTES {
+        return None;
+    }
+    gzip(body, Compression::default())
+        .filter(|c| c.len() < body.len())
+        .map(Bytes::from)
+}
+
 /// Swagger UI's compressed files, by path (a fixed set, compressed once at best ratio).
 fn assets() -> &'static Mutex<HashMap<String, Bytes>> {
     static ASSETS: OnceLock<Mutex<HashMap<String, Bytes>>> = OnceLock::new();
@@ -116,6 +139,16 @@ pub async fn middleware(
     // Caches keep one copy per encoding, whatever this client asked for.
     res.headers_mut()
         .append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    let kept = res.extensions().get::<Precompressed>().cloned();
+    if let Some(Precompressed(variant)) = kept {
+        return Ok(ServiceResponse::new(
+            req,
+            match variant.filter(|_| wanted) {
+                Some(compressed) => gzipped(res.set_body(BoxBody::new(compressed))),
+                None => res.map_into_boxed_body(),
+            },
+        ));
+    }
     let small = matches!(res.body().size(), body::BodySize::Sized(n) if (n as usize) < MIN_BYTES);
     if !wanted || small {
         return Ok(ServiceResponse::new(req, res.map_into_boxed_body()));
@@ -177,7 +210,14 @@ pub async fn middleware(
             head.set_body(BoxBody::new(bytes)),
         ));
     };
-    let mut res = head.set_body(BoxBody::new(compressed));
+    Ok(ServiceResponse::new(
+        req,
+        gzipped(head.set_body(BoxBody::new(compressed))),
+    ))
+}
+
+/// A response whose body is now gzip: its headers say so, and its ETag becomes weak.
+fn gzipped(mut res: HttpResponse<BoxBody>) -> HttpResponse<BoxBody> {
     let headers = res.headers_mut();
     headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     headers.remove(header::CONTENT_LENGTH);
@@ -189,7 +229,7 @@ pub async fn middleware(
     {
         headers.insert(header::ETAG, weak);
     }
-    Ok(ServiceResponse::new(req, res))
+    res
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@
 //! too old. Memory is bounded in bytes (`PUBLIC_CACHE_BYTES`, moka's weigher); errors are
 //! never kept.
 
-use actix_web::web::Bytes;
+use actix_web::{web::Bytes, HttpResponse, HttpResponseBuilder};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::{sql_query, Connection, PgConnection, QueryResult, RunQueryDsl};
 use moka::{notification::RemovalCause, sync::Cache};
@@ -33,12 +33,12 @@ use std::{
     fmt::Write,
     sync::{
         atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::SeqCst},
-        Arc, Weak,
+        Arc, OnceLock, Weak,
     },
     time::{Duration, Instant},
 };
 
-use crate::settings::CacheSettings;
+use crate::{compression, settings::CacheSettings};
 
 /// The channel the migration `catalog_version_notify` sends the new version on.
 pub const CHANNEL: &str = "catalog_version";
@@ -70,6 +70,10 @@ pub struct Rendered {
     pub last_modified: Option<DateTime<Utc>>,
     /// For the `Link` of a list page.
     pub next_cursor: Option<String>,
+    /// The gzip variant, made once when the body is kept ([`PublicCache::insert`]) and
+    /// counted in its weight; inside `None` when it is not worth it. Not set: the body was
+    /// not kept, and the gzip layer compresses it as any other response.
+    gzip: OnceLock<Option<Bytes>>,
 }
 
 impl Rendered {
@@ -82,12 +86,33 @@ impl Rendered {
             content_type,
             last_modified: None,
             next_cursor: None,
+            gzip: OnceLock::new(),
         }
+    }
+
+    /// A 200 with this body from `res` (its other headers set), carrying the kept gzip
+    /// variant for the gzip layer to send when the client takes it.
+    pub fn ok(&self, res: &mut HttpResponseBuilder) -> HttpResponse {
+        if let Some(variant) = self.gzip.get() {
+            res.extensions_mut()
+                .insert(compression::Precompressed(variant.clone()));
+        }
+        res.content_type(self.content_type).body(self.body.clone())
+    }
+
+    /// The kept gzip variant, once made (`Some(None)`: not worth it).
+    pub fn gzip(&self) -> Option<Option<&Bytes>> {
+        self.gzip.get().map(Option::as_ref)
     }
 
     fn weight(&self, key: &Key) -> u32 {
         let bytes = key.params.len()
             + self.body.len()
+            + self
+                .gzip
+                .get()
+                .and_then(Option::as_ref)
+                .map_or(0, Bytes::len)
             + self.etag.len()
             + self.next_cursor.as_ref().map_or(0, String::len)
             + OVERHEAD;
@@ -120,6 +145,8 @@ pub struct PublicCache {
     misses: AtomicU64,
     evictions: Arc<AtomicU64>,
     reconnects: AtomicU64,
+    /// Bodies compressed to be kept (once each).
+    compressions: AtomicU64,
     listener_name: String,
 }
 
@@ -154,6 +181,7 @@ impl PublicCache {
             misses: AtomicU64::new(0),
             evictions,
             reconnects: AtomicU64::new(0),
+            compressions: AtomicU64::new(0),
             listener_name: format!("passerelle-cache-listener-{}", hex::encode(id)),
         }
     }
@@ -204,11 +232,24 @@ impl PublicCache {
         }
     }
 
-    /// Keeps `page` for `key` at `version`: not when the version has moved on since, nor a
-    /// body heavier than half the budget (it would push out everything else).
+    /// Keeps `page` for `key` at `version`, with its gzip variant made now (called off the
+    /// async workers, where the page was rendered): not when the version has moved on
+    /// since, nor a page heavier than half the budget, both variants counted (it would push
+    /// out everything else).
     pub fn insert(&self, key: Key, version: i64, page: Arc<Rendered>) {
         let Some(pages) = &self.pages else { return };
-        if version < self.version.load(SeqCst) || u64::from(page.weight(&key)) > self.budget / 2 {
+        let too_heavy = |page: &Rendered| u64::from(page.weight(&key)) > self.budget / 2;
+        if version < self.version.load(SeqCst) || too_heavy(&page) {
+            return;
+        }
+        page.gzip.get_or_init(|| {
+            let variant = compression::precompress(page.content_type, &page.body);
+            if variant.is_some() {
+                self.compressions.fetch_add(1, SeqCst);
+            }
+            variant
+        });
+        if too_heavy(&page) {
             return;
         }
         pages.insert(key, (version, page));
@@ -307,7 +348,10 @@ impl PublicCache {
              # HELP passerelle_public_cache_evictions_total Responses evicted to stay within PUBLIC_CACHE_BYTES.\n\
              # TYPE passerelle_public_cache_evictions_total counter\n\
              passerelle_public_cache_evictions_total {evictions}\n\
-             # HELP passerelle_public_cache_bytes What the cached responses weigh (keys and bodies).\n\
+             # HELP passerelle_public_cache_compressions_total Cached bodies compressed with gzip, once each when kept; a hit sends the kept variant.\n\
+             # TYPE passerelle_public_cache_compressions_total counter\n\
+             passerelle_public_cache_compressions_total {}\n\
+             # HELP passerelle_public_cache_bytes What the cached responses weigh (keys, bodies and their gzip variants).\n\
              # TYPE passerelle_public_cache_bytes gauge\n\
              passerelle_public_cache_bytes {bytes}\n\
              passerelle_public_cache_budget_bytes {}\n\
@@ -318,6 +362,7 @@ impl PublicCache {
              # HELP passerelle_public_cache_listener_connects_total Connections the version listener opened.\n\
              # TYPE passerelle_public_cache_listener_connects_total counter\n\
              passerelle_public_cache_listener_connects_total {}",
+            self.compressions.load(SeqCst),
             self.budget,
             u8::from(self.is_listening()),
             self.reconnects.load(SeqCst),

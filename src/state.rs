@@ -217,33 +217,41 @@ impl AppState {
     /// A public response from the cache, or rendered by `render` (given the catalogue
     /// version to tag it with) and kept. No database trip on a hit while the listener
     /// confirms the version; otherwise the version is read first, as every read did before.
+    /// A page rendered here is kept with its gzip variant, compressed once after its
+    /// connection went back to the pool.
     pub async fn cached<F>(&self, key: Key, render: F) -> Result<Arc<Rendered>, ApiError>
     where
         F: FnOnce(&mut PgConnection, i64) -> Result<Rendered, ApiError> + Send + 'static,
     {
         let public = self.public.clone();
-        if let Some(version) = public.known_version() {
+        let rendered = if let Some(version) = public.known_version() {
             if let Some(hit) = public.get(&key, version) {
                 return Ok(hit);
             }
-            return self
+            self.db(move |conn| Ok((Arc::new(render(conn, version)?), version)))
+                .await?
+        } else {
+            let lookup = key.clone();
+            let found = self
                 .db(move |conn| {
-                    let page = Arc::new(render(conn, version)?);
-                    public.insert(key, version, page.clone());
-                    Ok(page)
+                    let version = public.read_version(conn)?;
+                    if let Some(hit) = public.get(&lookup, version) {
+                        return Ok(Err(hit));
+                    }
+                    Ok(Ok((Arc::new(render(conn, version)?), version)))
                 })
-                .await;
-        }
-        self.db(move |conn| {
-            let version = public.read_version(conn)?;
-            if let Some(hit) = public.get(&key, version) {
-                return Ok(hit);
+                .await?;
+            match found {
+                Ok(rendered) => rendered,
+                Err(hit) => return Ok(hit),
             }
-            let page = Arc::new(render(conn, version)?);
-            public.insert(key, version, page.clone());
-            Ok(page)
-        })
-        .await
+        };
+        let (page, version) = rendered;
+        if self.public.budget() > 0 {
+            let (public, kept) = (self.public.clone(), page.clone());
+            actix_web::web::block(move || public.insert(key, version, kept)).await?;
+        }
+        Ok(page)
     }
 
     /// [`AppState::db`] for a write of offers whose `work` commits its transaction: once

@@ -317,7 +317,7 @@ pub async fn list_public_offers(
     let mut res = if not_modified {
         res.finish()
     } else {
-        res.content_type(page.content_type).body(page.body.clone())
+        page.ok(&mut res)
     };
     let base = &state.settings.public_base_url;
     add_next_link(&mut res, &req, base, limit, page.next_cursor.as_deref());
@@ -374,7 +374,7 @@ pub async fn get_public_offer(
     if not_modified {
         return Ok(res.finish());
     }
-    Ok(res.content_type(page.content_type).body(page.body.clone()))
+    Ok(page.ok(&mut res))
 }
 
 #[cfg(test)]

@@ -61,7 +61,7 @@ fn cacheable(req: &HttpRequest, page: &Rendered) -> HttpResponse {
     if not_modified {
         res.finish()
     } else {
-        res.content_type(page.content_type).body(page.body.clone())
+        page.ok(&mut res)
     }
 }
 

@@ -232,10 +232,7 @@ pub async fn partner_offers(
             .insert_header((header::ETAG, page.etag.clone()))
             .finish()
     } else {
-        HttpResponse::Ok()
-            .insert_header((header::ETAG, page.etag.clone()))
-            .content_type(page.content_type)
-            .body(page.body.clone())
+        page.ok(HttpResponse::Ok().insert_header((header::ETAG, page.etag.clone())))
     };
     let base = &state.settings.public_base_url;
     add_next_link(&mut res, &req, base, limit, page.next_cursor.as_deref());

@@ -132,3 +132,55 @@ async fn a_request_waits_behind_those_queued_before_it_not_behind_newcomers() {
     // At most the twelve ahead of it (one holding the connection, eleven queued) go first.
     assert!(worst <= 13, "{worst} later requests were served first");
 }
+
+/// The waiting line is the FIFO in front of the pool, not the blocking threads: requests
+/// queued for a connection wait without holding one of the runtime's blocking threads
+/// (tokio's default, 512, that password hashing and document checks share), so a burst
+/// larger than that cannot keep other blocking work waiting until the burst times out.
+/// Without the FIFO each waiter would sit in r2d2's `get_timeout` on a blocking thread, and
+/// the work below would run only once they gave up with 503s.
+#[actix_web::test]
+async fn a_burst_of_waiters_holds_no_blocking_thread() {
+    let app = TestApp::with_settings(|s| {
+        s.pool_size = 1;
+        s.database_timeout = Duration::from_secs(5);
+    })
+    .await;
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let state = app.state.clone();
+    let holder = actix_web::rt::spawn(async move {
+        state
+            .db(move |conn| {
+                hold(conn, 0.0);
+                released.recv().unwrap();
+                Ok(())
+            })
+            .await
+    });
+    while app.state.pool.state().idle_connections > 0 || app.state.db_slots.available_permits() > 0
+    {
+        actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+    }
+    const BURST: usize = 520;
+    let waiters: Vec<_> = (0..BURST)
+        .map(|i| {
+            let state = app.state.clone();
+            actix_web::rt::spawn(async move { state.db(move |_| Ok(i)).await })
+        })
+        .collect();
+    while app.state.metrics.pool_waiting.load(Relaxed) < BURST {
+        actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Blocking work that needs no connection runs now, the burst still waiting.
+    assert_eq!(actix_web::web::block(|| 7).await.unwrap(), 7);
+    assert_eq!(
+        app.state.metrics.pool_waiting.load(Relaxed),
+        BURST,
+        "no waiter gave up before the blocking work ran"
+    );
+    release.send(()).unwrap();
+    holder.await.unwrap().unwrap();
+    for (i, w) in waiters.into_iter().enumerate() {
+        assert_eq!(w.await.unwrap().unwrap(), i);
+    }
+}

@@ -3,7 +3,7 @@
 //! when notifications are lost or its listener connection is killed, and the cache stays
 //! within its byte budget.
 
-use crate::support::{open_offer, TestApp};
+use crate::support::{gunzip, open_offer, TestApp};
 use actix_web::test::TestRequest;
 use diesel::{sql_query, RunQueryDsl};
 use passerelle::{auth::Role, public_cache::spawn_listener, state::AppState};
@@ -382,4 +382,196 @@ async fn a_hit_and_its_304_need_no_database_connection() {
         .await
         .assert_problem(503, "database_unavailable");
     drop(held);
+}
+
+/// One line of `/metrics` as a number.
+fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+        .parse()
+        .unwrap()
+}
+
+/// A kept body is compressed once, when it is kept: every gzip hit sends that variant (the
+/// compressions counter does not move), identity and gzip answers carry the same JSON, the
+/// gzip one a weak form of the page's ETag, both revalidate with a 304, and the cache's
+/// weight counts both variants.
+#[actix_web::test]
+async fn a_kept_body_is_gzipped_once_and_both_variants_are_counted() {
+    let app = TestApp::new().await;
+    let (_, manager) = app.token_for(Role::Manager).await;
+    let mut last = Value::Null;
+    for i in 0..4 {
+        last = app
+            .publish_new_offer(&manager, open_offer(&format!("GZC-{i}")))
+            .await;
+    }
+    let (id, slug) = (last["id"].as_str().unwrap(), last["slug"].as_str().unwrap());
+    let before = String::from_utf8(app.get("/metrics", None).await.body).unwrap();
+    assert_eq!(metric(&before, "passerelle_public_cache_entries"), 0);
+    let gzip = |path: &str| {
+        TestRequest::get()
+            .uri(path)
+            .insert_header(("Accept-Encoding", "gzip"))
+    };
+
+    let list = "/api/v1/offers?limit=50&facets=true";
+    let plain = app.get(list, None).await;
+    assert_eq!(plain.status, 200);
+    assert_eq!(plain.header("content-encoding"), None);
+    assert!(plain.header("vary").unwrap().contains("Accept-Encoding"));
+    assert!(plain.body.len() > 1024, "{}", plain.body.len());
+    let strong = plain.header("etag").unwrap().to_owned();
+    assert!(strong.starts_with('"'), "{strong}");
+    let filled = String::from_utf8(app.get("/metrics", None).await.body).unwrap();
+    assert_eq!(
+        metric(&filled, "passerelle_public_cache_compressions_total"),
+        1,
+        "compressed when kept, before any client asked for gzip"
+    );
+
+    let hits_before = hits(&app.state);
+    let mut compressed = Vec::new();
+    for _ in 0..3 {
+        let res = app.send(gzip(list)).await;
+        assert_eq!(res.status, 200);
+        assert_eq!(res.header("content-encoding"), Some("gzip"));
+        assert!(res.header("vary").unwrap().contains("Accept-Encoding"));
+        assert_eq!(res.header("etag"), Some(format!("W/{strong}").as_str()));
+        assert!(res.body.len() * 2 < plain.body.len());
+        let json: Value = serde_json::from_slice(&gunzip(&res.body)).unwrap();
+        assert_eq!(json, serde_json::from_slice::<Value>(&plain.body).unwrap());
+        assert_eq!(gunzip(&res.body), plain.body);
+        compressed.push(res.body);
+    }
+    // Each is the variant made when the page was kept (gzip's default level), not one
+    // compressed again for the request (the fast level gives other bytes).
+    let kept = passerelle::compression::precompress("application/json", &plain.body).unwrap();
+    assert!(compressed.iter().all(|c| c[..] == kept[..]));
+    assert_eq!(hits(&app.state) - hits_before, 3);
+    // Identity again, from the same entry.
+    let again = app.get(list, None).await;
+    assert_eq!(
+        (again.header("content-encoding"), &again.body),
+        (None, &plain.body)
+    );
+
+    let after = String::from_utf8(app.get("/metrics", None).await.body).unwrap();
+    assert_eq!(
+        metric(&after, "passerelle_public_cache_compressions_total"),
+        1,
+        "no hit compressed again"
+    );
+    assert_eq!(metric(&after, "passerelle_public_cache_entries"), 1);
+    let weight = metric(&after, "passerelle_public_cache_bytes");
+    let both = (plain.body.len() + compressed[0].len()) as u64;
+    assert!(
+        weight >= both && weight < both + 1024,
+        "{weight} for {} + {} bytes",
+        plain.body.len(),
+        compressed[0].len()
+    );
+
+    // Revalidation: the weak tag with gzip, the strong one without; a HEAD has the headers.
+    for (accept, tag) in [
+        ("gzip", format!("W/{strong}")),
+        ("identity", strong.clone()),
+    ] {
+        let res = app
+            .send(
+                TestRequest::get()
+                    .uri(list)
+                    .insert_header(("Accept-Encoding", accept))
+                    .insert_header(("If-None-Match", tag.as_str())),
+            )
+            .await;
+        assert_eq!(res.status, 304, "{accept}");
+        assert!(res.body.is_empty());
+    }
+    let head = app
+        .send(
+            TestRequest::default()
+                .method(actix_web::http::Method::HEAD)
+                .uri(list)
+                .insert_header(("Accept-Encoding", "gzip")),
+        )
+        .await;
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("content-encoding"), Some("gzip"));
+    assert_eq!(head.header("etag"), Some(format!("W/{strong}").as_str()));
+
+    // Every other cached representation: both answers carry the same document.
+    for path in [
+        format!("/api/v1/offers/{id}"),
+        format!("/api/v1/offers/{slug}"),
+        format!("/api/v1/offers/{id}/jsonld"),
+        "/api/v1/feeds/offers.xml".to_owned(),
+        "/api/v1/feeds/offers.atom".to_owned(),
+    ] {
+        let plain = app.get(&path, None).await;
+        assert_eq!(plain.status, 200, "{path}");
+        assert_eq!(plain.header("content-encoding"), None, "{path}");
+        for _ in 0..2 {
+            let res = app.send(gzip(&path)).await;
+            assert_eq!(res.status, 200, "{path}");
+            assert!(res.header("vary").unwrap().contains("Accept-Encoding"));
+            match res.header("content-encoding") {
+                Some("gzip") => {
+                    assert_eq!(gunzip(&res.body), plain.body, "{path}");
+                    let strong = plain.header("etag").unwrap();
+                    assert_eq!(res.header("etag"), Some(format!("W/{strong}").as_str()));
+                }
+                // Too small to be worth it: as it is, for every client.
+                None => {
+                    assert!(plain.body.len() < 1024, "{path}: {}", plain.body.len());
+                    assert_eq!(res.body, plain.body, "{path}");
+                    assert_eq!(res.header("etag"), plain.header("etag"));
+                }
+                Some(other) => panic!("{path}: {other}"),
+            }
+        }
+    }
+    let feeds = String::from_utf8(app.get("/metrics", None).await.body).unwrap();
+    let made = metric(&feeds, "passerelle_public_cache_compressions_total");
+    assert!(
+        (3..=6).contains(&made),
+        "one per kept body worth it, none per hit: {made}"
+    );
+
+    // A small page is kept as it is and sent so to everyone.
+    let empty = app.send(gzip("/api/v1/offers?q=introuvablezz")).await;
+    assert_eq!(empty.status, 200);
+    assert_eq!(empty.header("content-encoding"), None);
+    assert!(empty.header("vary").unwrap().contains("Accept-Encoding"));
+    let empty_again = app.send(gzip("/api/v1/offers?q=introuvablezz")).await;
+    assert_eq!(empty_again.body, empty.body);
+}
+
+/// Without the cache (a budget of 0) the gzip layer still compresses every public answer
+/// itself, as before the cache kept variants.
+#[actix_web::test]
+async fn without_the_cache_public_answers_are_still_gzipped() {
+    let app = TestApp::with_settings(|s| s.cache.bytes = 0).await;
+    let (_, manager) = app.token_for(Role::Manager).await;
+    for i in 0..4 {
+        app.publish_new_offer(&manager, open_offer(&format!("GZN-{i}")))
+            .await;
+    }
+    let plain = app.get("/api/v1/offers?limit=50", None).await;
+    let res = app
+        .send(
+            TestRequest::get()
+                .uri("/api/v1/offers?limit=50")
+                .insert_header(("Accept-Encoding", "gzip")),
+        )
+        .await;
+    assert_eq!(res.header("content-encoding"), Some("gzip"));
+    assert_eq!(gunzip(&res.body), plain.body);
+    let metrics = String::from_utf8(app.get("/metrics", None).await.body).unwrap();
+    assert_eq!(
+        metric(&metrics, "passerelle_public_cache_compressions_total"),
+        0
+    );
+    assert_eq!(metric(&metrics, "passerelle_public_cache_bytes"), 0);
 }

@@ -269,3 +269,213 @@ async fn the_reads_budget_is_shared_by_both_processes_within_the_documented_boun
     assert!(admitted <= most, "{admitted} admitted, the bound is {most}");
     assert!(refused > 0);
 }
+
+/// Everything B serves of the catalogue and of one offer: detail, list with facets, JSON-LD,
+/// the XML and Atom feeds (status and body each).
+struct Everything {
+    detail: (u16, Value),
+    jsonld: (u16, Value),
+    list: Value,
+    xml: String,
+    atom: String,
+}
+
+impl Everything {
+    fn of(server: &ServerProcess, id: &str) -> Self {
+        let json = |path: &str| {
+            let res = server.get(path).unwrap();
+            let body = serde_json::from_slice(&res.body).unwrap_or(Value::Null);
+            (res.status, body)
+        };
+        let text = |path: &str| {
+            let res = server.get(path).unwrap();
+            assert_eq!(res.status, 200, "{path}: {}", res.text());
+            res.text()
+        };
+        let (status, list) = json("/api/v1/offers?facets=true&limit=100");
+        assert_eq!(status, 200, "{list}");
+        Everything {
+            detail: json(&format!("/api/v1/offers/{id}")),
+            jsonld: json(&format!("/api/v1/offers/{id}/jsonld")),
+            list,
+            xml: text("/api/v1/feeds/offers.xml"),
+            atom: text("/api/v1/feeds/offers.atom"),
+        }
+    }
+
+    fn total(&self) -> i64 {
+        self.list["total"].as_i64().unwrap()
+    }
+
+    /// The offers the `paid` facet counts (each offer is paid or not: the facets' total).
+    fn facet_total(&self) -> i64 {
+        self.list["facets"]["paid"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{}", self.list))
+            .iter()
+            .map(|c| c["count"].as_i64().unwrap())
+            .sum()
+    }
+
+    fn lists(&self, id: &str) -> bool {
+        listed(&self.list, id).is_some()
+    }
+
+    /// Whether `text` names the slug itself, not a longer one it begins (offers of the same
+    /// title get `-2`, `-3`, …).
+    fn names(text: &str, slug: &str) -> bool {
+        text.match_indices(slug).any(|(at, _)| {
+            !text[at + slug.len()..].starts_with(|c: char| c == '-' || c.is_ascii_alphanumeric())
+        })
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "detail {:?} / jsonld {:?} / list {} / xml {} / atom {}",
+            self.detail, self.jsonld, self.list, self.xml, self.atom
+        )
+    }
+}
+
+/// [`shows_within_bound`] over [`Everything`].
+fn everything_within_bound(
+    b: &ServerProcess,
+    id: &str,
+    what: &str,
+    seen: impl Fn(&Everything) -> bool,
+) -> Duration {
+    let since = Instant::now();
+    loop {
+        let all = Everything::of(b, id);
+        if seen(&all) {
+            break;
+        }
+        assert!(
+            since.elapsed() < BOUND,
+            "B still serves the old {what} after {:?}: {}",
+            since.elapsed(),
+            all.describe()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let took = since.elapsed();
+    let after = Instant::now();
+    while after.elapsed() < Duration::from_millis(STALENESS_MS + 200) {
+        let all = Everything::of(b, id);
+        assert!(
+            seen(&all),
+            "B went back to the old {what}: {}",
+            all.describe()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    took
+}
+
+/// A publish, an update, a close and a draft's delete through A: B's feeds, JSON-LD, list
+/// totals and facets follow each within the bound, and never go back.
+#[actix_web::test]
+async fn the_feeds_json_ld_totals_and_facets_of_the_other_process_follow_within_the_bound() {
+    let app = TestApp::new().await;
+    let (a, b) = two_servers(app.db.url(), &[]);
+    let token = staff_token(&app, &a);
+    let first = publish(&a, &token, "DEUX-TOUT-1");
+    let id = first["id"].as_str().unwrap().to_owned();
+    let slug = first["slug"].as_str().unwrap().to_owned();
+    for _ in 0..2 {
+        let all = Everything::of(&b, &id);
+        assert_eq!(
+            (all.detail.0, all.jsonld.0),
+            (200, 200),
+            "{}",
+            all.describe()
+        );
+        assert_eq!((all.total(), all.facet_total()), (1, 1));
+        assert!(Everything::names(&all.xml, &slug) && Everything::names(&all.atom, &slug));
+    }
+
+    // Publish: the list, the total, the facets and both feeds have the new offer.
+    let second = publish(&a, &token, "DEUX-TOUT-2");
+    let (id2, slug2) = (
+        second["id"].as_str().unwrap().to_owned(),
+        second["slug"].as_str().unwrap().to_owned(),
+    );
+    let took = everything_within_bound(&b, &id, "catalogue of one", |all| {
+        all.total() == 2
+            && all.facet_total() == 2
+            && all.lists(&id2)
+            && Everything::names(&all.xml, &slug2)
+            && Everything::names(&all.atom, &slug2)
+    });
+    eprintln!("publish seen by B after {took:?}");
+
+    // Update: the detail, the JSON-LD and both feeds carry the new title.
+    let title = "Stage des deux processus";
+    retitle(&a, &token, &id, title);
+    let took = everything_within_bound(&b, &id, "title", |all| {
+        all.detail.1["title"] == title
+            && all.jsonld.1["title"] == title
+            && all.xml.contains(title)
+            && all.atom.contains(title)
+    });
+    eprintln!("retitle seen by B after {took:?}");
+
+    // Close: still shown alone (JSON-LD says no more direct applications), no longer
+    // listed, counted or in the XML feed.
+    move_offer(&a, &token, &id, "close");
+    let took = everything_within_bound(&b, &id, "open offer", |all| {
+        all.detail.0 == 200
+            && all.detail.1["accepting_applications"] == false
+            && all.jsonld.1["directApply"] == false
+            && !all.lists(&id)
+            && all.total() == 1
+            && all.facet_total() == 1
+            && !Everything::names(&all.xml, &slug)
+    });
+    eprintln!("close seen by B after {took:?}");
+
+    // A draft, created and deleted on A: B never shows it, before or after its delete,
+    // and the public set stays as it was.
+    let created = a.json(
+        "POST",
+        "/api/v1/staff/offers",
+        Some(&token),
+        &open_offer("DEUX-TOUT-3"),
+    );
+    assert_eq!(created.status, 201, "{}", created.text());
+    let draft = created.json();
+    let draft_id = draft["id"].as_str().unwrap().to_owned();
+    let draft_slug = draft["slug"].as_str().unwrap_or("DEUX-TOUT-3").to_owned();
+    let hidden = |all: &Everything| {
+        all.detail.0 == 404
+            && all.jsonld.0 == 404
+            && !all.lists(&draft_id)
+            && all.total() == 1
+            && all.facet_total() == 1
+            && !Everything::names(&all.xml, &draft_slug)
+            && !Everything::names(&all.atom, &draft_slug)
+            && all.lists(&id2)
+    };
+    everything_within_bound(&b, &draft_id, "draft", hidden);
+    let etag = staff_etag(&a, &token, &draft_id);
+    let deleted = request(
+        a.port,
+        "DELETE",
+        &format!("/api/v1/staff/offers/{draft_id}"),
+        &[
+            ("Authorization", &format!("Bearer {token}")),
+            ("If-Match", &etag),
+        ],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(deleted.status, 204, "{}", deleted.text());
+    everything_within_bound(&b, &draft_id, "deleted draft", hidden);
+    for server in [&a, &b] {
+        assert!(
+            !server.log_text().contains("panicked"),
+            "{}",
+            server.log_text()
+        );
+    }
+}
