@@ -264,6 +264,24 @@ async fn a_server_down_across_several_deadlines_closes_each_once_and_two_instanc
             .await;
         ids.push(id_of(&offer));
     }
+    // And a draft scheduled for the day of the second deadline.
+    let (draft, _) = app
+        .create_offer(
+            &manager,
+            with_deadline("CAL-DOWN-SCHED", first + Days::new(9)),
+        )
+        .await;
+    let scheduled = id_of(&draft);
+    let publish_at = paris().day_start(first + Days::new(1)) + TimeDelta::hours(9);
+    let res = step(
+        &app,
+        &manager,
+        &scheduled,
+        "schedule",
+        json!({"publish_at": publish_at}),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", body(&res));
     run_jobs(&app).await;
     let before = hooks.requests().len();
 
@@ -302,6 +320,17 @@ async fn a_server_down_across_several_deadlines_closes_each_once_and_two_instanc
     let mut expected = ids[..3].to_vec();
     expected.sort();
     assert_eq!(closed, expected, "each offer closed exactly once");
+    let published: Vec<_> = r1
+        .published
+        .iter()
+        .chain(&r2.published)
+        .map(|u| u.to_string())
+        .collect();
+    assert_eq!(
+        published,
+        [scheduled.clone()],
+        "the scheduled draft published exactly once"
+    );
     run_jobs(&app).await;
     while passerelle::jobs::run_next(&other, passerelle::JOB_KINDS)
         .await
@@ -322,9 +351,14 @@ async fn a_server_down_across_several_deadlines_closes_each_once_and_two_instanc
     }
     let (open, _) = staff_offer(&app, &manager, &ids[3]).await;
     assert_eq!(open["status"], "published");
-    assert_eq!(hooks.requests().len() - before, 3);
+    assert_eq!(events(&hooks, &scheduled), ["offer.published"]);
+    assert_eq!(
+        staff_offer(&app, &manager, &scheduled).await.0["status"],
+        "published"
+    );
+    assert_eq!(hooks.requests().len() - before, 4);
     let contact = open["contact"]["email"].as_str().unwrap();
-    // One "published" mail is not sent: the four contacts got only the three closings.
+    // Every offer has the fixture's contact: one mail per closing, none for the publication.
     assert_eq!(mails_to(&smtp, contact), 3);
 }
 
