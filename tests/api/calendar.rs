@@ -328,7 +328,7 @@ async fn a_server_down_across_several_deadlines_closes_each_once_and_two_instanc
         .collect();
     assert_eq!(
         published,
-        [scheduled.clone()],
+        std::slice::from_ref(&scheduled),
         "the scheduled draft published exactly once"
     );
     run_jobs(&app).await;
