@@ -87,6 +87,14 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Run the offers' calendar once, now: close the published offers whose deadline day has
+    /// ended and publish the drafts whose time has come (what `serve` does every minute).
+    #[command(after_help = format!(
+        "Environment: CITY_TIME_ZONE (Europe/Paris), PUBLICATION_APPROVAL (none), \
+         {DATABASE_ENV} The webhooks and emails it queues are sent by the job workers of a \
+         running server."
+    ))]
+    Calendar,
     /// Print the latest emails kept in the outbox (while SMTP_HOST is unset, emails are kept
     /// there instead of sent: at most 200, for 14 days), newest first, with their text.
     #[command(after_help = format!(
@@ -245,6 +253,33 @@ pub fn run(cli: Cli) -> Result<(), BoxError> {
                 "{} application(s) {}",
                 report.applications.len(),
                 if dry_run { "due for erasure" } else { "erased" }
+            );
+            Ok(())
+        }
+        Command::Calendar => {
+            let (_db, mut conn) = Database::open(&settings)?;
+            db::run_migrations(&mut conn)?;
+            let report = crate::offers::sweep::sweep(
+                &mut conn,
+                &settings.calendar.zone,
+                settings.calendar.approval,
+                chrono::Utc::now(),
+            )?;
+            for (what, ids) in [
+                ("closed", &report.closed),
+                ("published", &report.published),
+                ("refused", &report.refused),
+            ] {
+                for id in ids {
+                    println!("{what} {id}");
+                }
+            }
+            println!(
+                "{} closed at their deadline, {} published as scheduled, {} scheduled \
+                 publication(s) refused",
+                report.closed.len(),
+                report.published.len(),
+                report.refused.len()
             );
             Ok(())
         }

@@ -143,6 +143,38 @@ async fn seed_demo_and_purge_run_from_the_command_line() {
     assert!(ok && out.contains("\"openapi\""));
 }
 
+#[actix_web::test]
+async fn the_calendar_runs_once_from_the_command_line() {
+    use diesel::{sql_query, Connection, PgConnection, RunQueryDsl};
+    let app = TestApp::new().await;
+    let (_, manager) = app.token_for(passerelle::auth::Role::Manager).await;
+    let offer = app
+        .publish_new_offer(&manager, crate::support::open_offer("CLI-CAL-1"))
+        .await;
+    let id = offer["id"].as_str().unwrap();
+    let (ok, out, err) = passerelle(&app, &["calendar"], None);
+    assert!(ok, "{err}");
+    assert!(out.contains("0 closed at their deadline"), "{out}");
+    let mut conn = PgConnection::establish(app.db.url()).unwrap();
+    let two_days_ago = passerelle::calendar::CityCalendar::default()
+        .today(crate::support::test_start())
+        - chrono::Days::new(2);
+    sql_query(format!(
+        "UPDATE offers SET application_deadline = DATE '{two_days_ago}' WHERE id = '{id}'"
+    ))
+    .execute(&mut conn)
+    .unwrap();
+    let (ok, out, err) = passerelle(&app, &["calendar"], None);
+    assert!(ok, "{err}");
+    assert!(out.contains(&format!("closed {id}")), "{out}");
+    assert!(out.contains("1 closed at their deadline"), "{out}");
+    let staff = app
+        .get(&format!("/api/v1/staff/offers/{id}"), Some(&manager))
+        .await
+        .json();
+    assert_eq!(staff["closed_reason"], "deadline_passed");
+}
+
 /// A database URL nothing listens on: a command that touched it would fail on it.
 const NO_DATABASE: &str = "postgres://postgres@127.0.0.1:9/nowhere";
 
@@ -224,6 +256,10 @@ fn each_command_s_help_names_the_environment_it_reads() {
         (
             &["outbox", "--help"],
             &["DATABASE_URL", "SMTP_HOST", "--limit"],
+        ),
+        (
+            &["calendar", "--help"],
+            &["CITY_TIME_ZONE", "PUBLICATION_APPROVAL", "DATABASE_URL"],
         ),
         (&["openapi", "--help"], &["Environment: none"]),
         (&["demo-offer", "--help"], &["Environment: CITY_TIME_ZONE"]),
