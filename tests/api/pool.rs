@@ -173,10 +173,12 @@ async fn a_burst_of_waiters_holds_no_blocking_thread() {
     }
     // Blocking work that needs no connection runs now, the burst still waiting.
     assert_eq!(actix_web::web::block(|| 7).await.unwrap(), 7);
-    assert_eq!(
-        app.state.metrics.pool_waiting.load(Relaxed),
-        BURST,
-        "no waiter gave up before the blocking work ran"
+    // At least the burst is still waiting (the holder may still be counted until its own
+    // connection is in hand): none gave up before the blocking work ran.
+    let waiting = app.state.metrics.pool_waiting.load(Relaxed);
+    assert!(
+        waiting >= BURST,
+        "{waiting} waiting: some of the {BURST} gave up before the blocking work ran"
     );
     release.send(()).unwrap();
     holder.await.unwrap().unwrap();
